@@ -1,0 +1,4 @@
+//! recbench harness: data, tasks, training, metrics, statistics, results and reports.
+//! Models live in the `baselines` crate; nothing here depends on a particular model.
+
+pub mod data;
