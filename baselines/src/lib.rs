@@ -1,1 +1,20 @@
-pub fn _x(){}
+//! recbench model zoo on dfdx tensors.
+//!
+//! `Batch` and `FeatureSpec` are the input contract with the harness, `Model` the model
+//! interface, `engine` the shared machinery (parameters, optimizers, sparse tables, FLOP
+//! counting), `layers` the shared building blocks, and one folder per model family.
+//! This crate does not depend on the harness.
+
+pub mod batch;
+pub mod catalog;
+pub mod engine;
+pub mod layers;
+pub mod model;
+pub mod ranking;
+
+pub use batch::{Batch, FeatureSpec};
+pub use catalog::{build, info, ModelError, ModelInfo, CATALOG};
+pub use model::{Forward, Model};
+
+/// The CPU device every default build has.
+pub type Cpu = dfdx::tensor::Cpu;

@@ -82,19 +82,26 @@ impl Dataset {
     /// their vocabularies, finite dense values, labels in {0, 1}.
     pub fn validate(&self) -> DataResult<()> {
         let n = self.rows();
-        let err = |field: &str, msg: String| DataError::invalid(format!("{}: `{field}`", self.name), msg);
+        let err =
+            |field: &str, msg: String| DataError::invalid(format!("{}: `{field}`", self.name), msg);
         if self.sparse.len() != self.schema.sparse.len()
             || self.dense.len() != self.schema.dense.len()
             || self.labels.len() != self.schema.labels.len()
         {
-            return Err(DataError::invalid(&self.name, "columns do not match the schema"));
+            return Err(DataError::invalid(
+                &self.name,
+                "columns do not match the schema",
+            ));
         }
         for (f, col) in self.schema.sparse.iter().zip(&self.sparse) {
             if col.len() != n {
                 return Err(err(&f.name, format!("{} rows, expected {n}", col.len())));
             }
             if let Some((row, id)) = col.iter().enumerate().find(|(_, &id)| id >= f.vocab) {
-                return Err(err(&f.name, format!("row {row}: id {id} >= vocab {}", f.vocab)));
+                return Err(err(
+                    &f.name,
+                    format!("row {row}: id {id} >= vocab {}", f.vocab),
+                ));
             }
         }
         for (name, col) in self.schema.dense.iter().zip(&self.dense) {
@@ -138,12 +145,12 @@ impl Dataset {
             dense: self.dense.iter().map(pick_f).collect(),
             labels: self.labels.iter().map(pick_f).collect(),
             group: self.group.as_ref().map(pick_u),
-            time: self.time.as_ref().map(|c| rows.iter().map(|&r| c[r]).collect()),
-            treatment: self.treatment.as_ref().map(pick_u),
-            oracle: self
-                .oracle
+            time: self
+                .time
                 .as_ref()
-                .map(|o| o.iter().map(pick_f).collect()),
+                .map(|c| rows.iter().map(|&r| c[r]).collect()),
+            treatment: self.treatment.as_ref().map(pick_u),
+            oracle: self.oracle.as_ref().map(|o| o.iter().map(pick_f).collect()),
         }
     }
 }

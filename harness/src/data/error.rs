@@ -20,7 +20,9 @@ pub enum DataError {
         msg: String,
     },
     /// A row with too few or too many fields (often a truncated file).
-    #[error("{path}:{line}: expected {expected} fields, found {found} (truncated or malformed row?)")]
+    #[error(
+        "{path}:{line}: expected {expected} fields, found {found} (truncated or malformed row?)"
+    )]
     Arity {
         path: PathBuf,
         line: usize,

@@ -1,0 +1,41 @@
+//! The input contract between the harness and the models: a host-side batch of sparse
+//! ids, dense values and labels, all row-major. Models never see files or datasets.
+
+use serde::{Deserialize, Serialize};
+
+/// What the features of a task look like; models size their parameters from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    /// Name and vocabulary size of each sparse field, in batch order.
+    pub sparse: Vec<(String, u32)>,
+    /// Names of the dense fields, in batch order.
+    pub dense: Vec<String>,
+}
+
+impl FeatureSpec {
+    pub fn n_sparse(&self) -> usize {
+        self.sparse.len()
+    }
+    pub fn n_dense(&self) -> usize {
+        self.dense.len()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    pub size: usize,
+    /// `size x n_sparse` per-field ids, each `< vocab` of its field.
+    pub sparse: Vec<u32>,
+    pub n_sparse: usize,
+    /// `size x n_dense` values.
+    pub dense: Vec<f32>,
+    pub n_dense: usize,
+    /// `size` labels in {0, 1} (the task's primary label).
+    pub labels: Vec<f32>,
+}
+
+impl Batch {
+    pub fn sparse_row(&self, row: usize) -> &[u32] {
+        &self.sparse[row * self.n_sparse..(row + 1) * self.n_sparse]
+    }
+}

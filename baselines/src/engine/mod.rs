@@ -1,0 +1,18 @@
+//! The engine: devices, parameters, optimizers, sparse tables, FLOP counting, and the
+//! training step every model shares.
+
+pub mod device;
+pub mod flops;
+pub mod init;
+pub mod optim;
+pub mod params;
+pub mod sparse;
+pub mod step;
+
+pub use device::{Dev, DeviceKind, Track};
+pub use flops::Flops;
+pub use init::Init;
+pub use optim::{OptimConfig, Optimizer};
+pub use params::{Col, Mat, MatId, ParamCounts, ParamStore, Scope, TableId, VecId};
+pub use sparse::{SparseOptim, SparseTable};
+pub use step::{gradient_norms, predict_logits, train_step, Ctx, Lookup, StepOutput};

@@ -1,0 +1,126 @@
+//! Optimizers. Dense parameters use dfdx's fused Adam kernel (CPU and CUDA) on our
+//! runtime-shaped tensors, with moments kept here; weight decay is L2 (Adam) or
+//! decoupled (AdamW, Loshchilov & Hutter 2019). Embedding tables use their own row-wise
+//! lazy optimizers (see `sparse.rs`).
+
+use dfdx::prelude::*;
+use dfdx::tensor_ops::{AdamConfig, WeightDecay};
+
+use super::device::Dev;
+use super::params::ParamStore;
+use super::sparse::SparseOptim;
+use super::step::Lookup;
+
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimConfig {
+    /// Learning rate of dense parameters.
+    #[serde(default = "default_lr")]
+    pub lr: f32,
+    /// Decoupled weight decay (AdamW) on dense parameters; 0 disables it.
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// Optimizer of the embedding tables.
+    #[serde(default = "default_sparse")]
+    pub sparse: SparseOptim,
+}
+
+fn default_lr() -> f32 {
+    1e-3
+}
+fn default_sparse() -> SparseOptim {
+    SparseOptim::adam(1e-3)
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        OptimConfig {
+            lr: default_lr(),
+            weight_decay: 0.0,
+            sparse: default_sparse(),
+        }
+    }
+}
+
+pub struct Optimizer<D: Dev> {
+    cfg: AdamConfig,
+    step: i32,
+    mat_moments: Vec<(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)>,
+    vec_moments: Vec<(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)>,
+}
+
+impl<D: Dev> Optimizer<D> {
+    /// Allocates dense moments and lays out row-wise state in every table of `store`.
+    pub fn new(cfg: &OptimConfig, store: &mut ParamStore<D>) -> Self {
+        let dev = store.dev().clone();
+        let zeros = |n: usize| {
+            <D as Storage<f32>>::try_alloc_len(&dev, n).expect("allocating optimizer state")
+        };
+        let mat_moments = store
+            .mats
+            .iter()
+            .map(|(_, m)| {
+                (
+                    zeros(m.shape().num_elements()),
+                    zeros(m.shape().num_elements()),
+                )
+            })
+            .collect();
+        let vec_moments = store
+            .vecs
+            .iter()
+            .map(|(_, v)| {
+                (
+                    zeros(v.shape().num_elements()),
+                    zeros(v.shape().num_elements()),
+                )
+            })
+            .collect();
+        for t in store.tables_mut() {
+            t.set_optimizer(cfg.sparse);
+        }
+        Optimizer {
+            cfg: AdamConfig {
+                lr: cfg.lr as f64,
+                betas: [0.9, 0.999],
+                eps: 1e-8,
+                weight_decay: (cfg.weight_decay > 0.0)
+                    .then_some(WeightDecay::Decoupled(cfg.weight_decay as f64)),
+            },
+            step: 0,
+            mat_moments,
+            vec_moments,
+        }
+    }
+
+    /// Bytes of dense optimizer state (two moments per dense parameter).
+    pub fn dense_state_bytes(&self, store: &ParamStore<D>) -> usize {
+        2 * store.counts().dense * std::mem::size_of::<f32>()
+    }
+
+    /// One step: dense parameters from `grads`, tables from this step's lookups.
+    pub fn step(
+        &mut self,
+        store: &mut ParamStore<D>,
+        grads: &mut Gradients<f32, D>,
+        lookups: &[Lookup<D>],
+    ) {
+        self.step += 1;
+        for ((_, p), (m, v)) in store.mats.iter_mut().zip(self.mat_moments.iter_mut()) {
+            let g = grads.get_or_alloc_mut(p).expect("gradient alloc");
+            self.cfg
+                .try_update(self.step, p, m, v, &*g)
+                .expect("adam update");
+        }
+        for ((_, p), (m, v)) in store.vecs.iter_mut().zip(self.vec_moments.iter_mut()) {
+            let g = grads.get_or_alloc_mut(p).expect("gradient alloc");
+            self.cfg
+                .try_update(self.step, p, m, v, &*g)
+                .expect("adam update");
+        }
+        for lookup in lookups {
+            let g = grads.get(&lookup.leaf).as_vec();
+            store.tables_mut()[lookup.table.0].apply(&lookup.ids, &g);
+        }
+    }
+}

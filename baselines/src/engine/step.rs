@@ -1,0 +1,146 @@
+//! One forward pass's context, one training step, and inference.
+//!
+//! `Ctx` collects what a forward pass did: FLOPs by kind and the embedding lookups whose
+//! leaf tensors receive gradients. `train_step` runs forward, BCE-with-logits loss,
+//! backward and the optimizer; `predict_logits` runs the same forward without a tape.
+
+use dfdx::prelude::*;
+
+use super::device::{Dev, Track};
+use super::flops::Flops;
+use super::optim::Optimizer;
+use super::params::{Mat, ParamStore, TableId};
+use crate::{Batch, Model};
+
+/// An embedding lookup made during a forward pass: which rows of which table, and the
+/// leaf tensor holding them (whose gradient goes back to those rows).
+pub struct Lookup<D: Dev> {
+    pub table: TableId,
+    pub ids: Vec<u32>,
+    pub leaf: Mat<D>,
+}
+
+pub struct Ctx<D: Dev> {
+    pub flops: Flops,
+    pub(crate) lookups: Vec<Lookup<D>>,
+    scratch: Vec<f32>,
+}
+
+impl<D: Dev> Default for Ctx<D> {
+    fn default() -> Self {
+        Ctx {
+            flops: Flops::default(),
+            lookups: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl<D: Dev> Ctx<D> {
+    /// Gathers rows `ids` of a table into an `(ids.len(), dim)` tensor on the device.
+    /// Under a tape the tensor becomes a tracked leaf, remembered for the sparse update.
+    pub fn lookup<T: Track<D>>(
+        &mut self,
+        store: &ParamStore<D>,
+        table: TableId,
+        ids: Vec<u32>,
+    ) -> Mat<D, T> {
+        let t = store.table(table);
+        t.gather_into(&ids, &mut self.scratch);
+        self.flops.gather(ids.len(), t.dim());
+        let leaf = store
+            .dev()
+            .tensor_from_vec(std::mem::take(&mut self.scratch), (ids.len(), t.dim()));
+        if T::OWNS_TAPE {
+            self.lookups.push(Lookup {
+                table,
+                ids,
+                leaf: leaf.clone(),
+            });
+        }
+        T::track(leaf)
+    }
+    pub fn lookups(&self) -> &[Lookup<D>] {
+        &self.lookups
+    }
+}
+
+/// What a training step reports.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    /// Mean binary cross-entropy of the batch before the update.
+    pub loss: f32,
+    pub flops: Flops,
+}
+
+/// The host batch's labels as a device tensor.
+pub fn label_tensor<D: Dev>(dev: &D, batch: &Batch) -> Col<D> {
+    dev.tensor_from_vec(batch.labels.clone(), (batch.size,))
+}
+
+use super::params::Col;
+
+/// Forward + backward + optimizer step on one batch with the BCE-with-logits loss.
+pub fn train_step<D: Dev>(
+    model: &dyn Model<D>,
+    store: &mut ParamStore<D>,
+    opt: &mut Optimizer<D>,
+    batch: &Batch,
+) -> StepOutput {
+    let mut ctx = Ctx::default();
+    let logits = model.logits_train(store, batch, &mut ctx);
+    let labels = label_tensor(store.dev(), batch);
+    let loss = logits.bce_with_logits(labels).mean();
+    let loss_value = loss.as_vec()[0];
+    let mut grads = loss.backward();
+    opt.step(store, &mut grads, &ctx.lookups);
+    StepOutput {
+        loss: loss_value,
+        flops: ctx.flops,
+    }
+}
+
+/// Logits for a batch, without a tape; also returns the forward FLOPs.
+pub fn predict_logits<D: Dev>(
+    model: &dyn Model<D>,
+    store: &ParamStore<D>,
+    batch: &Batch,
+) -> (Vec<f32>, Flops) {
+    let mut ctx = Ctx::default();
+    let logits = model.logits_eval(store, batch, &mut ctx);
+    (logits.as_vec(), ctx.flops)
+}
+
+/// L2 norm of the gradient of every parameter (tables: of the rows looked up) after one
+/// forward/backward pass on `batch`, by parameter name, without updating anything.
+/// A parameter the loss does not reach has norm 0.
+pub fn gradient_norms<D: Dev>(
+    model: &dyn Model<D>,
+    store: &ParamStore<D>,
+    batch: &Batch,
+) -> Vec<(String, f32)> {
+    let mut ctx = Ctx::default();
+    let logits = model.logits_train(store, batch, &mut ctx);
+    let labels = label_tensor(store.dev(), batch);
+    let mut grads = logits.bce_with_logits(labels).mean().backward();
+    let norm = |v: Vec<f32>| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let mut out = Vec::new();
+    for (name, p) in &store.mats {
+        grads.get_or_alloc_mut(p).expect("alloc");
+        out.push((name.clone(), norm(grads.get(p).as_vec())));
+    }
+    for (name, p) in &store.vecs {
+        grads.get_or_alloc_mut(p).expect("alloc");
+        out.push((name.clone(), norm(grads.get(p).as_vec())));
+    }
+    for (i, t) in store.tables.iter().enumerate() {
+        let g: f32 = ctx
+            .lookups
+            .iter()
+            .filter(|l| l.table.0 == i)
+            .map(|l| norm(grads.get(&l.leaf).as_vec()))
+            .sum();
+        out.push((t.name.clone(), g));
+    }
+    out
+}

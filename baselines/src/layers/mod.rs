@@ -1,0 +1,11 @@
+//! Shared layers. Models compose these; no model reaches into another model.
+
+pub mod cross;
+pub mod embedding;
+pub mod linear;
+pub mod mlp;
+
+pub use cross::CrossNet;
+pub use embedding::{dense_input, embed_and_concat, FieldEmbedding};
+pub use linear::Linear;
+pub use mlp::Mlp;

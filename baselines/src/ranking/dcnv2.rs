@@ -1,0 +1,73 @@
+//! DCN-V2 (Wang et al., "DCN V2: Improved Deep & Cross Network", arXiv 2008.13535),
+//! stacked structure (Sec. 3, Fig. 2b): `x_0 = [e_1 | ... | e_F | x_dense]`, then L
+//! cross layers `x_{l+1} = x_0 ⊙ (x_l W_l + b_l) + x_l` (Eq. 1), then an MLP to the
+//! logit. Simplification: full-rank cross matrices only (no low-rank mixture, Sec. 3.2).
+
+use dfdx::prelude::*;
+use serde::Deserialize;
+
+use super::dnn::{default_dim, default_hidden};
+use crate::engine::{Col, Ctx, Dev, Init, ParamStore, Track};
+use crate::layers::{embed_and_concat, CrossNet, FieldEmbedding, Mlp};
+use crate::model::Forward;
+use crate::{Batch, FeatureSpec};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dcnv2Config {
+    #[serde(default = "default_dim")]
+    pub embedding_dim: usize,
+    #[serde(default = "default_cross")]
+    pub cross_layers: usize,
+    #[serde(default = "default_hidden")]
+    pub hidden: Vec<usize>,
+}
+
+fn default_cross() -> usize {
+    2
+}
+
+impl Default for Dcnv2Config {
+    fn default() -> Self {
+        Dcnv2Config {
+            embedding_dim: default_dim(),
+            cross_layers: default_cross(),
+            hidden: default_hidden(),
+        }
+    }
+}
+
+pub struct Dcnv2 {
+    emb: FieldEmbedding,
+    cross: CrossNet,
+    mlp: Mlp,
+}
+
+impl Dcnv2 {
+    pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &FeatureSpec, cfg: &Dcnv2Config) -> Self {
+        let mut s = store.scope("dcnv2");
+        let emb = FieldEmbedding::new(
+            &mut s.pp("embedding"),
+            spec,
+            cfg.embedding_dim,
+            Init::Normal { std: 0.01 },
+        );
+        let width = spec.n_sparse() * cfg.embedding_dim + spec.n_dense();
+        let cross = CrossNet::new(&mut s.pp("cross"), width, cfg.cross_layers);
+        let mlp = Mlp::new(&mut s.pp("mlp"), width, &cfg.hidden, Some(1));
+        Dcnv2 { emb, cross, mlp }
+    }
+}
+
+impl<D: Dev> Forward<D> for Dcnv2 {
+    fn forward<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &Batch,
+        ctx: &mut Ctx<D>,
+    ) -> Col<D, T> {
+        let x0 = embed_and_concat::<D, T>(&self.emb, store, batch, ctx);
+        let x = self.cross.forward(store, x0, ctx);
+        self.mlp.forward(store, x, ctx).reshape_like(&(batch.size,))
+    }
+}

@@ -1,0 +1,67 @@
+//! DNN: the embedding-and-MLP reference model (as in Covington et al. 2016 and the
+//! "DNN" baseline of DIN/DCN papers): `logit = MLP([e_1 | ... | e_F | x_dense])`.
+
+use dfdx::prelude::*;
+use serde::Deserialize;
+
+use crate::engine::{Col, Ctx, Dev, Init, ParamStore, Track};
+use crate::layers::{embed_and_concat, FieldEmbedding, Mlp};
+use crate::model::Forward;
+use crate::{Batch, FeatureSpec};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnnConfig {
+    #[serde(default = "default_dim")]
+    pub embedding_dim: usize,
+    #[serde(default = "default_hidden")]
+    pub hidden: Vec<usize>,
+}
+
+pub(crate) fn default_dim() -> usize {
+    16
+}
+pub(crate) fn default_hidden() -> Vec<usize> {
+    vec![128, 64]
+}
+
+impl Default for DnnConfig {
+    fn default() -> Self {
+        DnnConfig {
+            embedding_dim: default_dim(),
+            hidden: default_hidden(),
+        }
+    }
+}
+
+pub struct Dnn {
+    emb: FieldEmbedding,
+    mlp: Mlp,
+}
+
+impl Dnn {
+    pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &FeatureSpec, cfg: &DnnConfig) -> Self {
+        let mut s = store.scope("dnn");
+        let emb = FieldEmbedding::new(
+            &mut s.pp("embedding"),
+            spec,
+            cfg.embedding_dim,
+            Init::Normal { std: 0.01 },
+        );
+        let width = spec.n_sparse() * cfg.embedding_dim + spec.n_dense();
+        let mlp = Mlp::new(&mut s.pp("mlp"), width, &cfg.hidden, Some(1));
+        Dnn { emb, mlp }
+    }
+}
+
+impl<D: Dev> Forward<D> for Dnn {
+    fn forward<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &Batch,
+        ctx: &mut Ctx<D>,
+    ) -> Col<D, T> {
+        let x = embed_and_concat::<D, T>(&self.emb, store, batch, ctx);
+        self.mlp.forward(store, x, ctx).reshape_like(&(batch.size,))
+    }
+}

@@ -1,0 +1,55 @@
+//! Logistic regression, the linear reference of every CTR paper:
+//! `logit = b + Σ_f w_f[x_f] + x_dense · v`, one scalar weight per sparse id (an
+//! embedding table of width 1).
+
+use dfdx::prelude::*;
+use serde::Deserialize;
+
+use crate::engine::{Col, Ctx, Dev, Init, Mat, MatId, ParamStore, Track, VecId};
+use crate::layers::{dense_input, FieldEmbedding};
+use crate::model::Forward;
+use crate::{Batch, FeatureSpec};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LrConfig {}
+
+pub struct Lr {
+    weights: FieldEmbedding,
+    dense: Option<MatId>,
+    bias: VecId,
+}
+
+impl Lr {
+    pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &FeatureSpec, _cfg: &LrConfig) -> Self {
+        let mut s = store.scope("lr");
+        let nd = spec.n_dense();
+        Lr {
+            weights: FieldEmbedding::new(&mut s.pp("weights"), spec, 1, Init::Zeros),
+            dense: (nd > 0).then(|| s.mat("dense", nd, 1, Init::Zeros)),
+            bias: s.vec("bias", 1, Init::Zeros),
+        }
+    }
+}
+
+impl<D: Dev> Forward<D> for Lr {
+    fn forward<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &Batch,
+        ctx: &mut Ctx<D>,
+    ) -> Col<D, T> {
+        let n = batch.size;
+        let w: Mat<D, T> = self.weights.forward(store, batch, ctx);
+        ctx.flops.reduce(n * batch.n_sparse);
+        let mut logit = w.sum::<(usize,), Axis<1>>();
+        if let Some(v) = self.dense {
+            ctx.flops.matmul(n, batch.n_dense, 1);
+            let x = dense_input(store.dev(), batch).retaped::<T>();
+            logit = logit + x.matmul(store.mat(v).retaped::<T>()).reshape_like(&(n,));
+        }
+        ctx.flops.elementwise(n);
+        let b = store.vec(self.bias).retaped::<T>().reshape_like(&());
+        logit + b.broadcast_like::<_, Axis<0>>(&(n,))
+    }
+}
