@@ -3,5 +3,14 @@
 
 /// Shared engine: csv streaming, column typing, missing-value policies, error mapping.
 pub(crate) mod common;
+/// GroupLens MovieLens `u.data` and `ratings.dat`, as users download them.
+pub mod grouplens;
+/// RecBole atomic files (typed TSV), the common interchange format of public datasets.
+pub mod recbole;
+/// SASRec/BERT4Rec "user item" lines, the usual sequential-recommendation format.
+pub mod seqlines;
 
 pub use common::missing_flag_name;
+pub use grouplens::{load_ratings_dat, load_u_data};
+pub use recbole::{load_atomic, load_atomic_dataset, AtomicFiles};
+pub use seqlines::load_seq_lines;
