@@ -5,6 +5,10 @@
 pub(crate) mod common;
 /// GroupLens MovieLens `u.data` and `ratings.dat`, as users download them.
 pub mod grouplens;
+/// Hillstrom MineThatData e-mail CSV, the standard public uplift dataset.
+pub mod hillstrom;
+/// Open Bandit Dataset impressions and item context (logged propensities, for OPE).
+pub mod obd;
 /// RecBole atomic files (typed TSV), the common interchange format of public datasets.
 pub mod recbole;
 /// SASRec/BERT4Rec "user item" lines, the usual sequential-recommendation format.
@@ -12,5 +16,7 @@ pub mod seqlines;
 
 pub use common::missing_flag_name;
 pub use grouplens::{load_ratings_dat, load_u_data};
+pub use hillstrom::load_hillstrom;
+pub use obd::{load_obd_impressions, load_obd_item_context};
 pub use recbole::{load_atomic, load_atomic_dataset, AtomicFiles};
 pub use seqlines::load_seq_lines;
