@@ -3,6 +3,7 @@
 
 pub mod dataset;
 pub mod error;
+pub mod join;
 pub mod loaders;
 pub mod table;
 
