@@ -2,3 +2,4 @@
 //! Models live in the `baselines` crate; nothing here depends on a particular model.
 
 pub mod data;
+pub mod metrics;

@@ -5,6 +5,7 @@ pub mod dataset;
 pub mod error;
 pub mod join;
 pub mod loaders;
+pub mod split;
 pub mod table;
 
 pub use dataset::{Dataset, Schema, SparseField};
