@@ -3,3 +3,5 @@
 
 pub mod data;
 pub mod metrics;
+pub mod provenance;
+pub mod train;

@@ -13,6 +13,6 @@ pub use device::{Dev, DeviceKind, Track};
 pub use flops::Flops;
 pub use init::Init;
 pub use optim::{OptimConfig, Optimizer};
-pub use params::{Col, Mat, MatId, ParamCounts, ParamStore, Scope, TableId, VecId};
+pub use params::{Col, Mat, MatId, ParamCounts, ParamStore, Scope, Snapshot, TableId, VecId};
 pub use sparse::{SparseOptim, SparseTable};
 pub use step::{gradient_norms, predict_logits, train_step, Ctx, Lookup, StepOutput};

@@ -107,6 +107,36 @@ impl<D: Dev> ParamStore<D> {
     }
 }
 
+/// Parameter values at one point of training (no optimizer state), e.g. the best
+/// epoch for early stopping. Dense tensors are shared copy-on-write, so a snapshot
+/// costs the embedding tables' size.
+pub struct Snapshot<D: Dev> {
+    mats: Vec<Mat<D>>,
+    vecs: Vec<Col<D>>,
+    tables: Vec<Vec<f32>>,
+}
+
+impl<D: Dev> ParamStore<D> {
+    pub fn snapshot(&self) -> Snapshot<D> {
+        Snapshot {
+            mats: self.mats.iter().map(|(_, t)| t.clone()).collect(),
+            vecs: self.vecs.iter().map(|(_, t)| t.clone()).collect(),
+            tables: self.tables.iter().map(|t| t.weights()).collect(),
+        }
+    }
+    pub fn restore(&mut self, snap: &Snapshot<D>) {
+        for ((_, t), s) in self.mats.iter_mut().zip(&snap.mats) {
+            *t = s.clone();
+        }
+        for ((_, t), s) in self.vecs.iter_mut().zip(&snap.vecs) {
+            *t = s.clone();
+        }
+        for (t, s) in self.tables.iter_mut().zip(&snap.tables) {
+            t.set_weights(s);
+        }
+    }
+}
+
 /// A named view into the store; `pp` descends one level (`tower` -> `tower.0`).
 pub struct Scope<'a, D: Dev> {
     store: &'a mut ParamStore<D>,

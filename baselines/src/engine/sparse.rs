@@ -124,6 +124,20 @@ impl SparseTable {
         self.step = 0;
     }
 
+    /// A copy of the weights (no optimizer state), row-major.
+    pub fn weights(&self) -> Vec<f32> {
+        (0..self.rows).flat_map(|r| self.row(r).iter().copied()).collect()
+    }
+
+    /// Overwrites the weights (optimizer state is kept).
+    pub fn set_weights(&mut self, weights: &[f32]) {
+        assert_eq!(weights.len(), self.rows * self.dim, "table `{}`: weights size", self.name);
+        let (s, d) = (self.stride(), self.dim);
+        for (r, w) in weights.chunks_exact(d).enumerate() {
+            self.data[r * s..r * s + d].copy_from_slice(w);
+        }
+    }
+
     pub fn row(&self, r: usize) -> &[f32] {
         let s = self.stride();
         &self.data[r * s..r * s + self.dim]

@@ -1,6 +1,8 @@
 //! Data: raw files -> `Table` (loaders, one per format) -> `Dataset` (builder, by task
 //! spec) -> splits -> batches. Synthetic worlds produce a `Dataset` directly.
 
+pub mod batcher;
+pub mod builder;
 pub mod dataset;
 pub mod error;
 pub mod join;

@@ -124,6 +124,8 @@ pub struct Table {
     /// The file the rows came from; errors about this table name it.
     pub source: PathBuf,
     pub columns: Vec<Column>,
+    /// File line of row 0 (2 after a header line), so later checks can name the line.
+    pub first_data_line: usize,
 }
 
 impl Table {
@@ -131,6 +133,7 @@ impl Table {
         Table {
             source: source.into(),
             columns: Vec::new(),
+            first_data_line: 1,
         }
     }
     pub fn rows(&self) -> usize {
@@ -182,6 +185,10 @@ impl Table {
             name: name.into(),
             data,
         });
+    }
+    /// The file line of data row `row` (blank lines, which readers skip, aside).
+    pub fn line_of(&self, row: usize) -> usize {
+        self.first_data_line + row
     }
     pub fn source_path(&self) -> &Path {
         &self.source

@@ -102,6 +102,7 @@ pub(crate) fn read_table(
         return Err(empty_file(path, "no data rows"));
     }
     let mut table = Table::new(path);
+    table.first_data_line = if format.header { 2 } else { 1 };
     for ((name, _), b) in cols.into_iter().zip(builders) {
         b.finish(&name, &mut table);
     }

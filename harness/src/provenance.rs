@@ -1,0 +1,84 @@
+//! Provenance: what produced a result, so a number on the leaderboard can be traced to
+//! the code, data, configuration, toolchain and machine that made it.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Provenance {
+    pub recbench_version: String,
+    pub git_commit: String,
+    /// True when the working tree had uncommitted changes.
+    pub git_dirty: bool,
+    pub rustc: String,
+    pub device: String,
+    pub host: String,
+    pub cpus: usize,
+    pub data_sha256: String,
+    pub split_sha256: crate::data::split::SplitHashes,
+    pub config_sha256: String,
+    pub started: String,
+    pub finished: String,
+}
+
+/// The commit and dirtiness of the checkout the binary runs in ("unknown" outside git).
+pub fn git_state() -> (String, bool) {
+    let run = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = run(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    (commit, dirty)
+}
+
+pub fn rustc_version() -> String {
+    env!("RECBENCH_RUSTC").to_string()
+}
+
+pub fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// SHA-256 of files' contents, in order, streamed (files can be large).
+pub fn sha256_files(paths: &[&Path]) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    for p in paths {
+        let mut f = std::fs::File::open(p)?;
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Peak resident memory of this process (VmHWM), in bytes, on Linux.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

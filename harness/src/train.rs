@@ -1,0 +1,167 @@
+//! The one training loop: shuffled epochs, validation after each epoch, early stopping
+//! on the task's primary metric with the best epoch's parameters restored, and a
+//! divergence guard (a non-finite loss stops the run with its epoch and step).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use baselines::engine::{predict_logits, train_step, Dev, OptimConfig, Optimizer, ParamStore};
+use baselines::Model;
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+
+use crate::data::batcher::{epoch_order, make_batch};
+use crate::data::Dataset;
+use crate::metrics;
+
+/// Rows scored per forward pass at evaluation time.
+pub const EVAL_BATCH: usize = 4096;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CurvePoint {
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    pub valid: BTreeMap<String, f64>,
+    /// Seconds since training started, at the end of this epoch's validation.
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Trained {
+    pub curve: Vec<CurvePoint>,
+    pub best_epoch: usize,
+    pub train_seconds: f64,
+    pub examples_seen: usize,
+    /// Training examples per second, optimizer included, validation excluded.
+    pub train_examples_per_second: f64,
+    /// Forward FLOPs per example, from the engine's counter on the training batches.
+    pub forward_flops_per_example: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("diverged: loss {loss} at epoch {epoch}, step {step}")]
+    Diverged { epoch: usize, step: usize, loss: f32 },
+}
+
+pub struct TrainPlan<'a> {
+    pub batch_size: usize,
+    pub max_epochs: usize,
+    pub patience: usize,
+    pub optim: OptimConfig,
+    /// The metric early stopping watches (auc, gauc or logloss).
+    pub monitor: &'a str,
+    pub label: usize,
+    pub seed: u64,
+}
+
+/// Scores (logits) of `rows`, in order.
+pub fn predict<D: Dev>(model: &dyn Model<D>, store: &ParamStore<D>, ds: &Dataset, rows: &[usize], label: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(EVAL_BATCH) {
+        out.extend(predict_logits(model, store, &make_batch(ds, chunk, label)).0);
+    }
+    out
+}
+
+/// AUC, GAUC (when the dataset has groups) and LogLoss of logits against labels.
+pub fn ranking_metrics(logits: &[f32], labels: &[f32], groups: Option<&[u32]>) -> BTreeMap<String, f64> {
+    let probs: Vec<f32> = logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect();
+    let mut m = BTreeMap::new();
+    if let Some(a) = metrics::auc(&probs, labels) {
+        m.insert("auc".to_string(), a);
+    }
+    if let Some(g) = groups.and_then(|g| metrics::gauc(&probs, labels, g)) {
+        m.insert("gauc".to_string(), g.gauc);
+    }
+    m.insert("logloss".to_string(), metrics::logloss_from_logits(logits, labels));
+    m
+}
+
+pub fn higher_is_better(metric: &str) -> bool {
+    metric != "logloss"
+}
+
+fn rows_metrics<D: Dev>(model: &dyn Model<D>, store: &ParamStore<D>, ds: &Dataset, rows: &[usize], label: usize) -> BTreeMap<String, f64> {
+    let logits = predict(model, store, ds, rows, label);
+    let labels: Vec<f32> = rows.iter().map(|&r| ds.labels[label][r]).collect();
+    let groups: Option<Vec<u32>> = ds.group.as_ref().map(|g| rows.iter().map(|&r| g[r]).collect());
+    ranking_metrics(&logits, &labels, groups.as_deref())
+}
+
+/// Trains `model` on `train` rows with early stopping on `valid` rows; on return the
+/// store holds the parameters of the best validation epoch.
+#[allow(clippy::too_many_arguments)]
+pub fn train<D: Dev>(
+    model: &dyn Model<D>,
+    store: &mut ParamStore<D>,
+    ds: &Dataset,
+    train_rows: &[usize],
+    valid_rows: &[usize],
+    plan: &TrainPlan,
+    progress: &ProgressBar,
+) -> Result<Trained, TrainError> {
+    let mut opt = Optimizer::new(&plan.optim, store);
+    let start = Instant::now();
+    let mut train_time = 0.0;
+    let mut curve = Vec::new();
+    let (mut best, mut best_epoch, mut best_snap) = (None::<f64>, 0, store.snapshot());
+    let (mut seen, mut flops) = (0usize, 0u64);
+    let steps_per_epoch = train_rows.len().div_ceil(plan.batch_size);
+    progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
+    for epoch in 1..=plan.max_epochs {
+        let t0 = Instant::now();
+        let order = epoch_order(train_rows, plan.seed, epoch);
+        let mut loss_sum = 0.0f64;
+        for (step, chunk) in order.chunks(plan.batch_size).enumerate() {
+            let batch = make_batch(ds, chunk, plan.label);
+            let out = train_step(model, store, &mut opt, &batch);
+            if !out.loss.is_finite() {
+                return Err(TrainError::Diverged { epoch, step, loss: out.loss });
+            }
+            loss_sum += out.loss as f64 * chunk.len() as f64;
+            seen += chunk.len();
+            flops += out.flops.total();
+            progress.inc(1);
+        }
+        train_time += t0.elapsed().as_secs_f64();
+        let valid = rows_metrics(model, store, ds, valid_rows, plan.label);
+        let score = valid.get(plan.monitor).copied();
+        curve.push(CurvePoint {
+            epoch,
+            train_loss: loss_sum / train_rows.len() as f64,
+            valid,
+            seconds: start.elapsed().as_secs_f64(),
+        });
+        let improved = match (score, best) {
+            (Some(s), Some(b)) => {
+                if higher_is_better(plan.monitor) {
+                    s > b
+                } else {
+                    s < b
+                }
+            }
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if improved {
+            best = score;
+            best_epoch = epoch;
+            best_snap = store.snapshot();
+        } else if epoch - best_epoch.max(1) >= plan.patience {
+            break;
+        }
+    }
+    if best_epoch > 0 {
+        store.restore(&best_snap);
+    }
+    Ok(Trained {
+        curve,
+        best_epoch,
+        train_seconds: train_time,
+        examples_seen: seen,
+        train_examples_per_second: seen as f64 / train_time.max(1e-9),
+        forward_flops_per_example: flops as f64 / seen.max(1) as f64,
+    })
+}
