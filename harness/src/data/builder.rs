@@ -104,6 +104,7 @@ pub struct LabelSpec {
 
 /// A built dataset and the SHA-256 of its source (files' bytes, or the synthetic
 /// world's config).
+#[derive(Debug)]
 pub struct Built {
     pub dataset: Dataset,
     pub data_sha256: String,
