@@ -74,6 +74,27 @@ fn parse<C: serde::de::DeserializeOwned>(
     })
 }
 
+/// Checks that model `name` exists, its `config` parses and the task has the feature
+/// kinds it needs, without allocating parameters (for validating a suite up front).
+pub fn validate(name: &str, config: &serde_json::Value, spec: &FeatureSpec) -> Result<(), ModelError> {
+    let info = info(name).ok_or_else(|| ModelError::Unknown {
+        name: name.to_string(),
+        known: CATALOG.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
+    })?;
+    if info.needs_sparse && spec.sparse.is_empty() {
+        return Err(ModelError::Unsupported {
+            model: name.to_string(),
+            needs: "sparse (categorical) features".to_string(),
+        });
+    }
+    match name {
+        "lr" => parse::<LrConfig>(name, config).map(drop),
+        "dnn" => parse::<DnnConfig>(name, config).map(drop),
+        "dcnv2" => parse::<Dcnv2Config>(name, config).map(drop),
+        _ => unreachable!("catalog entry `{name}` has no config type"),
+    }
+}
+
 /// Builds model `name` with its JSON `config` (null = defaults), creating its
 /// parameters in `store`.
 pub fn build<D: Dev>(

@@ -13,7 +13,7 @@ pub mod model;
 pub mod ranking;
 
 pub use batch::{Batch, FeatureSpec};
-pub use catalog::{build, info, ModelError, ModelInfo, CATALOG};
+pub use catalog::{build, info, validate, ModelError, ModelInfo, CATALOG};
 pub use model::{Forward, Model};
 
 /// The CPU device every default build has.

@@ -1,0 +1,217 @@
+//! Result records: one JSON file per cell (task x model x seed) and, beside it, the
+//! per-example test scores in a compact binary file, so statistics can be recomputed
+//! later (DeLong, per-user bootstrap) without rerunning. Both are written to a temporary
+//! file in the same directory and renamed into place, so a crash never leaves a partial
+//! result: a cell is finished exactly when its JSON exists. Schema: results/README.md.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::provenance::Provenance;
+use crate::train::CurvePoint;
+
+pub const SCHEMA_VERSION: u32 = 1;
+const SCORES_MAGIC: &[u8; 8] = b"RBSCORE1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Failed,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Cost {
+    pub params_dense: usize,
+    pub params_embedding: usize,
+    /// Bytes of parameters plus optimizer state.
+    pub train_state_bytes: usize,
+    /// Bytes of parameters alone (what serving needs).
+    pub param_bytes: usize,
+    pub forward_flops_per_example: f64,
+    pub train_examples_per_second: f64,
+    /// VmHWM of the whole run process when this cell finished (cells run in sequence,
+    /// so this is an upper bound for the cell).
+    pub process_peak_rss_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Seconds {
+    pub data: f64,
+    pub train: f64,
+    pub eval: f64,
+    pub total: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CellResult {
+    pub schema_version: u32,
+    pub run: String,
+    pub task: String,
+    pub model: String,
+    pub seed: u64,
+    pub status: Status,
+    /// Why the cell failed (divergence, bad data, ...); None when ok.
+    pub error: Option<String>,
+    pub primary_metric: String,
+    /// Test metrics of the best validation epoch.
+    pub metrics: BTreeMap<String, f64>,
+    /// Validation metrics of the best epoch.
+    pub valid_metrics: BTreeMap<String, f64>,
+    /// Metrics of the true label probabilities on the same test rows (synthetic worlds).
+    pub oracle_metrics: Option<BTreeMap<String, f64>>,
+    /// Metrics of the constant predictor (training base rate) on the test rows.
+    pub trivial_metrics: BTreeMap<String, f64>,
+    pub best_epoch: usize,
+    pub curve: Vec<CurvePoint>,
+    pub rows: BTreeMap<String, usize>,
+    pub seconds: Seconds,
+    pub cost: Cost,
+    pub model_config: serde_json::Value,
+    pub train_config: serde_json::Value,
+    pub provenance: Provenance,
+    /// File name (beside this JSON) of the per-example test scores, if written.
+    pub scores_file: Option<String>,
+}
+
+/// `<root>/<run>/<task>/<model>/seed-<n>.json`.
+pub fn cell_path(root: &Path, run: &str, task: &str, model: &str, seed: u64) -> PathBuf {
+    root.join(run).join(task).join(model).join(format!("seed-{seed}.json"))
+}
+
+pub fn scores_path(json: &Path) -> PathBuf {
+    json.with_extension("scores.bin")
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, fsync,
+/// rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+pub fn write_result(path: &Path, result: &CellResult) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(result).expect("results serialize");
+    write_atomic(path, &json)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a recbench result: {msg}")]
+    Format { path: PathBuf, msg: String },
+}
+
+pub fn read_result(path: &Path) -> Result<CellResult, ResultError> {
+    let bytes = std::fs::read(path).map_err(|source| ResultError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let r: CellResult = serde_json::from_slice(&bytes).map_err(|e| ResultError::Format {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })?;
+    if r.schema_version != SCHEMA_VERSION {
+        return Err(ResultError::Format {
+            path: path.to_path_buf(),
+            msg: format!("schema_version {} (this recbench reads {SCHEMA_VERSION})", r.schema_version),
+        });
+    }
+    Ok(r)
+}
+
+/// Per-example test outputs: probability, label and group (u32::MAX = no group).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scores {
+    pub scores: Vec<f32>,
+    pub labels: Vec<u8>,
+    pub groups: Vec<u32>,
+}
+
+impl Scores {
+    /// Layout (little-endian): magic `RBSCORE1`, n: u64, n x f32 scores, n x u8 labels,
+    /// n x u32 groups.
+    pub fn encode(&self) -> Vec<u8> {
+        let n = self.scores.len();
+        assert!(self.labels.len() == n && self.groups.len() == n);
+        let mut out = Vec::with_capacity(16 + 9 * n);
+        out.extend_from_slice(SCORES_MAGIC);
+        out.extend_from_slice(&(n as u64).to_le_bytes());
+        self.scores.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
+        out.extend_from_slice(&self.labels);
+        self.groups.iter().for_each(|g| out.extend_from_slice(&g.to_le_bytes()));
+        out
+    }
+
+    pub fn read(path: &Path) -> Result<Scores, ResultError> {
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|source| ResultError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Scores::decode(&bytes).map_err(|msg| ResultError::Format {
+            path: path.to_path_buf(),
+            msg,
+        })
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Scores, String> {
+        if bytes.len() < 16 || &bytes[..8] != SCORES_MAGIC {
+            return Err("missing RBSCORE1 header".into());
+        }
+        let n = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+        if bytes.len() != 16 + 9 * n {
+            return Err(format!("{} bytes, expected {} for {n} examples (truncated?)", bytes.len(), 16 + 9 * n));
+        }
+        let body = &bytes[16..];
+        let scores = body[..4 * n].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let labels = body[4 * n..5 * n].to_vec();
+        let groups = body[5 * n..].chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+        Ok(Scores { scores, labels, groups })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_round_trip_and_truncation_is_detected() {
+        let s = Scores {
+            scores: vec![0.25, 0.5, 1.0],
+            labels: vec![0, 1, 1],
+            groups: vec![7, u32::MAX, 0],
+        };
+        let bytes = s.encode();
+        assert_eq!(Scores::decode(&bytes).unwrap(), s);
+        let err = Scores::decode(&bytes[..bytes.len() - 1]).unwrap_err();
+        assert!(err.contains("truncated"), "{err}");
+        assert!(Scores::decode(b"nonsense-file-of-bytes").is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file_and_leaves_no_temporaries() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a/b/seed-0.json");
+        write_atomic(&p, b"first").unwrap();
+        write_atomic(&p, b"second").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"second");
+        let entries: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(entries.len(), 1, "temporary files left behind");
+    }
+}

@@ -1,0 +1,292 @@
+//! The runner: resolve a suite or task name, expand it into cells (task x model x
+//! seed), run them one by one and write each cell's result atomically. Cells already
+//! on disk are skipped with `--resume`, so an interrupted run continues where it stopped
+//! and shards of a suite can be run apart and merged by copying files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use baselines::engine::{DeviceKind, Dev};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::data::batcher::feature_spec;
+use crate::provenance::{git_state, sha256_hex};
+use crate::results::{cell_path, scores_path, write_atomic, write_result, CellResult, Status};
+use crate::task::prepare::prepare;
+use crate::task::ranking::{run_cell, CellId};
+use crate::task::{SuiteSpec, TaskSpec};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub target: String,
+    pub tasks_dir: PathBuf,
+    pub data_root: PathBuf,
+    pub out: PathBuf,
+    pub run_name: Option<String>,
+    pub models: Option<Vec<String>>,
+    pub seeds: Option<u32>,
+    pub resume: bool,
+    pub device: DeviceKind,
+    pub json: bool,
+}
+
+/// A resolved target: its name and its tasks, with the models and seeds to run.
+pub struct Plan {
+    pub name: String,
+    pub tasks: Vec<(TaskSpec, Vec<String>, u32)>,
+}
+
+/// Names of the tasks (`tasks/*.json`) and suites (`tasks/suites/*.json`) on disk.
+pub fn list_specs(tasks_dir: &Path) -> (Vec<String>, Vec<String>) {
+    let names = |dir: PathBuf| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let p = e.path();
+                (p.extension()? == "json").then(|| p.file_stem()?.to_string_lossy().to_string())?
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    (names(tasks_dir.to_path_buf()), names(tasks_dir.join("suites")))
+}
+
+pub fn load_task(tasks_dir: &Path, name: &str) -> Result<TaskSpec> {
+    let path = tasks_dir.join(format!("{name}.json"));
+    if !path.exists() {
+        let (tasks, _) = list_specs(tasks_dir);
+        bail!("unknown task `{name}` (no {}; known tasks: {})", path.display(), tasks.join(", "));
+    }
+    Ok(TaskSpec::load(&path)?)
+}
+
+/// Resolves `target` as a suite, then as a task, then as a path to a task file.
+pub fn resolve(opts: &RunOptions) -> Result<Plan> {
+    let dir = &opts.tasks_dir;
+    let suite_path = dir.join("suites").join(format!("{}.json", opts.target));
+    let (name, specs, suite_models, suite_seeds) = if suite_path.exists() {
+        let suite = SuiteSpec::load(&suite_path)?;
+        let specs = suite.tasks.iter().map(|t| load_task(dir, t)).collect::<Result<Vec<_>>>()
+            .with_context(|| format!("in suite {}", suite_path.display()))?;
+        (suite.name, specs, suite.models, suite.seeds)
+    } else if dir.join(format!("{}.json", opts.target)).exists() {
+        (opts.target.clone(), vec![load_task(dir, &opts.target)?], None, None)
+    } else if opts.target.ends_with(".json") && Path::new(&opts.target).exists() {
+        let spec = TaskSpec::load(Path::new(&opts.target))?;
+        (spec.name.clone(), vec![spec], None, None)
+    } else {
+        let (tasks, suites) = list_specs(dir);
+        bail!(
+            "unknown suite or task `{}` (suites: {}; tasks: {})",
+            opts.target,
+            suites.join(", "),
+            tasks.join(", ")
+        );
+    };
+    let mut tasks = Vec::new();
+    for spec in specs {
+        let models: Vec<String> = match opts.models.as_ref().or(suite_models.as_ref()) {
+            Some(list) => list.clone(),
+            None => spec.models.keys().cloned().collect(),
+        };
+        for m in &models {
+            if baselines::info(m).is_none() {
+                let known: Vec<&str> = baselines::CATALOG.iter().map(|i| i.name).collect();
+                bail!("unknown model `{m}` (known models: {})", known.join(", "));
+            }
+        }
+        let seeds = opts.seeds.or(suite_seeds).unwrap_or(spec.seeds);
+        if seeds == 0 {
+            bail!("--seeds must be at least 1");
+        }
+        tasks.push((spec, models, seeds));
+    }
+    Ok(Plan { name, tasks })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CellLine {
+    pub event: &'static str,
+    pub task: String,
+    pub model: String,
+    pub seed: u64,
+    pub status: String,
+    pub skipped: bool,
+    pub metrics: BTreeMap<String, f64>,
+    pub error: Option<String>,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct RunSummary {
+    pub run: String,
+    pub out: PathBuf,
+    pub ran: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub cells: Vec<CellLine>,
+}
+
+fn config_hash(spec: &TaskSpec, model: &str, seed: u64) -> String {
+    let mut task = serde_json::to_value(spec).expect("spec serializes");
+    task.as_object_mut().map(|o| o.remove("models"));
+    let canon = serde_json::json!({
+        "task": task, "model": model, "model_config": spec.models.get(model), "seed": seed
+    });
+    sha256_hex(canon.to_string().as_bytes())
+}
+
+pub fn run(opts: &RunOptions) -> Result<RunSummary> {
+    let plan = resolve(opts)?;
+    match opts.device {
+        DeviceKind::Cpu => run_on(&baselines::Cpu::default(), opts, plan),
+        DeviceKind::Cuda => run_cuda(opts, plan),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn run_cuda(opts: &RunOptions, plan: Plan) -> Result<RunSummary> {
+    let dev = dfdx_cuda_device()?;
+    run_on(&dev, opts, plan)
+}
+
+#[cfg(feature = "cuda")]
+fn dfdx_cuda_device() -> Result<baselines::engine::CudaDevice> {
+    baselines::engine::CudaDevice::try_build(0, 0).map_err(|e| anyhow::anyhow!("cannot open CUDA device 0: {e:?}"))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn run_cuda(_: &RunOptions, _: Plan) -> Result<RunSummary> {
+    bail!("this recbench was built without CUDA support; rebuild with `--features cuda` (see scripts/build-cuda.sh)")
+}
+
+fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> {
+    let run_name = opts.run_name.clone().unwrap_or_else(|| plan.name.clone());
+    let cells: Vec<(usize, String, u64)> = plan
+        .tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(t, (_, models, seeds))| {
+            models.iter().flat_map(move |m| (0..*seeds as u64).map(move |s| (t, m.clone(), s)))
+        })
+        .collect();
+    let path_of = |t: usize, m: &str, s: u64| cell_path(&opts.out, &run_name, &plan.tasks[t].0.name, m, s);
+    let existing = cells.iter().filter(|(t, m, s)| path_of(*t, m, *s).exists()).count();
+    if existing > 0 && !opts.resume {
+        bail!(
+            "{existing} of {} cells of run `{run_name}` already have results under {}; pass --resume to skip them, or --run NAME for a new run",
+            cells.len(),
+            opts.out.join(&run_name).display()
+        );
+    }
+    let (commit, dirty) = git_state();
+    let multi = MultiProgress::with_draw_target(if opts.json {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    });
+    let overall = multi.add(ProgressBar::new(cells.len() as u64));
+    overall.set_style(ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} cells {msg}").unwrap().progress_chars("=> "));
+    overall.set_prefix(run_name.clone());
+    let mut summary = RunSummary {
+        run: run_name.clone(),
+        out: opts.out.clone(),
+        ..Default::default()
+    };
+    for (t, (spec, models, _)) in plan.tasks.iter().enumerate() {
+        let mine: Vec<&(usize, String, u64)> = cells.iter().filter(|c| c.0 == t).collect();
+        let todo: Vec<&&(usize, String, u64)> = mine.iter().filter(|(t, m, s)| !path_of(*t, m, *s).exists()).collect();
+        for (t, m, s) in mine.iter().filter(|(t, m, s)| path_of(*t, m, *s).exists()) {
+            summary.skipped += 1;
+            overall.inc(1);
+            emit(opts, &mut summary, skipped_line(&plan, *t, m, *s, path_of(*t, m, *s)));
+        }
+        if todo.is_empty() {
+            continue;
+        }
+        overall.set_message(format!("preparing {}", spec.name));
+        let mut prep = prepare(spec, &opts.data_root)
+            .with_context(|| format!("task `{}`: preparing data (data root: {})", spec.name, opts.data_root.display()))?;
+        let features = feature_spec(&prep.dataset);
+        for m in models {
+            let config = spec.models.get(m).cloned().unwrap_or(serde_json::Value::Null);
+            baselines::validate(m, &config, &features).with_context(|| format!("task `{}`", spec.name))?;
+        }
+        for (_, model, seed) in todo.iter().map(|c| (**c).clone()) {
+            let mut spec = spec.clone();
+            spec.models.entry(model.clone()).or_insert(serde_json::Value::Null);
+            overall.set_message(format!("{} / {model} / seed {seed}", spec.name));
+            let bar = multi.add(ProgressBar::new(0));
+            bar.set_style(ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta}").unwrap().progress_chars("=> "));
+            bar.set_prefix(model.clone());
+            let id = CellId { run: &run_name, model: &model, seed, device: &opts.device.to_string() };
+            let (mut result, scores) = run_cell(dev, &spec, &mut prep, &id, &bar)
+                .with_context(|| format!("task `{}`, model `{model}`, seed {seed}", spec.name))?;
+            bar.finish_and_clear();
+            multi.remove(&bar);
+            result.provenance.git_commit = commit.clone();
+            result.provenance.git_dirty = dirty;
+            result.provenance.config_sha256 = config_hash(&spec, &model, seed);
+            let path = path_of(t, &model, seed);
+            if let Some(scores) = scores {
+                let sp = scores_path(&path);
+                write_atomic(&sp, &scores.encode()).with_context(|| format!("writing {}", sp.display()))?;
+                result.scores_file = sp.file_name().map(|f| f.to_string_lossy().to_string());
+            }
+            write_result(&path, &result).with_context(|| format!("writing {}", path.display()))?;
+            summary.ran += 1;
+            if result.status == Status::Failed {
+                summary.failed += 1;
+            }
+            overall.inc(1);
+            emit(opts, &mut summary, cell_line(&result, path));
+        }
+    }
+    overall.finish_and_clear();
+    Ok(summary)
+}
+
+fn skipped_line(plan: &Plan, t: usize, model: &str, seed: u64, path: PathBuf) -> CellLine {
+    CellLine {
+        event: "cell",
+        task: plan.tasks[t].0.name.clone(),
+        model: model.to_string(),
+        seed,
+        status: "skipped".into(),
+        skipped: true,
+        metrics: BTreeMap::new(),
+        error: None,
+        path,
+    }
+}
+
+fn cell_line(r: &CellResult, path: PathBuf) -> CellLine {
+    CellLine {
+        event: "cell",
+        task: r.task.clone(),
+        model: r.model.clone(),
+        seed: r.seed,
+        status: match r.status {
+            Status::Ok => "ok".into(),
+            Status::Failed => "failed".into(),
+        },
+        skipped: false,
+        metrics: r.metrics.clone(),
+        error: r.error.clone(),
+        path,
+    }
+}
+
+fn emit(opts: &RunOptions, summary: &mut RunSummary, line: CellLine) {
+    if opts.json {
+        println!("{}", serde_json::to_string(&line).expect("line serializes"));
+    } else if let Some(err) = &line.error {
+        eprintln!("FAILED {} / {} / seed {}: {err}", line.task, line.model, line.seed);
+    }
+    summary.cells.push(line);
+}

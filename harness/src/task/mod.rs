@@ -1,0 +1,8 @@
+//! Tasks: specs (JSON), data preparation shared by a task's cells, and one module per
+//! task kind.
+
+pub mod prepare;
+pub mod ranking;
+pub mod spec;
+
+pub use spec::{SuiteSpec, TaskKind, TaskSpec, TrainSpec};

@@ -1,0 +1,155 @@
+//! The ranking (CTR) task: train on the train split with early stopping on valid, then
+//! score the test split and report AUC, GAUC (by group) and LogLoss, next to the
+//! constant predictor and, for synthetic worlds, the oracle (true probabilities).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use baselines::engine::{Dev, ParamStore};
+use indicatif::ProgressBar;
+
+use crate::data::batcher::feature_spec;
+use crate::provenance::{self, Provenance};
+use crate::results::{CellResult, Cost, Scores, Seconds, Status, SCHEMA_VERSION};
+use crate::train::{predict, ranking_metrics, train, TrainPlan};
+
+use super::prepare::Prepared;
+use super::spec::TaskSpec;
+
+pub struct CellId<'a> {
+    pub run: &'a str,
+    pub model: &'a str,
+    pub seed: u64,
+    pub device: &'a str,
+}
+
+fn logit(p: f32) -> f32 {
+    let p = p.clamp(1e-7, 1.0 - 1e-7);
+    (p / (1.0 - p)).ln()
+}
+
+/// Runs one cell. Data problems are returned as errors (they concern every cell); a
+/// diverging model gives a result with status `failed`.
+pub fn run_cell<D: Dev>(
+    dev: &D,
+    spec: &TaskSpec,
+    prep: &mut Prepared,
+    id: &CellId,
+    progress: &ProgressBar,
+) -> Result<(CellResult, Option<Scores>), crate::data::DataError> {
+    let started = provenance::now_rfc3339();
+    let t0 = Instant::now();
+    let (split, split_hashes) = prep.split(spec, id.seed)?.clone();
+    let ds = &prep.dataset;
+    let label = prep.label;
+    let model_config = spec.models[id.model].clone();
+    let optim = spec.train.optim_for(id.model);
+    let mut store = ParamStore::new(dev.clone(), id.seed);
+    let model = baselines::build(id.model, &model_config, &feature_spec(ds), &mut store)
+        .map_err(|e| crate::data::DataError::invalid(format!("task `{}`", spec.name), e.to_string()))?;
+    let plan = TrainPlan {
+        batch_size: spec.train.batch_size,
+        max_epochs: spec.train.max_epochs,
+        patience: spec.train.patience,
+        optim,
+        monitor: spec.primary_metric(),
+        label,
+        seed: id.seed,
+    };
+    let data_seconds = t0.elapsed().as_secs_f64();
+    let trained = train(model.as_ref(), &mut store, ds, &split.train, &split.valid, &plan, progress);
+
+    let test_labels: Vec<f32> = split.test.iter().map(|&r| ds.labels[label][r]).collect();
+    let test_groups: Option<Vec<u32>> = ds.group.as_ref().map(|g| split.test.iter().map(|&r| g[r]).collect());
+    let base_rate = split.train.iter().map(|&r| ds.labels[label][r] as f64).sum::<f64>() / split.train.len() as f64;
+    let trivial = ranking_metrics(&vec![logit(base_rate as f32); split.test.len()], &test_labels, test_groups.as_deref());
+    let oracle = ds.oracle.as_ref().map(|o| {
+        let logits: Vec<f32> = split.test.iter().map(|&r| logit(o[label][r])).collect();
+        ranking_metrics(&logits, &test_labels, test_groups.as_deref())
+    });
+    let counts = store.counts();
+    let param_bytes = 4 * (counts.dense + counts.embedding);
+    let mut cost = Cost {
+        params_dense: counts.dense,
+        params_embedding: counts.embedding,
+        param_bytes,
+        // Adam keeps two moments per dense parameter; tables hold their own state.
+        train_state_bytes: 4 * 3 * counts.dense + store.tables_mut().iter().map(|t| t.bytes()).sum::<usize>(),
+        ..Default::default()
+    };
+    let rows: BTreeMap<String, usize> = [("train", split.train.len()), ("valid", split.valid.len()), ("test", split.test.len())]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let mut result = CellResult {
+        schema_version: SCHEMA_VERSION,
+        run: id.run.to_string(),
+        task: spec.name.clone(),
+        model: id.model.to_string(),
+        seed: id.seed,
+        status: Status::Ok,
+        error: None,
+        primary_metric: spec.primary_metric().to_string(),
+        metrics: BTreeMap::new(),
+        valid_metrics: BTreeMap::new(),
+        oracle_metrics: oracle,
+        trivial_metrics: trivial,
+        best_epoch: 0,
+        curve: Vec::new(),
+        rows,
+        seconds: Seconds::default(),
+        cost: Cost::default(),
+        model_config,
+        train_config: serde_json::to_value(&spec.train).expect("train spec serializes"),
+        provenance: Provenance {
+            recbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: String::new(),
+            git_dirty: false,
+            rustc: provenance::rustc_version(),
+            device: id.device.to_string(),
+            host: provenance::host_name(),
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            data_sha256: prep.data_sha256.clone(),
+            split_sha256: split_hashes,
+            config_sha256: String::new(),
+            started,
+            finished: String::new(),
+        },
+        scores_file: None,
+    };
+    let trained = match trained {
+        Ok(t) => t,
+        Err(e) => {
+            result.status = Status::Failed;
+            result.error = Some(e.to_string());
+            result.cost = cost;
+            result.seconds = Seconds { data: data_seconds, total: t0.elapsed().as_secs_f64(), ..Default::default() };
+            result.provenance.finished = provenance::now_rfc3339();
+            return Ok((result, None));
+        }
+    };
+    let t_eval = Instant::now();
+    let logits = predict(model.as_ref(), &store, ds, &split.test, label);
+    result.metrics = ranking_metrics(&logits, &test_labels, test_groups.as_deref());
+    let eval_seconds = t_eval.elapsed().as_secs_f64();
+    result.valid_metrics = trained.curve[trained.best_epoch.max(1) - 1].valid.clone();
+    result.best_epoch = trained.best_epoch;
+    result.curve = trained.curve;
+    cost.forward_flops_per_example = trained.forward_flops_per_example;
+    cost.train_examples_per_second = trained.train_examples_per_second;
+    cost.process_peak_rss_bytes = provenance::peak_rss_bytes();
+    result.cost = cost;
+    result.seconds = Seconds {
+        data: data_seconds,
+        train: trained.train_seconds,
+        eval: eval_seconds,
+        total: t0.elapsed().as_secs_f64(),
+    };
+    result.provenance.finished = provenance::now_rfc3339();
+    let scores = Scores {
+        scores: logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect(),
+        labels: test_labels.iter().map(|&y| y as u8).collect(),
+        groups: test_groups.unwrap_or_else(|| vec![u32::MAX; split.test.len()]),
+    };
+    Ok((result, Some(scores)))
+}
