@@ -4,6 +4,7 @@
 pub mod dataset;
 pub mod error;
 pub mod loaders;
+pub mod synth;
 pub mod table;
 
 pub use dataset::{Dataset, Schema, SparseField};
