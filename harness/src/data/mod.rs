@@ -8,6 +8,7 @@ pub mod error;
 pub mod join;
 pub mod loaders;
 pub mod split;
+pub mod synth;
 pub mod table;
 
 pub use dataset::{Dataset, Schema, SparseField};

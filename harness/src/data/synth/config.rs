@@ -1,0 +1,103 @@
+//! `SynthConfig`: the size and knobs of a synthetic world, as read from task JSON.
+//! Every field has a default, and unknown fields are rejected so typos fail loudly.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::error::{DataError, DataResult};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SynthConfig {
+    pub n_users: u32,
+    pub n_items: u32,
+    pub n_topics: u32,
+    pub n_authors: u32,
+    /// Dimension of the user and item latent vectors.
+    pub latent_dim: u32,
+    /// Total number of events (rows).
+    pub events: u64,
+    /// Length of the simulated period; events arrive uniformly at random over it.
+    pub days: f64,
+    pub seed: u64,
+    /// Dirichlet concentration of user topic interests: small = few favourite topics.
+    pub interest_concentration: f64,
+    /// Per-user-event mean reversion of the interest drift (0 = static interests).
+    pub drift_rate: f64,
+    /// Per-user-event decay of the session (recent clicks by topic) memory.
+    pub session_decay: f64,
+    /// Std of the unobserved per-event logit shock shared by all labels (integrated
+    /// out of the oracle): larger = noisier labels, lower Bayes AUC.
+    pub label_noise: f64,
+    /// Multiplier on the user x item affinity (the interaction part of every logit).
+    pub interaction_scale: f64,
+    /// Share of exposures drawn uniformly from the published catalogue.
+    pub random_exposure: f64,
+    /// Number of feed positions.
+    pub n_positions: u32,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        SynthConfig {
+            n_users: 5_000,
+            n_items: 2_000,
+            n_topics: 20,
+            n_authors: 200,
+            latent_dim: 8,
+            events: 200_000,
+            days: 30.0,
+            seed: 0,
+            interest_concentration: 0.3,
+            drift_rate: 0.02,
+            session_decay: 0.7,
+            label_noise: 0.5,
+            interaction_scale: 1.0,
+            random_exposure: 0.2,
+            n_positions: 10,
+        }
+    }
+}
+
+impl SynthConfig {
+    /// Rejects sizes and knobs the generator cannot honour, naming the field.
+    pub fn validate(&self) -> DataResult<()> {
+        let bad = |field: &str, msg: String| {
+            Err(DataError::invalid(format!("synth config `{field}`"), msg))
+        };
+        for (field, v) in [
+            ("n_users", self.n_users),
+            ("n_items", self.n_items),
+            ("n_topics", self.n_topics),
+            ("n_authors", self.n_authors),
+            ("latent_dim", self.latent_dim),
+            ("n_positions", self.n_positions),
+        ] {
+            if v == 0 {
+                return bad(field, "must be at least 1".into());
+            }
+        }
+        if self.events == 0 {
+            return bad("events", "must be at least 1".into());
+        }
+        let ranges = [
+            ("days", self.days, f64::MIN_POSITIVE, 1e5),
+            (
+                "interest_concentration",
+                self.interest_concentration,
+                1e-3,
+                1e3,
+            ),
+            ("drift_rate", self.drift_rate, 0.0, 1.0),
+            ("session_decay", self.session_decay, 0.0, 0.99),
+            ("label_noise", self.label_noise, 0.0, 3.0),
+            ("interaction_scale", self.interaction_scale, 0.0, 10.0),
+            ("random_exposure", self.random_exposure, 0.0, 1.0),
+        ];
+        for (field, v, lo, hi) in ranges {
+            if !(v.is_finite() && v >= lo && v <= hi) {
+                return bad(field, format!("{v} is outside [{lo}, {hi}]"));
+            }
+        }
+        Ok(())
+    }
+}
