@@ -76,10 +76,18 @@ fn parse<C: serde::de::DeserializeOwned>(
 
 /// Checks that model `name` exists, its `config` parses and the task has the feature
 /// kinds it needs, without allocating parameters (for validating a suite up front).
-pub fn validate(name: &str, config: &serde_json::Value, spec: &FeatureSpec) -> Result<(), ModelError> {
+pub fn validate(
+    name: &str,
+    config: &serde_json::Value,
+    spec: &FeatureSpec,
+) -> Result<(), ModelError> {
     let info = info(name).ok_or_else(|| ModelError::Unknown {
         name: name.to_string(),
-        known: CATALOG.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
+        known: CATALOG
+            .iter()
+            .map(|m| m.name)
+            .collect::<Vec<_>>()
+            .join(", "),
     })?;
     if info.needs_sparse && spec.sparse.is_empty() {
         return Err(ModelError::Unsupported {

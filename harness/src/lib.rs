@@ -4,4 +4,7 @@
 pub mod data;
 pub mod metrics;
 pub mod provenance;
+pub mod results;
+pub mod runner;
+pub mod task;
 pub mod train;

@@ -1,1 +1,205 @@
-fn main() {}
+//! `recbench`: list tasks, models and datasets; run suites and tasks.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use baselines::engine::DeviceKind;
+use clap::{Parser, Subcommand};
+use harness::runner::{self, list_specs, RunOptions, RunSummary};
+
+#[derive(Parser)]
+#[command(
+    name = "recbench",
+    version,
+    about = "Benchmark harness for industrial recommender models"
+)]
+struct Cli {
+    /// Machine-readable output: one JSON object per line, no progress bars.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Folder of task specs (suites in its `suites/` subfolder).
+    #[arg(long, global = true, default_value = "tasks")]
+    tasks: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List tasks, suites, models and dataset cards.
+    List {
+        /// Folder of dataset cards.
+        #[arg(long, default_value = "data")]
+        cards: PathBuf,
+    },
+    /// Run a suite or a task: every (task, model, seed) cell, one result file each.
+    Run {
+        /// Suite name (tasks/suites/NAME.json), task name (tasks/NAME.json) or a task file.
+        target: String,
+        /// Only these models (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        models: Option<Vec<String>>,
+        /// Number of seeds (0..N); overrides the task and suite.
+        #[arg(long)]
+        seeds: Option<u32>,
+        /// Results root; cells go to OUT/RUN/TASK/MODEL/seed-N.json.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// Run name (default: the suite or task name).
+        #[arg(long)]
+        run: Option<String>,
+        /// cpu, or cuda (needs a build with `--features cuda`).
+        #[arg(long, default_value = "cpu")]
+        device: DeviceKind,
+        /// Skip cells whose result file exists (resume an interrupted run).
+        #[arg(long)]
+        resume: bool,
+        /// Root that dataset paths in task specs are relative to.
+        #[arg(long, env = "RECBENCH_DATA", default_value = "data/local")]
+        data_root: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "error", "error": format!("{e:#}")})
+                );
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> Result<ExitCode> {
+    match &cli.cmd {
+        Cmd::List { cards } => {
+            list(cli, cards);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run {
+            target,
+            models,
+            seeds,
+            out,
+            run,
+            device,
+            resume,
+            data_root,
+        } => {
+            let opts = RunOptions {
+                target: target.clone(),
+                tasks_dir: cli.tasks.clone(),
+                data_root: data_root.clone(),
+                out: out.clone(),
+                run_name: run.clone(),
+                models: models.clone(),
+                seeds: *seeds,
+                resume: *resume,
+                device: *device,
+                json: cli.json,
+            };
+            let summary = runner::run(&opts)?;
+            if cli.json {
+                let s = serde_json::json!({"event": "summary", "run": summary.run, "out": summary.out,
+                    "ran": summary.ran, "skipped": summary.skipped, "failed": summary.failed});
+                println!("{s}");
+            } else {
+                print_summary(&summary);
+            }
+            Ok(if summary.failed > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+fn list(cli: &Cli, cards: &PathBuf) {
+    let (tasks, suites) = list_specs(&cli.tasks);
+    let mut datasets: Vec<String> = std::fs::read_dir(cards)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            (p.extension()? == "md" && p.file_stem()? != "README")
+                .then(|| p.file_stem().map(|s| s.to_string_lossy().to_string()))?
+        })
+        .collect();
+    datasets.sort();
+    let models: Vec<_> = baselines::CATALOG.iter().collect();
+    if cli.json {
+        let v = serde_json::json!({"tasks": tasks, "suites": suites, "models": models, "datasets": datasets});
+        println!("{v}");
+        return;
+    }
+    println!("suites:   {}", suites.join(", "));
+    println!("tasks:    {}", tasks.join(", "));
+    println!(
+        "datasets: {}  (cards in {})",
+        datasets.join(", "),
+        cards.display()
+    );
+    println!("models:");
+    for m in models {
+        println!("  {:<8} {:<8} {}", m.name, m.family, m.paper);
+    }
+}
+
+/// Mean and sample standard deviation of each (task, model)'s metrics over seeds.
+fn print_summary(s: &RunSummary) {
+    let mut by: BTreeMap<(String, String), Vec<&BTreeMap<String, f64>>> = BTreeMap::new();
+    for c in s.cells.iter().filter(|c| c.status == "ok") {
+        by.entry((c.task.clone(), c.model.clone()))
+            .or_default()
+            .push(&c.metrics);
+    }
+    println!(
+        "run `{}`: {} cells ran, {} skipped, {} failed; results in {}",
+        s.run,
+        s.ran,
+        s.skipped,
+        s.failed,
+        s.out.join(&s.run).display()
+    );
+    if by.is_empty() {
+        return;
+    }
+    println!(
+        "{:<22} {:<8} {:>5}  {:<18} {:<18} {:<18}",
+        "task", "model", "seeds", "auc", "gauc", "logloss"
+    );
+    for ((task, model), ms) in by {
+        let cell = |k: &str| {
+            let v: Vec<f64> = ms.iter().filter_map(|m| m.get(k).copied()).collect();
+            if v.is_empty() {
+                return "n/a".to_string();
+            }
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            if v.len() < 2 {
+                return format!("{mean:.4} (1 seed)");
+            }
+            let sd =
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
+            format!("{mean:.4} ± {sd:.4}")
+        };
+        println!(
+            "{task:<22} {model:<8} {:>5}  {:<18} {:<18} {:<18}",
+            ms.len(),
+            cell("auc"),
+            cell("gauc"),
+            cell("logloss")
+        );
+    }
+}

@@ -79,7 +79,10 @@ pub struct CellResult {
 
 /// `<root>/<run>/<task>/<model>/seed-<n>.json`.
 pub fn cell_path(root: &Path, run: &str, task: &str, model: &str, seed: u64) -> PathBuf {
-    root.join(run).join(task).join(model).join(format!("seed-{seed}.json"))
+    root.join(run)
+        .join(task)
+        .join(model)
+        .join(format!("seed-{seed}.json"))
 }
 
 pub fn scores_path(json: &Path) -> PathBuf {
@@ -127,7 +130,10 @@ pub fn read_result(path: &Path) -> Result<CellResult, ResultError> {
     if r.schema_version != SCHEMA_VERSION {
         return Err(ResultError::Format {
             path: path.to_path_buf(),
-            msg: format!("schema_version {} (this recbench reads {SCHEMA_VERSION})", r.schema_version),
+            msg: format!(
+                "schema_version {} (this recbench reads {SCHEMA_VERSION})",
+                r.schema_version
+            ),
         });
     }
     Ok(r)
@@ -150,9 +156,13 @@ impl Scores {
         let mut out = Vec::with_capacity(16 + 9 * n);
         out.extend_from_slice(SCORES_MAGIC);
         out.extend_from_slice(&(n as u64).to_le_bytes());
-        self.scores.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
+        self.scores
+            .iter()
+            .for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
         out.extend_from_slice(&self.labels);
-        self.groups.iter().for_each(|g| out.extend_from_slice(&g.to_le_bytes()));
+        self.groups
+            .iter()
+            .for_each(|g| out.extend_from_slice(&g.to_le_bytes()));
         out
     }
 
@@ -176,13 +186,27 @@ impl Scores {
         }
         let n = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
         if bytes.len() != 16 + 9 * n {
-            return Err(format!("{} bytes, expected {} for {n} examples (truncated?)", bytes.len(), 16 + 9 * n));
+            return Err(format!(
+                "{} bytes, expected {} for {n} examples (truncated?)",
+                bytes.len(),
+                16 + 9 * n
+            ));
         }
         let body = &bytes[16..];
-        let scores = body[..4 * n].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let scores = body[..4 * n]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         let labels = body[4 * n..5 * n].to_vec();
-        let groups = body[5 * n..].chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
-        Ok(Scores { scores, labels, groups })
+        let groups = body[5 * n..]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        Ok(Scores {
+            scores,
+            labels,
+            groups,
+        })
     }
 }
 

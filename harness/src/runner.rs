@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use baselines::engine::{DeviceKind, Dev};
+use baselines::engine::{Dev, DeviceKind};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -47,20 +47,30 @@ pub fn list_specs(tasks_dir: &Path) -> (Vec<String>, Vec<String>) {
             .flatten()
             .filter_map(|e| {
                 let p = e.path();
-                (p.extension()? == "json").then(|| p.file_stem()?.to_string_lossy().to_string())?
+                if p.extension()? != "json" {
+                    return None;
+                }
+                Some(p.file_stem()?.to_string_lossy().to_string())
             })
             .collect();
         v.sort();
         v
     };
-    (names(tasks_dir.to_path_buf()), names(tasks_dir.join("suites")))
+    (
+        names(tasks_dir.to_path_buf()),
+        names(tasks_dir.join("suites")),
+    )
 }
 
 pub fn load_task(tasks_dir: &Path, name: &str) -> Result<TaskSpec> {
     let path = tasks_dir.join(format!("{name}.json"));
     if !path.exists() {
         let (tasks, _) = list_specs(tasks_dir);
-        bail!("unknown task `{name}` (no {}; known tasks: {})", path.display(), tasks.join(", "));
+        bail!(
+            "unknown task `{name}` (no {}; known tasks: {})",
+            path.display(),
+            tasks.join(", ")
+        );
     }
     Ok(TaskSpec::load(&path)?)
 }
@@ -71,11 +81,20 @@ pub fn resolve(opts: &RunOptions) -> Result<Plan> {
     let suite_path = dir.join("suites").join(format!("{}.json", opts.target));
     let (name, specs, suite_models, suite_seeds) = if suite_path.exists() {
         let suite = SuiteSpec::load(&suite_path)?;
-        let specs = suite.tasks.iter().map(|t| load_task(dir, t)).collect::<Result<Vec<_>>>()
+        let specs = suite
+            .tasks
+            .iter()
+            .map(|t| load_task(dir, t))
+            .collect::<Result<Vec<_>>>()
             .with_context(|| format!("in suite {}", suite_path.display()))?;
         (suite.name, specs, suite.models, suite.seeds)
     } else if dir.join(format!("{}.json", opts.target)).exists() {
-        (opts.target.clone(), vec![load_task(dir, &opts.target)?], None, None)
+        (
+            opts.target.clone(),
+            vec![load_task(dir, &opts.target)?],
+            None,
+            None,
+        )
     } else if opts.target.ends_with(".json") && Path::new(&opts.target).exists() {
         let spec = TaskSpec::load(Path::new(&opts.target))?;
         (spec.name.clone(), vec![spec], None, None)
@@ -157,7 +176,8 @@ fn run_cuda(opts: &RunOptions, plan: Plan) -> Result<RunSummary> {
 
 #[cfg(feature = "cuda")]
 fn dfdx_cuda_device() -> Result<baselines::engine::CudaDevice> {
-    baselines::engine::CudaDevice::try_build(0, 0).map_err(|e| anyhow::anyhow!("cannot open CUDA device 0: {e:?}"))
+    baselines::engine::CudaDevice::try_build(0, 0)
+        .map_err(|e| anyhow::anyhow!("cannot open CUDA device 0: {e:?}"))
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -172,11 +192,17 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
         .iter()
         .enumerate()
         .flat_map(|(t, (_, models, seeds))| {
-            models.iter().flat_map(move |m| (0..*seeds as u64).map(move |s| (t, m.clone(), s)))
+            models
+                .iter()
+                .flat_map(move |m| (0..*seeds as u64).map(move |s| (t, m.clone(), s)))
         })
         .collect();
-    let path_of = |t: usize, m: &str, s: u64| cell_path(&opts.out, &run_name, &plan.tasks[t].0.name, m, s);
-    let existing = cells.iter().filter(|(t, m, s)| path_of(*t, m, *s).exists()).count();
+    let path_of =
+        |t: usize, m: &str, s: u64| cell_path(&opts.out, &run_name, &plan.tasks[t].0.name, m, s);
+    let existing = cells
+        .iter()
+        .filter(|(t, m, s)| path_of(*t, m, *s).exists())
+        .count();
     if existing > 0 && !opts.resume {
         bail!(
             "{existing} of {} cells of run `{run_name}` already have results under {}; pass --resume to skip them, or --run NAME for a new run",
@@ -191,7 +217,11 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
         ProgressDrawTarget::stderr()
     });
     let overall = multi.add(ProgressBar::new(cells.len() as u64));
-    overall.set_style(ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} cells {msg}").unwrap().progress_chars("=> "));
+    overall.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} cells {msg}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
     overall.set_prefix(run_name.clone());
     let mut summary = RunSummary {
         run: run_name.clone(),
@@ -200,31 +230,61 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
     };
     for (t, (spec, models, _)) in plan.tasks.iter().enumerate() {
         let mine: Vec<&(usize, String, u64)> = cells.iter().filter(|c| c.0 == t).collect();
-        let todo: Vec<&&(usize, String, u64)> = mine.iter().filter(|(t, m, s)| !path_of(*t, m, *s).exists()).collect();
+        let todo: Vec<&&(usize, String, u64)> = mine
+            .iter()
+            .filter(|(t, m, s)| !path_of(*t, m, *s).exists())
+            .collect();
         for (t, m, s) in mine.iter().filter(|(t, m, s)| path_of(*t, m, *s).exists()) {
             summary.skipped += 1;
             overall.inc(1);
-            emit(opts, &mut summary, skipped_line(&plan, *t, m, *s, path_of(*t, m, *s)));
+            emit(
+                opts,
+                &mut summary,
+                skipped_line(&plan, *t, m, *s, path_of(*t, m, *s)),
+            );
         }
         if todo.is_empty() {
             continue;
         }
         overall.set_message(format!("preparing {}", spec.name));
-        let mut prep = prepare(spec, &opts.data_root)
-            .with_context(|| format!("task `{}`: preparing data (data root: {})", spec.name, opts.data_root.display()))?;
+        let mut prep = prepare(spec, &opts.data_root).with_context(|| {
+            format!(
+                "task `{}`: preparing data (data root: {})",
+                spec.name,
+                opts.data_root.display()
+            )
+        })?;
         let features = feature_spec(&prep.dataset);
         for m in models {
-            let config = spec.models.get(m).cloned().unwrap_or(serde_json::Value::Null);
-            baselines::validate(m, &config, &features).with_context(|| format!("task `{}`", spec.name))?;
+            let config = spec
+                .models
+                .get(m)
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            baselines::validate(m, &config, &features)
+                .with_context(|| format!("task `{}`", spec.name))?;
         }
         for (_, model, seed) in todo.iter().map(|c| (**c).clone()) {
             let mut spec = spec.clone();
-            spec.models.entry(model.clone()).or_insert(serde_json::Value::Null);
+            spec.models
+                .entry(model.clone())
+                .or_insert(serde_json::Value::Null);
             overall.set_message(format!("{} / {model} / seed {seed}", spec.name));
             let bar = multi.add(ProgressBar::new(0));
-            bar.set_style(ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta}").unwrap().progress_chars("=> "));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>12} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta}",
+                )
+                .unwrap()
+                .progress_chars("=> "),
+            );
             bar.set_prefix(model.clone());
-            let id = CellId { run: &run_name, model: &model, seed, device: &opts.device.to_string() };
+            let id = CellId {
+                run: &run_name,
+                model: &model,
+                seed,
+                device: &opts.device.to_string(),
+            };
             let (mut result, scores) = run_cell(dev, &spec, &mut prep, &id, &bar)
                 .with_context(|| format!("task `{}`, model `{model}`, seed {seed}", spec.name))?;
             bar.finish_and_clear();
@@ -235,7 +295,8 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
             let path = path_of(t, &model, seed);
             if let Some(scores) = scores {
                 let sp = scores_path(&path);
-                write_atomic(&sp, &scores.encode()).with_context(|| format!("writing {}", sp.display()))?;
+                write_atomic(&sp, &scores.encode())
+                    .with_context(|| format!("writing {}", sp.display()))?;
                 result.scores_file = sp.file_name().map(|f| f.to_string_lossy().to_string());
             }
             write_result(&path, &result).with_context(|| format!("writing {}", path.display()))?;
@@ -286,7 +347,10 @@ fn emit(opts: &RunOptions, summary: &mut RunSummary, line: CellLine) {
     if opts.json {
         println!("{}", serde_json::to_string(&line).expect("line serializes"));
     } else if let Some(err) = &line.error {
-        eprintln!("FAILED {} / {} / seed {}: {err}", line.task, line.model, line.seed);
+        eprintln!(
+            "FAILED {} / {} / seed {}: {err}",
+            line.task, line.model, line.seed
+        );
     }
     summary.cells.push(line);
 }

@@ -42,7 +42,11 @@ pub struct Trained {
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("diverged: loss {loss} at epoch {epoch}, step {step}")]
-    Diverged { epoch: usize, step: usize, loss: f32 },
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f32,
+    },
 }
 
 pub struct TrainPlan<'a> {
@@ -57,7 +61,13 @@ pub struct TrainPlan<'a> {
 }
 
 /// Scores (logits) of `rows`, in order.
-pub fn predict<D: Dev>(model: &dyn Model<D>, store: &ParamStore<D>, ds: &Dataset, rows: &[usize], label: usize) -> Vec<f32> {
+pub fn predict<D: Dev>(
+    model: &dyn Model<D>,
+    store: &ParamStore<D>,
+    ds: &Dataset,
+    rows: &[usize],
+    label: usize,
+) -> Vec<f32> {
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(EVAL_BATCH) {
         out.extend(predict_logits(model, store, &make_batch(ds, chunk, label)).0);
@@ -66,7 +76,11 @@ pub fn predict<D: Dev>(model: &dyn Model<D>, store: &ParamStore<D>, ds: &Dataset
 }
 
 /// AUC, GAUC (when the dataset has groups) and LogLoss of logits against labels.
-pub fn ranking_metrics(logits: &[f32], labels: &[f32], groups: Option<&[u32]>) -> BTreeMap<String, f64> {
+pub fn ranking_metrics(
+    logits: &[f32],
+    labels: &[f32],
+    groups: Option<&[u32]>,
+) -> BTreeMap<String, f64> {
     let probs: Vec<f32> = logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect();
     let mut m = BTreeMap::new();
     if let Some(a) = metrics::auc(&probs, labels) {
@@ -75,7 +89,10 @@ pub fn ranking_metrics(logits: &[f32], labels: &[f32], groups: Option<&[u32]>) -
     if let Some(g) = groups.and_then(|g| metrics::gauc(&probs, labels, g)) {
         m.insert("gauc".to_string(), g.gauc);
     }
-    m.insert("logloss".to_string(), metrics::logloss_from_logits(logits, labels));
+    m.insert(
+        "logloss".to_string(),
+        metrics::logloss_from_logits(logits, labels),
+    );
     m
 }
 
@@ -83,10 +100,19 @@ pub fn higher_is_better(metric: &str) -> bool {
     metric != "logloss"
 }
 
-fn rows_metrics<D: Dev>(model: &dyn Model<D>, store: &ParamStore<D>, ds: &Dataset, rows: &[usize], label: usize) -> BTreeMap<String, f64> {
+fn rows_metrics<D: Dev>(
+    model: &dyn Model<D>,
+    store: &ParamStore<D>,
+    ds: &Dataset,
+    rows: &[usize],
+    label: usize,
+) -> BTreeMap<String, f64> {
     let logits = predict(model, store, ds, rows, label);
     let labels: Vec<f32> = rows.iter().map(|&r| ds.labels[label][r]).collect();
-    let groups: Option<Vec<u32>> = ds.group.as_ref().map(|g| rows.iter().map(|&r| g[r]).collect());
+    let groups: Option<Vec<u32>> = ds
+        .group
+        .as_ref()
+        .map(|g| rows.iter().map(|&r| g[r]).collect());
     ranking_metrics(&logits, &labels, groups.as_deref())
 }
 
@@ -118,7 +144,11 @@ pub fn train<D: Dev>(
             let batch = make_batch(ds, chunk, plan.label);
             let out = train_step(model, store, &mut opt, &batch);
             if !out.loss.is_finite() {
-                return Err(TrainError::Diverged { epoch, step, loss: out.loss });
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step,
+                    loss: out.loss,
+                });
             }
             loss_sum += out.loss as f64 * chunk.len() as f64;
             seen += chunk.len();

@@ -116,7 +116,7 @@ impl SparseTable {
         let mut data = Vec::with_capacity(self.rows * self.dim * (1 + slots));
         for r in 0..self.rows {
             data.extend_from_slice(&self.data[r * old_stride..r * old_stride + self.dim]);
-            data.extend(std::iter::repeat(init_state).take(slots * self.dim));
+            data.extend(std::iter::repeat_n(init_state, slots * self.dim));
         }
         self.data = data;
         self.slots = slots;
@@ -126,12 +126,19 @@ impl SparseTable {
 
     /// A copy of the weights (no optimizer state), row-major.
     pub fn weights(&self) -> Vec<f32> {
-        (0..self.rows).flat_map(|r| self.row(r).iter().copied()).collect()
+        (0..self.rows)
+            .flat_map(|r| self.row(r).iter().copied())
+            .collect()
     }
 
     /// Overwrites the weights (optimizer state is kept).
     pub fn set_weights(&mut self, weights: &[f32]) {
-        assert_eq!(weights.len(), self.rows * self.dim, "table `{}`: weights size", self.name);
+        assert_eq!(
+            weights.len(),
+            self.rows * self.dim,
+            "table `{}`: weights size",
+            self.name
+        );
         let (s, d) = (self.stride(), self.dim);
         for (r, w) in weights.chunks_exact(d).enumerate() {
             self.data[r * s..r * s + d].copy_from_slice(w);
@@ -284,7 +291,8 @@ mod tests {
         }
         assert_ne!(t.row(1), &before[1][..]);
         // Adagrad first step: w -= lr * g / sqrt(init_acc + g^2).
-        let expect = before[3][0] - 0.1 * -1.0 / (0.1f32 + 1.0).sqrt();
+        let (lr, g) = (0.1f32, -1.0f32);
+        let expect = before[3][0] - lr * g / (0.1f32 + g * g).sqrt();
         assert!((t.row(3)[0] - expect).abs() < 1e-6);
     }
 

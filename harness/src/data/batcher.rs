@@ -10,7 +10,12 @@ use super::Dataset;
 
 pub fn feature_spec(ds: &Dataset) -> FeatureSpec {
     FeatureSpec {
-        sparse: ds.schema.sparse.iter().map(|f| (f.name.clone(), f.vocab)).collect(),
+        sparse: ds
+            .schema
+            .sparse
+            .iter()
+            .map(|f| (f.name.clone(), f.vocab))
+            .collect(),
         dense: ds.schema.dense.clone(),
     }
 }
@@ -37,7 +42,8 @@ pub fn make_batch(ds: &Dataset, rows: &[usize], label: usize) -> Batch {
 /// The training rows of one epoch, shuffled by `(seed, epoch)`, cut into batches.
 pub fn epoch_order(rows: &[usize], seed: u64, epoch: usize) -> Vec<usize> {
     let mut order = rows.to_vec();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1)));
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1)));
     order.shuffle(&mut rng);
     order
 }

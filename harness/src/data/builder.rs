@@ -147,9 +147,13 @@ pub fn build_files(spec: &FilesSpec, root: &Path) -> DataResult<Built> {
         files.push(path);
     }
     let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
-    let data_sha256 = crate::provenance::sha256_files(&refs).map_err(|e| DataError::io(&files[0], e))?;
+    let data_sha256 =
+        crate::provenance::sha256_files(&refs).map_err(|e| DataError::io(&files[0], e))?;
     let dataset = table_to_dataset(&table, spec)?;
-    Ok(Built { dataset, data_sha256 })
+    Ok(Built {
+        dataset,
+        data_sha256,
+    })
 }
 
 /// Interns any column's values as dense ids: tokens keep their ids, token lists use
@@ -158,7 +162,9 @@ fn categorical(table: &Table, name: &str) -> DataResult<(Vec<u32>, u32)> {
     Ok(match table.column(name)? {
         ColumnData::Token(c) => (c.ids.clone(), c.vocab.len() as u32),
         ColumnData::TokenSeq(c) => {
-            let ids = (0..c.len()).map(|r| c.row(r).first().map_or(0, |&t| t + 1)).collect();
+            let ids = (0..c.len())
+                .map(|r| c.row(r).first().map_or(0, |&t| t + 1))
+                .collect();
             (ids, c.vocab.len() as u32 + 1)
         }
         ColumnData::Float(v) => {
@@ -176,7 +182,9 @@ fn categorical(table: &Table, name: &str) -> DataResult<(Vec<u32>, u32)> {
 }
 
 fn table_to_dataset(table: &Table, spec: &FilesSpec) -> DataResult<Dataset> {
-    let bad = |row: usize, field: &str, msg: String| DataError::bad(&table.source, table.line_of(row), field, msg);
+    let bad = |row: usize, field: &str, msg: String| {
+        DataError::bad(&table.source, table.line_of(row), field, msg)
+    };
     let mut schema = Schema::default();
     let mut sparse = Vec::new();
     for name in &spec.sparse {
@@ -195,7 +203,9 @@ fn table_to_dataset(table: &Table, spec: &FilesSpec) -> DataResult<Dataset> {
             col.push(match d.transform {
                 DenseTransform::None => x as f32,
                 DenseTransform::Log1p if x > -1.0 => x.ln_1p() as f32,
-                DenseTransform::Log1p => return Err(bad(row, &d.column, format!("log1p of {x} (needs > -1)"))),
+                DenseTransform::Log1p => {
+                    return Err(bad(row, &d.column, format!("log1p of {x} (needs > -1)")))
+                }
             });
         }
         schema.dense.push(d.column.clone());
@@ -207,7 +217,13 @@ fn table_to_dataset(table: &Table, spec: &FilesSpec) -> DataResult<Dataset> {
         label.push(match spec.label.min {
             Some(min) => (v >= min) as u8 as f32,
             None if v == 0.0 || v == 1.0 => v as f32,
-            None => return Err(bad(row, &spec.label.column, format!("label {v} is not 0 or 1"))),
+            None => {
+                return Err(bad(
+                    row,
+                    &spec.label.column,
+                    format!("label {v} is not 0 or 1"),
+                ))
+            }
         });
     }
     schema.labels.push(spec.label.column.clone());
@@ -232,7 +248,10 @@ fn table_to_dataset(table: &Table, spec: &FilesSpec) -> DataResult<Dataset> {
         oracle: None,
     };
     if ds.rows() == 0 {
-        return Err(DataError::invalid(table.source.display().to_string(), "no rows"));
+        return Err(DataError::invalid(
+            table.source.display().to_string(),
+            "no rows",
+        ));
     }
     ds.validate()?;
     Ok(ds)
@@ -266,7 +285,11 @@ mod tests {
             "user_id:token\titem_id:token\trating:float\ttimestamp:float\tprice:float\n\
              u1\ti1\t5\t10\t1\nu2\ti1\t3\t11\t2\nu1\ti2\t4\t12\t0\n",
         );
-        write(d.path(), "t.user", "user_id:token\tage:token\nu1\t20\nu2\t30\n");
+        write(
+            d.path(),
+            "t.user",
+            "user_id:token\tage:token\nu1\t20\nu2\t30\n",
+        );
         d
     }
 

@@ -25,9 +25,17 @@ pub fn prepare(spec: &TaskSpec, data_root: &Path) -> DataResult<Prepared> {
     let t0 = std::time::Instant::now();
     let (dataset, data_sha256, label_name) = match &spec.dataset {
         DatasetSpec::SynthCtr { config, label } => {
-            let value = if config.is_null() { serde_json::json!({}) } else { config.clone() };
-            let cfg: SynthConfig = serde_json::from_value(value)
-                .map_err(|e| DataError::invalid(format!("task `{}`: dataset.config", spec.name), e.to_string()))?;
+            let value = if config.is_null() {
+                serde_json::json!({})
+            } else {
+                config.clone()
+            };
+            let cfg: SynthConfig = serde_json::from_value(value).map_err(|e| {
+                DataError::invalid(
+                    format!("task `{}`: dataset.config", spec.name),
+                    e.to_string(),
+                )
+            })?;
             let ds = ctr_dataset(&cfg)?;
             let resolved = serde_json::to_vec(&cfg).expect("synth config serializes");
             let hash = sha256_hex(&[b"recbench-synth-ctr-v1:".as_slice(), &resolved].concat());

@@ -45,8 +45,10 @@ pub fn run_cell<D: Dev>(
     let model_config = spec.models[id.model].clone();
     let optim = spec.train.optim_for(id.model);
     let mut store = ParamStore::new(dev.clone(), id.seed);
-    let model = baselines::build(id.model, &model_config, &feature_spec(ds), &mut store)
-        .map_err(|e| crate::data::DataError::invalid(format!("task `{}`", spec.name), e.to_string()))?;
+    let model =
+        baselines::build(id.model, &model_config, &feature_spec(ds), &mut store).map_err(|e| {
+            crate::data::DataError::invalid(format!("task `{}`", spec.name), e.to_string())
+        })?;
     let plan = TrainPlan {
         batch_size: spec.train.batch_size,
         max_epochs: spec.train.max_epochs,
@@ -57,12 +59,32 @@ pub fn run_cell<D: Dev>(
         seed: id.seed,
     };
     let data_seconds = t0.elapsed().as_secs_f64();
-    let trained = train(model.as_ref(), &mut store, ds, &split.train, &split.valid, &plan, progress);
+    let trained = train(
+        model.as_ref(),
+        &mut store,
+        ds,
+        &split.train,
+        &split.valid,
+        &plan,
+        progress,
+    );
 
     let test_labels: Vec<f32> = split.test.iter().map(|&r| ds.labels[label][r]).collect();
-    let test_groups: Option<Vec<u32>> = ds.group.as_ref().map(|g| split.test.iter().map(|&r| g[r]).collect());
-    let base_rate = split.train.iter().map(|&r| ds.labels[label][r] as f64).sum::<f64>() / split.train.len() as f64;
-    let trivial = ranking_metrics(&vec![logit(base_rate as f32); split.test.len()], &test_labels, test_groups.as_deref());
+    let test_groups: Option<Vec<u32>> = ds
+        .group
+        .as_ref()
+        .map(|g| split.test.iter().map(|&r| g[r]).collect());
+    let base_rate = split
+        .train
+        .iter()
+        .map(|&r| ds.labels[label][r] as f64)
+        .sum::<f64>()
+        / split.train.len() as f64;
+    let trivial = ranking_metrics(
+        &vec![logit(base_rate as f32); split.test.len()],
+        &test_labels,
+        test_groups.as_deref(),
+    );
     let oracle = ds.oracle.as_ref().map(|o| {
         let logits: Vec<f32> = split.test.iter().map(|&r| logit(o[label][r])).collect();
         ranking_metrics(&logits, &test_labels, test_groups.as_deref())
@@ -74,13 +96,18 @@ pub fn run_cell<D: Dev>(
         params_embedding: counts.embedding,
         param_bytes,
         // Adam keeps two moments per dense parameter; tables hold their own state.
-        train_state_bytes: 4 * 3 * counts.dense + store.tables_mut().iter().map(|t| t.bytes()).sum::<usize>(),
+        train_state_bytes: 4 * 3 * counts.dense
+            + store.tables_mut().iter().map(|t| t.bytes()).sum::<usize>(),
         ..Default::default()
     };
-    let rows: BTreeMap<String, usize> = [("train", split.train.len()), ("valid", split.valid.len()), ("test", split.test.len())]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+    let rows: BTreeMap<String, usize> = [
+        ("train", split.train.len()),
+        ("valid", split.valid.len()),
+        ("test", split.test.len()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
     let mut result = CellResult {
         schema_version: SCHEMA_VERSION,
         run: id.run.to_string(),
@@ -123,7 +150,11 @@ pub fn run_cell<D: Dev>(
             result.status = Status::Failed;
             result.error = Some(e.to_string());
             result.cost = cost;
-            result.seconds = Seconds { data: data_seconds, total: t0.elapsed().as_secs_f64(), ..Default::default() };
+            result.seconds = Seconds {
+                data: data_seconds,
+                total: t0.elapsed().as_secs_f64(),
+                ..Default::default()
+            };
             result.provenance.finished = provenance::now_rfc3339();
             return Ok((result, None));
         }

@@ -81,7 +81,10 @@ impl Default for TrainSpec {
 
 impl TrainSpec {
     pub fn optim_for(&self, model: &str) -> OptimConfig {
-        self.optim_overrides.get(model).copied().unwrap_or(self.optim)
+        self.optim_overrides
+            .get(model)
+            .copied()
+            .unwrap_or(self.optim)
     }
 }
 
@@ -104,7 +107,11 @@ pub enum SpecError {
         msg: String,
     },
     #[error("{path}: `{key}`: {msg}")]
-    Invalid { path: PathBuf, key: String, msg: String },
+    Invalid {
+        path: PathBuf,
+        key: String,
+        msg: String,
+    },
 }
 
 impl TaskSpec {
@@ -135,7 +142,13 @@ impl TaskSpec {
         }
         for m in &self.metrics {
             if !RANKING_METRICS.contains(&m.as_str()) {
-                return Err(invalid("metrics", format!("unknown metric `{m}` (known: {})", RANKING_METRICS.join(", "))));
+                return Err(invalid(
+                    "metrics",
+                    format!(
+                        "unknown metric `{m}` (known: {})",
+                        RANKING_METRICS.join(", ")
+                    ),
+                ));
             }
         }
         if self.models.is_empty() {
@@ -144,14 +157,20 @@ impl TaskSpec {
         for name in self.models.keys().chain(self.train.optim_overrides.keys()) {
             if baselines::info(name).is_none() {
                 let known: Vec<&str> = baselines::CATALOG.iter().map(|m| m.name).collect();
-                return Err(invalid("models", format!("unknown model `{name}` (known: {})", known.join(", "))));
+                return Err(invalid(
+                    "models",
+                    format!("unknown model `{name}` (known: {})", known.join(", ")),
+                ));
             }
         }
         if self.seeds == 0 {
             return Err(invalid("seeds", "must be at least 1".into()));
         }
         if self.train.batch_size == 0 || self.train.max_epochs == 0 {
-            return Err(invalid("train", "batch_size and max_epochs must be positive".into()));
+            return Err(invalid(
+                "train",
+                "batch_size and max_epochs must be positive".into(),
+            ));
         }
         Ok(())
     }
