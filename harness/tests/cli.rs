@@ -1,0 +1,324 @@
+//! End-to-end tests of the `recbench` binary: a run writes one result per cell and
+//! resumes; bad input fails with a message naming file, line and field (or spec key),
+//! a non-zero exit code and no result file; a diverging model is recorded as failed
+//! while the run goes on.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use harness::results::{read_result, Scores, Status};
+use serde_json::json;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tasks/suites")).unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        Env { dir }
+    }
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    fn write(&self, rel: &str, text: &str) {
+        std::fs::write(self.path(rel), text).unwrap();
+    }
+    fn task(&self, spec: serde_json::Value) {
+        let name = spec["name"].as_str().unwrap().to_string();
+        self.write(
+            &format!("tasks/{name}.json"),
+            &serde_json::to_string_pretty(&spec).unwrap(),
+        );
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_recbench"))
+            .current_dir(self.dir.path())
+            .args(args)
+            .args(["--tasks", "tasks"])
+            .output()
+            .unwrap()
+    }
+    fn result_files(&self) -> Vec<PathBuf> {
+        fn walk(p: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                if e.path().is_dir() {
+                    walk(&e.path(), out);
+                } else {
+                    out.push(e.path());
+                }
+            }
+        }
+        let mut v = Vec::new();
+        walk(&self.path("results"), &mut v);
+        v.sort();
+        v
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn tiny_synth(name: &str, lr: f64) -> serde_json::Value {
+    json!({
+        "name": name, "kind": "ranking",
+        "dataset": {"source": "synth_ctr", "label": "click",
+                    "config": {"seed": 3, "n_users": 200, "n_items": 100, "n_authors": 20, "events": 6000}},
+        "split": {"kind": "temporal", "valid": 0.15, "test": 0.15},
+        "metrics": ["auc", "gauc", "logloss"],
+        "models": {"lr": {}, "dnn": {"embedding_dim": 4, "hidden": [8]}},
+        "seeds": 2,
+        "train": {"batch_size": 256, "max_epochs": 2, "patience": 1, "optim": {"lr": lr}}
+    })
+}
+
+fn recbole_task(name: &str, inter: &str) -> serde_json::Value {
+    json!({
+        "name": name, "kind": "ranking",
+        "dataset": {"source": "files", "name": "tiny", "format": "recbole", "path": inter,
+                    "sparse": ["user_id", "item_id"], "label": {"column": "rating", "min": 4},
+                    "group": "user_id", "time": "timestamp"},
+        "split": {"kind": "temporal", "valid": 0.2, "test": 0.2},
+        "metrics": ["auc"], "models": {"lr": {}}, "seeds": 1
+    })
+}
+
+#[test]
+fn run_writes_every_cell_and_resume_skips_them() {
+    let env = Env::new();
+    env.task(tiny_synth("tiny", 1e-3));
+    let out = env.run(&["run", "tiny"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = env.result_files();
+    // 2 models x 2 seeds, each a JSON and a scores file.
+    assert_eq!(files.len(), 8, "{files:?}");
+    let json = env.path("results/tiny/tiny/dnn/seed-1.json");
+    let r = read_result(&json).unwrap();
+    assert_eq!(r.status, Status::Ok);
+    assert_eq!(
+        (r.task.as_str(), r.model.as_str(), r.seed),
+        ("tiny", "dnn", 1)
+    );
+    for m in ["auc", "gauc", "logloss"] {
+        assert!(r.metrics[m].is_finite(), "{m} missing");
+    }
+    assert!(r.oracle_metrics.as_ref().unwrap()["auc"] > 0.5);
+    assert_eq!(r.provenance.split_sha256.test.len(), 64);
+    assert_eq!(r.provenance.data_sha256.len(), 64);
+    assert!(r.cost.forward_flops_per_example > 0.0);
+    let scores = Scores::read(&json.with_extension("scores.bin")).unwrap();
+    assert_eq!(scores.scores.len(), r.rows["test"]);
+
+    // Same run again: refused, nothing overwritten.
+    let again = env.run(&["run", "tiny"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--resume"), "{}", stderr(&again));
+    // Resume: every cell skipped, files untouched.
+    let before = std::fs::read(&json).unwrap();
+    let resumed = env.run(&["run", "tiny", "--resume", "--json"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert_eq!(
+        stdout.matches("\"status\":\"skipped\"").count(),
+        4,
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read(&json).unwrap(), before);
+}
+
+#[test]
+fn resume_runs_only_missing_cells() {
+    let env = Env::new();
+    env.task(tiny_synth("tiny", 1e-3));
+    assert!(env
+        .run(&["run", "tiny", "--models", "lr", "--seeds", "1"])
+        .status
+        .success());
+    let out = env.run(&["run", "tiny", "--resume", "--json", "--seeds", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\"model\":\"lr\",\"seed\":0,\"status\":\"skipped\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"model\":\"dnn\",\"seed\":0,\"status\":\"ok\""),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn diverging_model_is_recorded_as_failed_and_the_run_goes_on() {
+    let env = Env::new();
+    env.task(tiny_synth("boom", 1e30));
+    let out = env.run(&["run", "boom", "--seeds", "1", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = read_result(&env.path("results/boom/boom/dnn/seed-0.json")).unwrap();
+    assert_eq!(r.status, Status::Failed);
+    assert!(
+        r.error.as_deref().unwrap().contains("diverged"),
+        "{:?}",
+        r.error
+    );
+    // The other model's cell ran too.
+    assert!(env.path("results/boom/boom/lr/seed-0.json").exists());
+}
+
+#[test]
+fn unknown_names_are_rejected_with_the_known_ones() {
+    let env = Env::new();
+    env.task(tiny_synth("tiny", 1e-3));
+    let out = env.run(&["run", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown suite or task `nope`") && stderr(&out).contains("tiny"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["run", "tiny", "--models", "dnn,transformerx"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown model `transformerx`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(env.result_files().is_empty());
+}
+
+#[test]
+fn bad_spec_keys_are_named() {
+    let env = Env::new();
+    let mut spec = tiny_synth("typo", 1e-3);
+    spec["train"]["batchsize"] = json!(10);
+    env.task(spec);
+    let out = env.run(&["run", "typo"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("typo.json") && err.contains("batchsize"),
+        "{err}"
+    );
+    let mut spec = tiny_synth("badmetric", 1e-3);
+    spec["metrics"] = json!(["auc", "ndcg"]);
+    env.task(spec);
+    let err = stderr(&env.run(&["run", "badmetric"]));
+    assert!(err.contains("`metrics`") && err.contains("ndcg"), "{err}");
+}
+
+#[test]
+fn bad_data_names_file_line_and_field_and_writes_nothing() {
+    let env = Env::new();
+    let header = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n";
+    let good: String = (0..40)
+        .map(|i| format!("u{}\ti{}\t{}\t{i}\n", i % 7, i % 5, 1 + i % 5))
+        .collect();
+    for (name, body, expect) in [
+        (
+            "nan",
+            format!("{header}{good}u1\ti1\tnan\t99\n"),
+            "bad-nan.inter:42: field `rating`",
+        ),
+        (
+            "text",
+            format!("{header}u1\ti1\tfive\t1\n{good}"),
+            "bad-text.inter:2: field `rating`",
+        ),
+        (
+            "trunc",
+            format!("{header}{good}u1\ti1"),
+            "bad-trunc.inter:42",
+        ),
+    ] {
+        env.write(&format!("data/bad-{name}.inter"), &body);
+        env.task(recbole_task(name, &format!("bad-{name}.inter")));
+        let out = env.run(&["run", name, "--data-root", "data"]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(stderr(&out).contains(expect), "{name}: {}", stderr(&out));
+    }
+    // A label outside {0, 1} when no threshold is given.
+    env.write("data/label.inter", &format!("{header}{good}"));
+    let mut spec = recbole_task("label", "label.inter");
+    spec["dataset"]["label"] = json!({"column": "rating"});
+    env.task(spec);
+    let err = stderr(&env.run(&["run", "label", "--data-root", "data"]));
+    assert!(
+        err.contains("label.inter:2: field `rating`: label 1 is not 0 or 1")
+            || err.contains("is not 0 or 1"),
+        "{err}"
+    );
+    // Missing column.
+    let mut spec = recbole_task("nocol", "label.inter");
+    spec["dataset"]["sparse"] = json!(["user_id", "genre"]);
+    env.task(spec);
+    let err = stderr(&env.run(&["run", "nocol", "--data-root", "data"]));
+    assert!(
+        err.contains("label.inter") && err.contains("missing column `genre`"),
+        "{err}"
+    );
+    // Missing file: the error names it and the data root.
+    env.task(recbole_task("nofile", "missing.inter"));
+    let err = stderr(&env.run(&["run", "nofile", "--data-root", "data"]));
+    assert!(
+        err.contains("missing.inter") && err.contains("data root"),
+        "{err}"
+    );
+    assert!(
+        env.result_files().is_empty(),
+        "partial results: {:?}",
+        env.result_files()
+    );
+}
+
+#[test]
+fn empty_split_and_missing_feature_kind_are_errors() {
+    let env = Env::new();
+    let header = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n";
+    env.write(
+        "data/two.inter",
+        &format!("{header}u1\ti1\t5\t1\nu2\ti2\t3\t2\n"),
+    );
+    env.task(recbole_task("two", "two.inter"));
+    let err = stderr(&env.run(&["run", "two", "--data-root", "data"]));
+    assert!(
+        err.contains("empty split") || err.contains("0 rows"),
+        "{err}"
+    );
+    // A model that needs sparse features on a task that has none.
+    let rows: String = (0..50)
+        .map(|i| format!("u{i}\ti{i}\t{}\t{i}\t{}\n", 1 + i % 5, i as f64 / 50.0))
+        .collect();
+    env.write(
+        "data/dense.inter",
+        &format!("user_id:token\titem_id:token\trating:float\ttimestamp:float\tx:float\n{rows}"),
+    );
+    let mut spec = recbole_task("dense", "dense.inter");
+    spec["dataset"]["sparse"] = json!([]);
+    spec["dataset"]["dense"] = json!([{"column": "x"}]);
+    env.task(spec);
+    let err = stderr(&env.run(&["run", "dense", "--data-root", "data"]));
+    assert!(
+        err.contains("model `lr` needs sparse (categorical) features"),
+        "{err}"
+    );
+    assert!(env.result_files().is_empty());
+}
+
+#[test]
+fn list_shows_tasks_models_and_json() {
+    let env = Env::new();
+    env.task(tiny_synth("tiny", 1e-3));
+    let out = env.run(&["list", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tasks"], json!(["tiny"]));
+    let models: Vec<&str> = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(models, ["lr", "dnn", "dcnv2"]);
+}
