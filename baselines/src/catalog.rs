@@ -111,20 +111,7 @@ pub fn build<D: Dev>(
     spec: &FeatureSpec,
     store: &mut ParamStore<D>,
 ) -> Result<Box<dyn Model<D>>, ModelError> {
-    let info = info(name).ok_or_else(|| ModelError::Unknown {
-        name: name.to_string(),
-        known: CATALOG
-            .iter()
-            .map(|m| m.name)
-            .collect::<Vec<_>>()
-            .join(", "),
-    })?;
-    if info.needs_sparse && spec.sparse.is_empty() {
-        return Err(ModelError::Unsupported {
-            model: name.to_string(),
-            needs: "sparse (categorical) features".to_string(),
-        });
-    }
+    validate(name, config, spec)?;
     Ok(match name {
         "lr" => Box::new(Lr::new(store, spec, &parse::<LrConfig>(name, config)?)),
         "dnn" => Box::new(Dnn::new(store, spec, &parse::<DnnConfig>(name, config)?)),

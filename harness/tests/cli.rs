@@ -130,6 +130,26 @@ fn run_writes_every_cell_and_resume_skips_them() {
 }
 
 #[test]
+fn same_seed_gives_the_same_result() {
+    let env = Env::new();
+    env.task(tiny_synth("tiny", 1e-3));
+    for run in ["a", "b"] {
+        let out = env.run(&[
+            "run", "tiny", "--models", "dnn", "--seeds", "1", "--run", run,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let a = read_result(&env.path("results/a/tiny/dnn/seed-0.json")).unwrap();
+    let b = read_result(&env.path("results/b/tiny/dnn/seed-0.json")).unwrap();
+    assert_eq!(a.metrics, b.metrics);
+    assert_eq!(a.provenance.split_sha256, b.provenance.split_sha256);
+    assert_eq!(a.provenance.config_sha256, b.provenance.config_sha256);
+    let sa = std::fs::read(env.path("results/a/tiny/dnn/seed-0.scores.bin")).unwrap();
+    let sb = std::fs::read(env.path("results/b/tiny/dnn/seed-0.scores.bin")).unwrap();
+    assert_eq!(sa, sb, "per-example scores differ between identical runs");
+}
+
+#[test]
 fn resume_runs_only_missing_cells() {
     let env = Env::new();
     env.task(tiny_synth("tiny", 1e-3));

@@ -47,6 +47,8 @@ pub struct Optimizer<D: Dev> {
     step: i32,
     mat_moments: Vec<(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)>,
     vec_moments: Vec<(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)>,
+    /// Host copy of one lookup's gradient, reused across steps.
+    sparse_grad: Vec<f32>,
 }
 
 impl<D: Dev> Optimizer<D> {
@@ -90,6 +92,7 @@ impl<D: Dev> Optimizer<D> {
             step: 0,
             mat_moments,
             vec_moments,
+            sparse_grad: Vec::new(),
         }
     }
 
@@ -119,8 +122,10 @@ impl<D: Dev> Optimizer<D> {
                 .expect("adam update");
         }
         for lookup in lookups {
-            let g = grads.get(&lookup.leaf).as_vec();
-            store.tables_mut()[lookup.table.0].apply(&lookup.ids, &g);
+            self.sparse_grad
+                .resize(lookup.leaf.shape().num_elements(), 0.0);
+            grads.get(&lookup.leaf).copy_into(&mut self.sparse_grad);
+            store.tables_mut()[lookup.table.0].apply(&lookup.ids, &self.sparse_grad);
         }
     }
 }

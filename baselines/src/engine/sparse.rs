@@ -72,7 +72,9 @@ impl SparseTable {
             rows <= u32::MAX as usize,
             "table `{name}`: at most 2^32 rows"
         );
-        let values = init.sample(rng, rows * dim);
+        let mut values = Vec::with_capacity(rows * dim);
+        advise_huge_pages(&values);
+        values.extend(init.sample(rng, rows * dim));
         SparseTable {
             name: name.to_string(),
             rows,
@@ -114,6 +116,7 @@ impl SparseTable {
             SparseOptim::Adam { .. } => 0.0,
         };
         let mut data = Vec::with_capacity(self.rows * self.dim * (1 + slots));
+        advise_huge_pages(&data);
         for r in 0..self.rows {
             data.extend_from_slice(&self.data[r * old_stride..r * old_stride + self.dim]);
             data.extend(std::iter::repeat_n(init_state, slots * self.dim));
@@ -237,6 +240,36 @@ impl SparseTable {
             }
         }
     }
+}
+
+/// Asks Linux to back a large table with transparent huge pages. Lookups hit random
+/// rows, so with 4 KiB pages nearly every row costs a TLB miss; where THP is set to
+/// `madvise` (a common default) this must be requested. Best effort: errors are ignored.
+/// Call it on a fresh `Vec::with_capacity` before filling it: pages touched before the
+/// advice stay small.
+fn advise_huge_pages(data: &Vec<f32>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let (start, len) = (
+            data.as_ptr() as usize,
+            data.capacity() * std::mem::size_of::<f32>(),
+        );
+        if len < 2 * HUGE {
+            return;
+        }
+        let aligned = start.next_multiple_of(4096);
+        // SAFETY: advisory only; the range lies inside the allocation of `data`.
+        unsafe {
+            libc::madvise(
+                aligned as *mut libc::c_void,
+                start + len - aligned,
+                libc::MADV_HUGEPAGE,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = data;
 }
 
 #[cfg(test)]

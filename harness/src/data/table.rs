@@ -9,6 +9,17 @@ use std::path::{Path, PathBuf};
 
 use super::error::{DataError, DataResult};
 
+/// Assigns dense ids to strings in order of first appearance.
+fn intern(vocab: &mut Vec<String>, index: &mut HashMap<String, u32>, token: &str) -> u32 {
+    if let Some(&id) = index.get(token) {
+        return id;
+    }
+    let id = vocab.len() as u32;
+    vocab.push(token.to_string());
+    index.insert(token.to_string(), id);
+    id
+}
+
 /// An interned categorical column: `ids[row]` indexes `vocab`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TokenColumn {
@@ -19,15 +30,7 @@ pub struct TokenColumn {
 
 impl TokenColumn {
     pub fn push(&mut self, token: &str) {
-        let id = match self.index.get(token) {
-            Some(&id) => id,
-            None => {
-                let id = self.vocab.len() as u32;
-                self.vocab.push(token.to_string());
-                self.index.insert(token.to_string(), id);
-                id
-            }
-        };
+        let id = intern(&mut self.vocab, &mut self.index, token);
         self.ids.push(id);
     }
     pub fn token(&self, row: usize) -> &str {
@@ -60,15 +63,7 @@ impl TokenSeqColumn {
             self.offsets.push(0);
         }
         for t in tokens {
-            let id = match self.index.get(t) {
-                Some(&id) => id,
-                None => {
-                    let id = self.vocab.len() as u32;
-                    self.vocab.push(t.to_string());
-                    self.index.insert(t.to_string(), id);
-                    id
-                }
-            };
+            let id = intern(&mut self.vocab, &mut self.index, t);
             self.ids.push(id);
         }
         self.offsets.push(self.ids.len());
