@@ -152,7 +152,7 @@ pub fn train<D: Dev>(
             }
             loss_sum += out.loss as f64 * chunk.len() as f64;
             seen += chunk.len();
-            flops += out.flops.total();
+            flops += out.flops.model_forward_total();
             progress.inc(1);
         }
         train_time += t0.elapsed().as_secs_f64();
