@@ -6,7 +6,7 @@
 //!
 //! cargo bench -p baselines --bench sparse_embedding
 
-use baselines::engine::{Ctx, Init, OptimConfig, Optimizer, ParamStore, SparseOptim};
+use baselines::engine::{Ctx, Flops, Init, OptimConfig, Optimizer, ParamStore, SparseOptim};
 use baselines::Cpu;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use dfdx::prelude::*;
@@ -47,7 +47,8 @@ fn bench(c: &mut Criterion) {
                 let mut ctx: Ctx<Cpu> = Ctx::default();
                 let x = ctx.lookup::<OwnedTape<f32, Cpu>>(&store, table, ids);
                 let mut grads = x.square().mean().backward();
-                opt.step(&mut store, &mut grads, ctx.lookups());
+                let mut flops = Flops::default();
+                opt.step(&mut store, &mut grads, ctx.lookups(), &mut flops);
             })
         });
     }

@@ -34,9 +34,11 @@ impl<D: Dev, M: Forward<D>> Model<D> for M {
         batch: &Batch,
         ctx: &mut Ctx<D>,
     ) -> Col<D, OwnedTape<f32, D>> {
+        ctx.set_training(true);
         self.forward::<OwnedTape<f32, D>>(store, batch, ctx)
     }
     fn logits_eval(&self, store: &ParamStore<D>, batch: &Batch, ctx: &mut Ctx<D>) -> Col<D> {
+        ctx.set_training(false);
         self.forward::<NoneTape>(store, batch, ctx)
     }
 }

@@ -60,6 +60,33 @@ enum Cmd {
         #[arg(long, env = "RECBENCH_DATA", default_value = "data/local")]
         data_root: PathBuf,
     },
+    /// Measure each model's cost on a task (FLOPs, memory, train throughput, inference
+    /// latency) without training to convergence.
+    Cost {
+        /// Task name (tasks/NAME.json) or a task file.
+        task: String,
+        /// Models to measure (comma-separated; default: the task's models).
+        #[arg(long, value_delimiter = ',')]
+        models: Option<Vec<String>>,
+        /// Root that dataset paths in task specs are relative to.
+        #[arg(long, env = "RECBENCH_DATA", default_value = "data/local")]
+        data_root: PathBuf,
+        /// Timed train steps (after the warm-up steps).
+        #[arg(long, default_value_t = 50)]
+        steps: usize,
+        /// Untimed warm-up train steps.
+        #[arg(long, default_value_t = 5)]
+        warmup: usize,
+        /// Inference batch sizes to time (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "1,256,4096")]
+        latency_batches: Vec<usize>,
+        /// Seconds of repetitions per latency batch size.
+        #[arg(long, default_value_t = 2.0)]
+        latency_seconds: f64,
+        /// cpu (cuda: see the CUDA hook in harness/src/cost.rs).
+        #[arg(long, default_value = "cpu")]
+        device: DeviceKind,
+    },
 }
 
 fn main() -> ExitCode {
@@ -86,6 +113,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             list(cli, cards);
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Cost { .. } => cost_command(cli),
         Cmd::Run {
             target,
             models,
@@ -123,6 +151,77 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// `recbench cost`: prepares the task's data once, measures each model, prints a table
+/// (or, with `--json`, one JSON object per model and a final table object).
+fn cost_command(cli: &Cli) -> Result<ExitCode> {
+    let Cmd::Cost {
+        task,
+        models,
+        data_root,
+        steps,
+        warmup,
+        latency_batches,
+        latency_seconds,
+        device,
+    } = &cli.cmd
+    else {
+        unreachable!("cost_command called for another command")
+    };
+    use harness::cost::{format_table, measure_model, CostPlan};
+    let spec = if task.ends_with(".json") && std::path::Path::new(task).exists() {
+        harness::task::TaskSpec::load(std::path::Path::new(task))?
+    } else {
+        runner::load_task(&cli.tasks, task)?
+    };
+    let models: Vec<String> = models
+        .clone()
+        .unwrap_or_else(|| spec.models.keys().cloned().collect());
+    for m in &models {
+        if baselines::info(m).is_none() {
+            let known: Vec<&str> = baselines::CATALOG.iter().map(|i| i.name).collect();
+            anyhow::bail!("unknown model `{m}` (known models: {})", known.join(", "));
+        }
+    }
+    anyhow::ensure!(*steps > 0, "--steps must be at least 1");
+    let plan = CostPlan {
+        warmup_steps: *warmup,
+        train_steps: *steps,
+        latency_batches: latency_batches.clone(),
+        latency_budget: std::time::Duration::from_secs_f64(latency_seconds.max(0.0)),
+        ..CostPlan::default()
+    };
+    if *device != DeviceKind::Cpu {
+        anyhow::bail!("recbench cost runs on cpu in this build (CUDA: see cuda_mem_info in harness/src/cost.rs)");
+    }
+    let dev = baselines::Cpu::default();
+    if !cli.json {
+        eprintln!("preparing task `{}`...", spec.name);
+    }
+    let mut prep = harness::task::prepare::prepare(&spec, data_root)?;
+    let mut rows = Vec::new();
+    for m in &models {
+        if !cli.json {
+            eprintln!("measuring {m}...");
+        }
+        let cost = measure_model(&dev, *device, &spec, &mut prep, m, &plan)
+            .map_err(|e| e.context(format!("task `{}`, model `{m}`", spec.name)))?;
+        if cli.json {
+            let line = serde_json::json!({"event": "cost", "task": spec.name, "model": m,
+                "plan": plan, "cost": cost});
+            println!("{line}");
+        }
+        rows.push((m.clone(), cost));
+    }
+    if !cli.json {
+        println!(
+            "task `{}`: batch {} for training, {} warm-up + {} timed steps, device {device}",
+            spec.name, spec.train.batch_size, warmup, steps
+        );
+        print!("{}", format_table(&rows));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list(cli: &Cli, cards: &PathBuf) {

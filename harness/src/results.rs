@@ -23,19 +23,110 @@ pub enum Status {
     Failed,
 }
 
+/// What a model costs: FLOPs, parameters, memory, speed. Filled by `recbench run` for
+/// every cell (task/ranking.rs) and printed by `recbench cost` (cost.rs). Fields added
+/// after the first schema default when absent, so older result files still read.
+///
+/// FLOP conventions (what counts, how backward and optimizer work are counted) are in
+/// `baselines::engine::flops`. Byte counts assume f32 everywhere.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Cost {
+    /// Dense (MLP, cross, ...) parameter count.
     pub params_dense: usize,
+    /// Embedding-table parameter count (rows x width over all tables).
     pub params_embedding: usize,
-    /// Bytes of parameters plus optimizer state.
-    pub train_state_bytes: usize,
-    /// Bytes of parameters alone (what serving needs).
+    /// Bytes of parameters alone, f32: `4 * (params_dense + params_embedding)`.
     pub param_bytes: usize,
+    /// Bytes of optimizer state: dense Adam moments (2 per dense parameter) plus the
+    /// tables' row-wise state (Adam 2, Adagrad 1 value per embedding parameter).
+    #[serde(default)]
+    pub optimizer_state_bytes: usize,
+    /// Bytes of parameters plus optimizer state: what training holds besides activations.
+    pub train_state_bytes: usize,
+    /// Bytes a serving process needs for the trained model: parameters only, no
+    /// optimizer state, embedding tables at f32 (tables could be served at f16/int8,
+    /// but this reports f32). Activations are not included.
+    #[serde(default)]
+    pub serving_bytes: usize,
+    /// Forward FLOPs per example of the model (inference; loss excluded).
     pub forward_flops_per_example: f64,
+    /// Backward FLOPs per example of a training step, loss backward included,
+    /// counted op by op (not assumed to be 2x forward).
+    #[serde(default)]
+    pub backward_flops_per_example: f64,
+    /// Optimizer FLOPs per example: dense Adam over every dense parameter plus the
+    /// row-wise update of the distinct embedding rows a batch touched, divided by the
+    /// batch size (so it depends on the batch size).
+    #[serde(default)]
+    pub optimizer_flops_per_example: f64,
+    /// Train step FLOPs per example: model forward + loss + backward + optimizer.
+    #[serde(default)]
+    pub train_flops_per_example: f64,
+    /// The same FLOPs per example, broken down by phase and kind (`matmul`,
+    /// `elementwise`, `activation`, `embedding`, `copy`, `loss`, `dense`, ...).
+    #[serde(default)]
+    pub flops_by_kind: FlopsByKind,
+    /// Training examples per second, optimizer included.
     pub train_examples_per_second: f64,
-    /// VmHWM of the whole run process when this cell finished (cells run in sequence,
-    /// so this is an upper bound for the cell).
+    /// How `train_examples_per_second` was measured: `None` = over the whole training
+    /// run (`recbench run`: every epoch, batch assembly included, validation excluded);
+    /// `Some(n)` = n train steps after warm-up on pre-assembled batches (`recbench cost`).
+    #[serde(default)]
+    pub train_throughput_steps: Option<usize>,
+    /// Training batch size the FLOPs and throughput were measured at.
+    #[serde(default)]
+    pub train_batch_size: usize,
+    /// Inference latency (forward only, no tape) per batch size.
+    #[serde(default)]
+    pub latency: Vec<Latency>,
+    /// Peak resident memory (VmHWM) of the process; see `peak_rss_scope`.
     pub process_peak_rss_bytes: Option<u64>,
+    /// What `process_peak_rss_bytes` covers: `cell` (the peak was reset when the cell
+    /// started; the task's dataset, loaded before, is included), `measurement` (reset
+    /// before building the model in `recbench cost`), or `process` (could not reset: the
+    /// peak of the whole process so far, an upper bound).
+    #[serde(default)]
+    pub peak_rss_scope: String,
+    /// Resident memory (VmRSS) when the peak was reset: mostly the dataset, so
+    /// `process_peak_rss_bytes - process_rss_at_start_bytes` approximates the model's
+    /// training footprint (parameters, optimizer state, activations, allocator slack).
+    #[serde(default)]
+    pub process_rss_at_start_bytes: Option<u64>,
+    /// GPU memory from the CUDA driver after training, when run on CUDA.
+    #[serde(default)]
+    pub gpu_memory: Option<GpuMemory>,
+}
+
+/// FLOPs per example by phase and kind (see `baselines::engine::flops`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FlopsByKind {
+    pub forward: BTreeMap<String, f64>,
+    pub backward: BTreeMap<String, f64>,
+    pub optimizer: BTreeMap<String, f64>,
+}
+
+/// Inference latency at one batch size: wall time of `predict_logits` (host batch to
+/// logits on the host, device transfers included; assembling the batch from the
+/// dataset excluded), over `reps` repetitions after warm-up.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Latency {
+    pub batch_size: usize,
+    pub reps: usize,
+    /// Median, milliseconds per batch.
+    pub p50_ms: f64,
+    /// 99th percentile (nearest rank), milliseconds per batch.
+    pub p99_ms: f64,
+    /// `batch_size / median`.
+    pub examples_per_second: f64,
+}
+
+/// CUDA device memory from the driver (`cuMemGetInfo`): a snapshot, not a peak.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GpuMemory {
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+    /// `total - free`: everything allocated on the device, other processes included.
+    pub used_bytes: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

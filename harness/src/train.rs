@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use baselines::engine::{predict_logits, train_step, Dev, OptimConfig, Optimizer, ParamStore};
+use baselines::engine::{
+    predict_logits, train_step, Dev, Flops, OptimConfig, Optimizer, ParamStore,
+};
 use baselines::Model;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
@@ -37,6 +39,8 @@ pub struct Trained {
     pub train_examples_per_second: f64,
     /// Forward FLOPs per example, from the engine's counter on the training batches.
     pub forward_flops_per_example: f64,
+    /// Every training step's FLOPs (forward, backward, optimizer), summed.
+    pub flops: Flops,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +137,7 @@ pub fn train<D: Dev>(
     let mut train_time = 0.0;
     let mut curve = Vec::new();
     let (mut best, mut best_epoch, mut best_snap) = (None::<f64>, 0, store.snapshot());
-    let (mut seen, mut flops) = (0usize, 0u64);
+    let (mut seen, mut flops) = (0usize, Flops::default());
     let steps_per_epoch = train_rows.len().div_ceil(plan.batch_size);
     progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
     for epoch in 1..=plan.max_epochs {
@@ -152,7 +156,7 @@ pub fn train<D: Dev>(
             }
             loss_sum += out.loss as f64 * chunk.len() as f64;
             seen += chunk.len();
-            flops += out.flops.total();
+            flops.merge(&out.flops);
             progress.inc(1);
         }
         train_time += t0.elapsed().as_secs_f64();
@@ -192,6 +196,7 @@ pub fn train<D: Dev>(
         train_seconds: train_time,
         examples_seen: seen,
         train_examples_per_second: seen as f64 / train_time.max(1e-9),
-        forward_flops_per_example: flops as f64 / seen.max(1) as f64,
+        forward_flops_per_example: flops.model_forward_total() as f64 / seen.max(1) as f64,
+        flops,
     })
 }

@@ -7,6 +7,7 @@ use dfdx::prelude::*;
 use dfdx::tensor_ops::{AdamConfig, WeightDecay};
 
 use super::device::Dev;
+use super::flops::{Flops, ADAGRAD_PER_VALUE, ADAM_PER_VALUE, WEIGHT_DECAY_PER_VALUE};
 use super::params::ParamStore;
 use super::sparse::SparseOptim;
 use super::step::Lookup;
@@ -101,14 +102,28 @@ impl<D: Dev> Optimizer<D> {
         2 * store.counts().dense * std::mem::size_of::<f32>()
     }
 
-    /// One step: dense parameters from `grads`, tables from this step's lookups.
+    /// Bytes of all optimizer state: dense moments plus the tables' row-wise state.
+    pub fn state_bytes(&self, store: &ParamStore<D>) -> usize {
+        self.dense_state_bytes(store) + store.tables.iter().map(|t| t.state_bytes()).sum::<usize>()
+    }
+
+    /// One step: dense parameters from `grads`, tables from this step's lookups. Adds
+    /// the update's FLOPs to `flops` (`optimizer` phase, kinds `dense` and `embedding`).
     pub fn step(
         &mut self,
         store: &mut ParamStore<D>,
         grads: &mut Gradients<f32, D>,
         lookups: &[Lookup<D>],
+        flops: &mut Flops,
     ) {
         self.step += 1;
+        let per_dense = ADAM_PER_VALUE
+            + if self.cfg.weight_decay.is_some() {
+                WEIGHT_DECAY_PER_VALUE
+            } else {
+                0
+            };
+        flops.add_optimizer("dense", per_dense * store.counts().dense as u64);
         for ((_, p), (m, v)) in store.mats.iter_mut().zip(self.mat_moments.iter_mut()) {
             let g = grads.get_or_alloc_mut(p).expect("gradient alloc");
             self.cfg
@@ -125,7 +140,13 @@ impl<D: Dev> Optimizer<D> {
             self.sparse_grad
                 .resize(lookup.leaf.shape().num_elements(), 0.0);
             grads.get(&lookup.leaf).copy_into(&mut self.sparse_grad);
-            store.tables_mut()[lookup.table.0].apply(&lookup.ids, &self.sparse_grad);
+            let table = &mut store.tables_mut()[lookup.table.0];
+            let rows = table.apply(&lookup.ids, &self.sparse_grad);
+            let per_value = match table.optimizer() {
+                Some(SparseOptim::Adagrad { .. }) => ADAGRAD_PER_VALUE,
+                _ => ADAM_PER_VALUE,
+            };
+            flops.add_optimizer("embedding", per_value * (rows * table.dim()) as u64);
         }
     }
 }

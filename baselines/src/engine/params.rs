@@ -70,6 +70,9 @@ impl<D: Dev> ParamStore<D> {
     pub fn table(&self, id: TableId) -> &SparseTable {
         &self.tables[id.0]
     }
+    pub fn tables(&self) -> &[SparseTable] {
+        &self.tables
+    }
     pub fn tables_mut(&mut self) -> &mut [SparseTable] {
         &mut self.tables
     }

@@ -170,10 +170,20 @@ impl SparseTable {
         }
     }
 
+    /// The row-wise optimizer, once `set_optimizer` has run.
+    pub fn optimizer(&self) -> Option<SparseOptim> {
+        self.optim
+    }
+    /// Bytes of optimizer state alone.
+    pub fn state_bytes(&self) -> usize {
+        self.rows * self.slots * self.dim * std::mem::size_of::<f32>()
+    }
+
     /// Applies one optimizer step from per-lookup gradients: `grads[k * dim..]` is the
     /// gradient of the row looked up as `ids[k]`. Rows looked up several times get the
-    /// sum of their gradients, as in a dense backward pass.
-    pub fn apply(&mut self, ids: &[u32], grads: &[f32]) {
+    /// sum of their gradients, as in a dense backward pass. Returns the number of
+    /// distinct rows updated.
+    pub fn apply(&mut self, ids: &[u32], grads: &[f32]) -> usize {
         let optim = self
             .optim
             .unwrap_or_else(|| panic!("table `{}`: set_optimizer before apply", self.name));
@@ -202,7 +212,9 @@ impl SparseTable {
             SparseOptim::Adagrad { .. } => (1.0, 1.0),
         };
         let mut i = 0;
+        let mut distinct = 0;
         while i < self.order.len() {
+            distinct += 1;
             let row = (self.order[i] >> 32) as usize;
             self.acc.iter_mut().for_each(|a| *a = 0.0);
             while i < self.order.len() && (self.order[i] >> 32) as usize == row {
@@ -239,6 +251,7 @@ impl SparseTable {
                 }
             }
         }
+        distinct
     }
 }
 
@@ -318,7 +331,7 @@ mod tests {
             init_acc: 0.1,
         });
         let before: Vec<Vec<f32>> = (0..5).map(|r| t.row(r).to_vec()).collect();
-        t.apply(&[1, 3], &[1.0, 1.0, -1.0, 0.5]);
+        assert_eq!(t.apply(&[1, 3], &[1.0, 1.0, -1.0, 0.5]), 2);
         for r in [0, 2, 4] {
             assert_eq!(t.row(r), &before[r][..]);
         }

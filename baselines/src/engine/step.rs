@@ -1,8 +1,10 @@
 //! One forward pass's context, one training step, and inference.
 //!
-//! `Ctx` collects what a forward pass did: FLOPs by kind and the embedding lookups whose
-//! leaf tensors receive gradients. `train_step` runs forward, BCE-with-logits loss,
-//! backward and the optimizer; `predict_logits` runs the same forward without a tape.
+//! `Ctx` collects what a forward pass did: FLOPs by phase and kind and the embedding
+//! lookups whose leaf tensors receive gradients. It knows whether the forward is a
+//! training one (under a tape), so layers' FLOP reports include their backward work
+//! then. `train_step` runs forward, BCE-with-logits loss, backward and the optimizer;
+//! `predict_logits` runs the same forward without a tape.
 
 use dfdx::prelude::*;
 
@@ -37,6 +39,20 @@ impl<D: Dev> Default for Ctx<D> {
 }
 
 impl<D: Dev> Ctx<D> {
+    /// A context for a forward pass under a tape: backward FLOPs are counted too.
+    pub fn training() -> Self {
+        let mut ctx = Ctx::default();
+        ctx.set_training(true);
+        ctx
+    }
+    /// Whether this forward runs under a tape (lookups are recorded, backward counted).
+    pub fn is_training(&self) -> bool {
+        self.flops.is_training()
+    }
+    /// Set by `Model::logits_train` / `logits_eval`, so a model cannot get it wrong.
+    pub(crate) fn set_training(&mut self, training: bool) {
+        self.flops.set_training(training);
+    }
     /// Gathers rows `ids` of a table into an `(ids.len(), dim)` tensor on the device.
     /// Under a tape the tensor becomes a tracked leaf, remembered for the sparse update.
     pub fn lookup<T: Track<D>>(
@@ -70,6 +86,7 @@ impl<D: Dev> Ctx<D> {
 pub struct StepOutput {
     /// Mean binary cross-entropy of the batch before the update.
     pub loss: f32,
+    /// Forward (model and loss), backward and optimizer FLOPs of the step.
     pub flops: Flops,
 }
 
@@ -87,13 +104,14 @@ pub fn train_step<D: Dev>(
     opt: &mut Optimizer<D>,
     batch: &Batch,
 ) -> StepOutput {
-    let mut ctx = Ctx::default();
+    let mut ctx = Ctx::training();
     let logits = model.logits_train(store, batch, &mut ctx);
     let labels = label_tensor(store.dev(), batch);
+    ctx.flops.loss(batch.size);
     let loss = logits.bce_with_logits(labels).mean();
     let loss_value = loss.as_vec()[0];
     let mut grads = loss.backward();
-    opt.step(store, &mut grads, &ctx.lookups);
+    opt.step(store, &mut grads, &ctx.lookups, &mut ctx.flops);
     StepOutput {
         loss: loss_value,
         flops: ctx.flops,
@@ -119,7 +137,7 @@ pub fn gradient_norms<D: Dev>(
     store: &ParamStore<D>,
     batch: &Batch,
 ) -> Vec<(String, f32)> {
-    let mut ctx = Ctx::default();
+    let mut ctx = Ctx::training();
     let logits = model.logits_train(store, batch, &mut ctx);
     let labels = label_tensor(store.dev(), batch);
     let mut grads = logits.bce_with_logits(labels).mean().backward();

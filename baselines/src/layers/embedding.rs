@@ -79,5 +79,7 @@ pub fn embed_and_concat<D: Dev, T: Track<D>>(
         return e;
     }
     let dense = dense_input(store.dev(), batch).retaped::<T>();
+    ctx.flops
+        .copy(batch.size * (emb.n_fields() * emb.dim + batch.n_dense));
     (e, dense).concat_along(Axis::<1>)
 }

@@ -45,6 +45,7 @@ impl<D: Dev> Forward<D> for Lr {
         let mut logit = w.sum::<(usize,), Axis<1>>();
         if let Some(v) = self.dense {
             ctx.flops.matmul(n, batch.n_dense, 1);
+            ctx.flops.elementwise(n);
             let x = dense_input(store.dev(), batch).retaped::<T>();
             logit = logit + x.matmul(store.mat(v).retaped::<T>()).reshape_like(&(n,));
         }

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use baselines::engine::{Dev, ParamStore};
+use baselines::engine::{Dev, DeviceKind, ParamStore};
 use indicatif::ProgressBar;
 
+use crate::cost;
 use crate::data::batcher::feature_spec;
 use crate::provenance::{self, Provenance};
 use crate::results::{CellResult, Cost, Scores, Seconds, Status, SCHEMA_VERSION};
@@ -15,6 +16,13 @@ use crate::train::{predict, ranking_metrics, train, TrainPlan};
 
 use super::prepare::Prepared;
 use super::spec::TaskSpec;
+
+/// Inference latency of every trained model is measured at these batch sizes, each for
+/// about `LATENCY_BUDGET` (at least `LATENCY_MIN_REPS` repetitions), after evaluation.
+pub const LATENCY_BATCHES: [usize; 3] = [1, 256, 4096];
+pub const LATENCY_BUDGET: std::time::Duration = std::time::Duration::from_millis(500);
+pub const LATENCY_MIN_REPS: usize = 20;
+pub const LATENCY_MAX_REPS: usize = 1000;
 
 pub struct CellId<'a> {
     pub run: &'a str,
@@ -39,6 +47,8 @@ pub fn run_cell<D: Dev>(
 ) -> Result<(CellResult, Option<Scores>), crate::data::DataError> {
     let started = provenance::now_rfc3339();
     let t0 = Instant::now();
+    // The dataset is already resident: the peak from here on is this cell's.
+    let (peak_scope, rss_at_start) = cost::start_peak_window("cell");
     let (split, split_hashes) = prep.split(spec, id.seed)?.clone();
     let ds = &prep.dataset;
     let label = prep.label;
@@ -89,17 +99,14 @@ pub fn run_cell<D: Dev>(
         let logits: Vec<f32> = split.test.iter().map(|&r| logit(o[label][r])).collect();
         ranking_metrics(&logits, &test_labels, test_groups.as_deref())
     });
-    let counts = store.counts();
-    let param_bytes = 4 * (counts.dense + counts.embedding);
     let mut cost = Cost {
-        params_dense: counts.dense,
-        params_embedding: counts.embedding,
-        param_bytes,
-        // Adam keeps two moments per dense parameter; tables hold their own state.
-        train_state_bytes: 4 * 3 * counts.dense
-            + store.tables_mut().iter().map(|t| t.bytes()).sum::<usize>(),
+        train_batch_size: spec.train.batch_size,
+        peak_rss_scope: peak_scope,
+        process_rss_at_start_bytes: rss_at_start,
         ..Default::default()
     };
+    // train() has laid out the optimizer's state in the tables.
+    cost::memory_cost(&store, &mut cost);
     let rows: BTreeMap<String, usize> = [
         ("train", split.train.len()),
         ("valid", split.valid.len()),
@@ -166,9 +173,23 @@ pub fn run_cell<D: Dev>(
     result.valid_metrics = trained.curve[trained.best_epoch.max(1) - 1].valid.clone();
     result.best_epoch = trained.best_epoch;
     result.curve = trained.curve;
-    cost.forward_flops_per_example = trained.forward_flops_per_example;
+    cost::flops_cost(&trained.flops, trained.examples_seen, &mut cost);
     cost.train_examples_per_second = trained.train_examples_per_second;
-    cost.process_peak_rss_bytes = provenance::peak_rss_bytes();
+    cost.process_peak_rss_bytes = cost::peak_rss_bytes();
+    cost.gpu_memory = cost::cuda_mem_info(id.device.parse().unwrap_or(DeviceKind::Cpu));
+    let serve: Vec<_> = LATENCY_BATCHES
+        .iter()
+        .filter(|_| !split.test.is_empty())
+        .map(|&n| cost::batch_of(ds, &split.test, n, label))
+        .collect();
+    cost.latency = cost::latencies(
+        model.as_ref(),
+        &store,
+        &serve,
+        LATENCY_BUDGET,
+        LATENCY_MIN_REPS,
+        LATENCY_MAX_REPS,
+    );
     result.cost = cost;
     result.seconds = Seconds {
         data: data_seconds,

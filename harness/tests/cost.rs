@@ -1,0 +1,81 @@
+//! `recbench cost`'s measurement on a small synthetic task: every field is filled and
+//! the parts add up. No timing assertions (timings depend on the machine).
+
+use std::path::Path;
+use std::time::Duration;
+
+use baselines::engine::DeviceKind;
+use harness::cost::{format_table, measure_model, CostPlan};
+use harness::task::prepare::prepare;
+use harness::task::TaskSpec;
+
+fn spec() -> TaskSpec {
+    serde_json::from_value(serde_json::json!({
+        "name": "tiny-ctr",
+        "kind": "ranking",
+        "dataset": { "source": "synth_ctr", "label": "click",
+                     "config": { "seed": 0, "n_users": 50, "n_items": 40, "events": 3000 } },
+        "split": { "kind": "temporal", "valid": 0.1, "test": 0.1 },
+        "metrics": ["auc"],
+        "models": { "lr": {}, "dnn": { "embedding_dim": 8, "hidden": [16] },
+                    "dcnv2": { "embedding_dim": 8, "cross_layers": 1, "hidden": [16] } },
+        "train": { "batch_size": 128 }
+    }))
+    .unwrap()
+}
+
+#[test]
+fn cost_of_every_model_is_complete_and_consistent() {
+    let spec = spec();
+    let mut prep = prepare(&spec, Path::new(".")).unwrap();
+    let plan = CostPlan {
+        warmup_steps: 1,
+        train_steps: 3,
+        latency_batches: vec![1, 300],
+        latency_budget: Duration::from_millis(1),
+        latency_min_reps: 3,
+        latency_max_reps: 5,
+        seed: 0,
+    };
+    let dev = baselines::Cpu::default();
+    let mut rows = Vec::new();
+    for name in ["lr", "dnn", "dcnv2"] {
+        let c = measure_model(&dev, DeviceKind::Cpu, &spec, &mut prep, name, &plan).unwrap();
+        assert!(c.params_dense > 0 && c.params_embedding > 0, "{name}");
+        assert_eq!(c.param_bytes, 4 * (c.params_dense + c.params_embedding));
+        assert_eq!(c.serving_bytes, c.param_bytes);
+        // Default optimizers: dense Adam and row-wise Adam, two state values each.
+        assert_eq!(
+            c.optimizer_state_bytes,
+            8 * (c.params_dense + c.params_embedding),
+            "{name}"
+        );
+        assert_eq!(c.train_state_bytes, 3 * c.param_bytes);
+        assert!(c.forward_flops_per_example > 0.0);
+        assert!(c.backward_flops_per_example > c.forward_flops_per_example);
+        assert!(c.optimizer_flops_per_example > 0.0);
+        let loss: f64 = c.flops_by_kind.forward.get("loss").copied().unwrap();
+        let sum = c.forward_flops_per_example
+            + loss
+            + c.backward_flops_per_example
+            + c.optimizer_flops_per_example;
+        assert!(
+            (c.train_flops_per_example - sum).abs() < 1e-6 * sum,
+            "{name}"
+        );
+        assert!(c.train_examples_per_second > 0.0);
+        assert_eq!(c.train_throughput_steps, Some(3));
+        assert_eq!(c.train_batch_size, 128);
+        assert!(c.process_peak_rss_bytes.unwrap() > 0);
+        assert!(c.gpu_memory.is_none());
+        assert_eq!(c.latency.len(), 2);
+        for l in &c.latency {
+            assert!(l.reps >= 3 && l.p99_ms >= l.p50_ms && l.p50_ms > 0.0);
+        }
+        assert_eq!(c.latency[1].batch_size, 300, "test rows are cycled");
+        rows.push((name.to_string(), c));
+    }
+    let table = format_table(&rows);
+    assert!(table.contains("latency p99 @300"), "{table}");
+    assert!(table.lines().next().unwrap().contains("dcnv2"));
+}
