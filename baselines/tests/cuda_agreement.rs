@@ -136,3 +136,84 @@ fn cpu_and_cuda_agree_on_every_model() {
         failures.join("\n")
     );
 }
+
+/// Not a pass/fail test: the numbers for deciding whether the embedding table should
+/// move to the device (docs/cuda.md, open items). For `dnn` with 26 fields of 40k ids
+/// (1.04M rows, dim 16), it times a whole training step and, separately, what keeping
+/// the table on the host costs per step: gathering rows on the host, copying them to
+/// the device and their gradients back, and the row-wise Adam on the host.
+/// Run: `cuda-agreement --ignored --nocapture host_table_overhead`.
+#[test]
+#[ignore]
+fn host_table_overhead() {
+    use std::time::Instant;
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    }
+    fn measure<D: Dev>(dev: D, label: &str, b: usize) {
+        let spec = FeatureSpec {
+            sparse: (0..26).map(|f| (format!("f{f}"), 40_000)).collect(),
+            dense: vec!["d".into()],
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let batch = Batch {
+            size: b,
+            n_sparse: 26,
+            n_dense: 1,
+            sparse: (0..b * 26).map(|_| rng.gen_range(0..40_000)).collect(),
+            dense: (0..b).map(|_| rng.gen()).collect(),
+            labels: (0..b)
+                .map(|_| (rng.gen::<f32>() < 0.2) as u8 as f32)
+                .collect(),
+        };
+        let mut store = ParamStore::new(dev.clone(), 0);
+        let model = build("dnn", &serde_json::Value::Null, &spec, &mut store).unwrap();
+        let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+        let (mut step, mut gather, mut copy, mut apply) = (vec![], vec![], vec![], vec![]);
+        // Ids as the embedding layer makes them (field offsets of 40k).
+        let ids: Vec<u32> = batch
+            .sparse
+            .iter()
+            .enumerate()
+            .map(|(k, id)| id + (k % 26) as u32 * 40_000)
+            .collect();
+        let mut rows = Vec::new();
+        for it in 0..23 {
+            let t = Instant::now();
+            train_step(model.as_ref(), &mut store, &mut opt, &batch);
+            let t_step = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            store.tables_mut()[0].gather_into(&ids, &mut rows);
+            let t_gather = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let leaf = dev.tensor_from_vec(std::mem::take(&mut rows), (ids.len(), 16));
+            let back = leaf.as_vec();
+            let t_copy = t.elapsed().as_secs_f64();
+            let grads: Vec<f32> = back.iter().map(|x| x * 1e-3).collect();
+            let t = Instant::now();
+            store.tables_mut()[0].apply(&ids, &grads);
+            let t_apply = t.elapsed().as_secs_f64();
+            if it >= 3 {
+                step.push(t_step * 1e3);
+                gather.push(t_gather * 1e3);
+                copy.push(t_copy * 1e3);
+                apply.push(t_apply * 1e3);
+            }
+        }
+        let (s, g, c, a) = (median(step), median(gather), median(copy), median(apply));
+        eprintln!(
+            "{label} dnn batch {b} ({} lookups, dim 16): step {s:.2} ms; host table: gather {g:.2} + copies to/from device {c:.2} + row-wise Adam {a:.2} = {:.2} ms ({:.0}% of the step)",
+            b * 26,
+            g + c + a,
+            100.0 * (g + c + a) / s
+        );
+    }
+    for b in [1024, 4096] {
+        measure(Cpu::default(), "cpu ", b);
+    }
+    let gpu = open_cuda(0, 0).unwrap_or_else(|e| panic!("{e}"));
+    for b in [1024, 4096] {
+        measure(gpu.clone(), "cuda", b);
+    }
+}
