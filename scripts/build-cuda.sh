@@ -18,15 +18,27 @@
 #  4. cargo build --release --features cuda, and the agreement test (--no-run); copies
 #     both, stripped, to $RECBENCH_CUDA_DIST (default <repo>/target/cuda-dist).
 #
+#  5. dfdx compiles a few kernels at run time with NVRTC (concat_along, which every
+#     `[embeddings | dense]` model input uses; reshape of strided tensors; stack;
+#     to_dtype), with two include folders whose absolute build-machine paths it bakes into
+#     the binary: CUDA_ROOT/include (for cuda_fp16.h) and its own build OUT_DIR (for
+#     cuda_utils.cuh). Copies the few headers needed to $DIST/nvrtc-include and the baked
+#     paths to $DIST/nvrtc-paths; scripts/recbench-cuda recreates the paths on the GPU
+#     machine. NVRTC must also not be newer than the driver (PTX from NVRTC 13.2 does not
+#     load on a CUDA 13.0 driver), so NVRTC 13.0 (nvidia-cuda-nvrtc==13.0.88) is shipped
+#     too, xz-compressed, as $DIST/nvrtc-13.0.tar.xz; the launcher unpacks and prefers it.
+#
 # Environment: RECBENCH_CUDA_HOME, RECBENCH_CUDA_DIST, CARGO_TARGET_DIR (default
-# <repo>/target), CUDA_COMPUTE_CAP (default 90), PYTHON (default python3).
+# <repo>/target), CUDA_COMPUTE_CAP (default 90), PYTHON (default python3),
+# RECBENCH_CUDA_NO_NVRTC=1 (do not ship NVRTC 13.0).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${RECBENCH_CUDA_HOME:-$HOME/.cache/recbench-cuda}
 CAP=${CUDA_COMPUTE_CAP:-90}
 PY=${PYTHON:-python3}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+CARGO_TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-$ROOT/target}")
+export CARGO_TARGET_DIR
 DIST=${RECBENCH_CUDA_DIST:-$ROOT/target/cuda-dist}
 # Exact wheel versions, all CUDA 13.0 (nvcc 13.0.88). cccl holds <nv/target>, which
 # cuda_fp16.h includes.
@@ -130,5 +142,48 @@ if readelf -d "$DIST/recbench" | grep -qE 'RPATH|RUNPATH'; then
     die "recbench records an RPATH/RUNPATH; it must not point at the stubs"
 fi
 say "needs: $needed"
+
+# 5. Run-time NVRTC: headers at the paths dfdx baked in, and NVRTC 13.0 itself.
+inc_cuda=$CUDA_ROOT/include
+grep -aqF "$inc_cuda" "$CARGO_TARGET_DIR/release/recbench" \
+    || die "recbench does not contain the include path $inc_cuda"
+out_dirs=$(for b in "$CARGO_TARGET_DIR/release/recbench" "$test_bin"; do
+    grep -aoE "$CARGO_TARGET_DIR/release/build/dfdx-[0-9a-f]{16}/out" "$b" || true
+done | sort -u)
+[[ -n $out_dirs ]] || die "no dfdx OUT_DIR path found in the binaries"
+rm -rf "$DIST/nvrtc-include"
+mkdir -p "$DIST/nvrtc-include/cuda" "$DIST/nvrtc-include/dfdx"
+cp -r "$inc_cuda/cuda_fp16.h" "$inc_cuda/cuda_fp16.hpp" "$inc_cuda/nv" "$DIST/nvrtc-include/cuda/"
+{
+    echo "$inc_cuda cuda"
+    for d in $out_dirs; do
+        [[ -f $d/cuda_utils.cuh ]] || die "$d has no cuda_utils.cuh"
+        cp "$d"/*.cuh "$DIST/nvrtc-include/dfdx/"
+        echo "$d dfdx"
+    done
+} >"$DIST/nvrtc-paths"
+if [[ ${RECBENCH_CUDA_NO_NVRTC:-0} != 1 ]]; then
+    nv=$CACHE/nvrtc-13.0.tar.xz
+    if [[ ! -s $nv ]]; then
+        spec=nvidia-cuda-nvrtc==13.0.88
+        say "downloading $spec (NVRTC for run-time kernels)"
+        "$PY" -m pip download --quiet --no-deps --only-binary=:all: -d "$CACHE/wheels" "$spec" \
+            || die "pip download $spec failed"
+        tmp=$(mktemp -d)
+        "$PY" - "$CACHE/wheels"/nvidia_cuda_nvrtc-13.0.88-*.whl "$tmp" <<'PY'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+for name in ("libnvrtc.so.13", "libnvrtc-builtins.so.13.0"):
+    with open(f"{sys.argv[2]}/{name}", "wb") as f:
+        f.write(z.read(f"nvidia/cu13/lib/{name}"))
+PY
+        say "compressing NVRTC 13.0 (xz; about a minute)"
+        tar -C "$tmp" -cf - libnvrtc.so.13 libnvrtc-builtins.so.13.0 | xz -T0 -6 >"$nv.tmp"
+        mv "$nv.tmp" "$nv"
+        rm -rf "$tmp"
+    fi
+    cp "$nv" "$DIST/nvrtc-13.0.tar.xz"
+fi
+say "dist: $(du -sh "$DIST" | cut -f1) in $DIST"
 say "built $DIST/recbench and $DIST/cuda-agreement in $(( $(date +%s) - start )) s"
 say "run on a GPU machine with: scripts/recbench-cuda run <suite> --device cuda"

@@ -150,16 +150,23 @@ mod cuda {
             let b: Tensor<(usize, usize), f32, _> =
                 probe.tensor_from_vec(vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], (3, 2));
             let c = a.clone().matmul(b);
-            let s = (a.clone() * a).sum::<Rank0, _>();
-            (c.as_vec(), s.as_vec())
+            let s = (a.clone() * a.clone()).sum::<Rank0, _>();
+            // dfdx compiles this kernel at run time with NVRTC (as every model's
+            // `[embeddings | dense]` input does), with include paths from the build.
+            let j = (a.clone(), a).concat_along(Axis::<1>);
+            (c.as_vec(), s.as_vec(), j.as_vec())
         })
         .map_err(|m| {
             err(format!(
-                "{m} (kernels are PTX for sm_90 built with CUDA 13.0: the driver must \
-                 support CUDA >= 13.0)"
+                "{m} (kernels are PTX for sm_90 from CUDA 13.0, so the driver must support \
+                 CUDA >= 13.0; concat/reshape kernels are compiled at run time by NVRTC, \
+                 which must not be newer than the driver and needs the build's headers: \
+                 run through scripts/recbench-cuda, see docs/cuda.md)"
             ))
         })?;
-        let want = (vec![4.0, 5.0, 10.0, 11.0], vec![91.0]);
+        let row = |r: [f32; 3]| r.into_iter().chain(r);
+        let joined: Vec<f32> = row([1.0, 2.0, 3.0]).chain(row([4.0, 5.0, 6.0])).collect();
+        let want = (vec![4.0, 5.0, 10.0, 11.0], vec![91.0], joined);
         if got != want {
             return Err(err(format!(
                 "smoke test computed {got:?}, expected {want:?}"
