@@ -176,8 +176,9 @@ fn run_cuda(opts: &RunOptions, plan: Plan) -> Result<RunSummary> {
 
 #[cfg(feature = "cuda")]
 fn dfdx_cuda_device() -> Result<baselines::engine::CudaDevice> {
-    baselines::engine::CudaDevice::try_build(0, 0)
-        .map_err(|e| anyhow::anyhow!("cannot open CUDA device 0: {e:?}"))
+    // Device 0 of what CUDA_VISIBLE_DEVICES exposes; seed 0 as the CPU path's
+    // `Cpu::default()` (models draw their initial values from their own seeded store).
+    baselines::engine::open_cuda(0, 0).map_err(|e| anyhow::anyhow!("cannot use --device cuda: {e}"))
 }
 
 #[cfg(not(feature = "cuda"))]

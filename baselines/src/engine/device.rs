@@ -4,8 +4,11 @@
 use dfdx::prelude::*;
 
 /// A dfdx device that can run every op recbench uses on `f32`.
-pub trait Dev: Device<f32> + Send + Sync + 'static {}
-impl<D: Device<f32> + Send + Sync + 'static> Dev for D {}
+///
+/// Not `Send`/`Sync`: dfdx 0.13's `Cuda` holds raw CUDA stream pointers and is neither,
+/// so a device (and a `ParamStore` on it) stays on the thread that made it.
+pub trait Dev: Device<f32> + 'static {}
+impl<D: Device<f32> + 'static> Dev for D {}
 
 /// Starts gradient tracking on a leaf tensor when `T` records a tape, and does nothing
 /// for inference (`NoneTape`). Models are written once, generic over `T: Track<D>`.
@@ -52,5 +55,123 @@ impl std::fmt::Display for DeviceKind {
             DeviceKind::Cpu => "cpu",
             DeviceKind::Cuda => "cuda",
         })
+    }
+}
+
+#[cfg(feature = "cuda")]
+pub use cuda::{open_cuda, CudaDevice, CudaOpenError};
+
+#[cfg(feature = "cuda")]
+mod cuda {
+    use cudarc::driver::{result, sys::CUresult};
+    use dfdx::prelude::*;
+    use dfdx::tensor::CudaError;
+
+    /// dfdx's CUDA device. Every layer, optimizer and model runs on it unchanged; the
+    /// sparse embedding tables stay on the host (rows are copied to the device per
+    /// batch and their gradients copied back, see `engine::step::Ctx::lookup`).
+    pub type CudaDevice = dfdx::tensor::Cuda;
+
+    /// Why a CUDA device could not be opened, in words.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    pub struct CudaOpenError(pub String);
+
+    fn explain(code: CUresult) -> String {
+        let hint = match code {
+            CUresult::CUDA_ERROR_STUB_LIBRARY => {
+                "the libcuda.so.1 loaded is a stub, not the NVIDIA driver: link-time stubs \
+                 must not be on LD_LIBRARY_PATH"
+            }
+            CUresult::CUDA_ERROR_NO_DEVICE => {
+                "no CUDA-capable GPU is visible (check `nvidia-smi` and CUDA_VISIBLE_DEVICES)"
+            }
+            CUresult::CUDA_ERROR_NOT_INITIALIZED => "the CUDA driver is not initialized",
+            CUresult::CUDA_ERROR_INVALID_DEVICE => "invalid device ordinal",
+            _ => "",
+        };
+        if hint.is_empty() {
+            format!("{code:?}")
+        } else {
+            format!("{code:?}: {hint}")
+        }
+    }
+
+    fn describe(e: &CudaError) -> String {
+        // Not `{e:?}`: cudarc 0.9's `Debug` for `DriverError` calls the driver to get the
+        // message and panics when that call fails.
+        match e {
+            CudaError::Driver(d) => explain(d.0),
+            CudaError::Blas(b) => format!("cuBLAS: {:?}", b.0),
+            CudaError::Cpu(c) => format!("host allocation: {c:?}"),
+        }
+    }
+
+    /// Runs `f`, turning a panic inside dfdx/cudarc (which unwrap several driver calls)
+    /// into an error carrying the panic message, without printing a panic report.
+    fn quiet<R>(what: &str, f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, String> {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let out = std::panic::catch_unwind(f);
+        std::panic::set_hook(hook);
+        out.map_err(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            format!("{what}: {msg}")
+        })
+    }
+
+    /// Opens CUDA device `ordinal` (dfdx's own RNG seeded with `seed`) and runs a tiny
+    /// smoke computation (an elementwise kernel, a reduction and a cuBLAS matmul), so a
+    /// missing GPU, a stub or too-old driver, or PTX the driver cannot load is reported
+    /// here as an error instead of a panic in the middle of training.
+    pub fn open_cuda(ordinal: usize, seed: u64) -> Result<CudaDevice, CudaOpenError> {
+        let err = |m: String| CudaOpenError(format!("CUDA device {ordinal}: {m}"));
+        result::init().map_err(|e| err(format!("cuInit failed: {}", explain(e.0))))?;
+        let count = result::device::get_count()
+            .map_err(|e| err(format!("cuDeviceGetCount failed: {}", explain(e.0))))?;
+        if ordinal >= count.max(0) as usize {
+            return Err(err(format!(
+                "the driver sees {count} device(s) (check CUDA_VISIBLE_DEVICES)"
+            )));
+        }
+        let dev = quiet("opening the device panicked", move || {
+            CudaDevice::try_build(ordinal, seed)
+        })
+        .map_err(err)?
+        .map_err(|e| err(describe(&e)))?;
+        let probe = dev.clone();
+        let got = quiet("smoke test panicked", move || {
+            let a: Tensor<(usize, usize), f32, _> =
+                probe.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], (2, 3));
+            let b: Tensor<(usize, usize), f32, _> =
+                probe.tensor_from_vec(vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], (3, 2));
+            let c = a.clone().matmul(b);
+            let s = (a.clone() * a.clone()).sum::<Rank0, _>();
+            // dfdx compiles this kernel at run time with NVRTC (as every model's
+            // `[embeddings | dense]` input does), with include paths from the build.
+            let j = (a.clone(), a).concat_along(Axis::<1>);
+            (c.as_vec(), s.as_vec(), j.as_vec())
+        })
+        .map_err(|m| {
+            err(format!(
+                "{m} (kernels are PTX for sm_90 from CUDA 13.0, so the driver must support \
+                 CUDA >= 13.0; concat/reshape kernels are compiled at run time by NVRTC, \
+                 which must not be newer than the driver and needs the build's headers: \
+                 run through scripts/recbench-cuda, see docs/cuda.md)"
+            ))
+        })?;
+        let row = |r: [f32; 3]| r.into_iter().chain(r);
+        let joined: Vec<f32> = row([1.0, 2.0, 3.0]).chain(row([4.0, 5.0, 6.0])).collect();
+        let want = (vec![4.0, 5.0, 10.0, 11.0], vec![91.0], joined);
+        if got != want {
+            return Err(err(format!(
+                "smoke test computed {got:?}, expected {want:?}"
+            )));
+        }
+        Ok(dev)
     }
 }

@@ -9,6 +9,8 @@ pub mod params;
 pub mod sparse;
 pub mod step;
 
+#[cfg(feature = "cuda")]
+pub use device::{open_cuda, CudaDevice, CudaOpenError};
 pub use device::{Dev, DeviceKind, Track};
 pub use flops::Flops;
 pub use init::Init;
