@@ -4,7 +4,9 @@
 pub mod data;
 pub mod metrics;
 pub mod provenance;
+pub mod report;
 pub mod results;
 pub mod runner;
+pub mod stats;
 pub mod task;
 pub mod train;
