@@ -131,7 +131,7 @@ pub fn wilcoxon(a: &[f64], b: &[f64]) -> Option<Wilcoxon> {
         .sum();
     let total = (n * (n + 1)) as f64 / 2.0;
     let r_minus = total - r_plus;
-    let statistic = r_plus.min(r_minus);
+    let statistic = r_plus.min(r_minus) + 0.0; // + 0.0 turns -0.0 into 0.0
     let has_ties = tie_sizes.iter().any(|&t| t > 1);
     let (p, method) = if n_all <= 50 && zeros == 0 && !has_ties {
         (exact_p(n, statistic), WilcoxonMethod::Exact)
