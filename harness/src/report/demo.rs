@@ -137,7 +137,7 @@ fn cell(
 pub fn write_demo_results(root: &Path) -> std::io::Result<()> {
     let n = 3000;
     for seed in 0..3 {
-        cell(root, "demo-ctr", "lr", seed, 0.9, 60.0, true, n);
+        cell(root, "demo-ctr", "lr", seed, 2.5, 60.0, true, n);
         cell(root, "demo-ctr", "dnn", seed, 0.5, 46_000.0, true, n);
         cell(root, "demo-ctr", "dcnv2", seed, 0.48, 120_000.0, true, n);
         cell(root, "demo-ctr", "newmodel", seed, 0.7, 2.0e6, true, n);

@@ -181,7 +181,13 @@ fn load_cell(path: &Path) -> Result<(Cell, Option<String>), String> {
                         (Some(s), None)
                     }
                 }
-                Err(e) => (None, Some(format!("per-example scores unusable: {e}"))),
+                Err(crate::results::ResultError::Io { source, .. }) => (
+                    None,
+                    Some(format!("per-example scores unreadable: {source}")),
+                ),
+                Err(crate::results::ResultError::Format { msg, .. }) => {
+                    (None, Some(format!("per-example scores unusable: {msg}")))
+                }
             }
         }
     };

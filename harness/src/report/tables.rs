@@ -53,7 +53,11 @@ pub struct DeltaCell {
     pub ci: Option<(f64, f64)>,
     pub p: Option<f64>,
     pub p_holm: Option<f64>,
+    /// "+0.00123 [-0.00352, +0.00598]" (CSV/JSON readers).
     pub text: String,
+    pub diff_text: String,
+    /// "[-0.00352, +0.00598]" or "CI n/a (1 seed)".
+    pub ci_text: String,
     pub p_text: String,
     pub significant: bool,
 }
@@ -508,6 +512,11 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
                 text: match ci {
                     Some((lo, hi)) => format!("{:+.5} [{:+.5}, {:+.5}]", diff, lo, hi),
                     None => format!("{diff:+.5} · CI n/a ({} seed)", pm.seeds.len()),
+                },
+                diff_text: format!("{diff:+.5}"),
+                ci_text: match ci {
+                    Some((lo, hi)) => format!("[{lo:+.5}, {hi:+.5}]"),
+                    None => format!("CI n/a ({} seed)", pm.seeds.len()),
                 },
                 p_text: ptext(p, t_adj[i], false, pm.seeds.len(), 2),
                 significant: sig,

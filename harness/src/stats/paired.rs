@@ -18,6 +18,7 @@
 //!   - `Normal`: otherwise, z = (R+ - k(k+1)/4) / sigma over the k nonzero differences,
 //!     sigma^2 = k(k+1)(2k+1)/24 - sum_t (t^3 - t)/48 over tie groups of size t, and
 //!     p = 2 (1 - Phi(|z|)), without continuity correction.
+//!
 //!   With 3 seeds the smallest exact two-sided p is 0.25: the signed-rank test cannot
 //!   reject with so few seeds, which is why the rank groups use the t-test.
 
