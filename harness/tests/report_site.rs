@@ -84,7 +84,7 @@ fn pages_tables_and_exports() {
     for needle in [
         "<svg",
         "Pareto front",
-        "p_Holm",
+        "paired t, Holm",
         "diverged: NaN training loss",
         "FLOPs / example",
         "seed 0:",

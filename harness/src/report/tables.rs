@@ -474,7 +474,7 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
             "—".to_string()
         } else {
             match (raw, adj) {
-                (Some(_), Some(a)) => format!("p_Holm {}", fmt_p(a)),
+                (Some(_), Some(a)) => fmt_p(a),
                 _ if seeds < need => format!("n/a ({seeds} seed)"),
                 _ => "n/a".into(),
             }
@@ -530,7 +530,7 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
             "—".into()
         } else {
             match (d_raw[i], d_adj[i]) {
-                (Some(_), Some(a)) => format!("p_Holm {} (max over seeds)", fmt_p(a)),
+                (Some(_), Some(a)) => format!("{} (max over seeds)", fmt_p(a)),
                 _ => "n/a (no scores)".into(),
             }
         };
@@ -538,7 +538,7 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
         let bootstrap_text = match (is_best, group_tests) {
             (true, _) => "—".into(),
             (false, Some(g)) => format!(
-                "{:+.5} [{:+.5}, {:+.5}], p_Holm {}",
+                "{:+.5} [{:+.5}, {:+.5}], p {}",
                 g.bootstrap.diff,
                 g.bootstrap.ci.0,
                 g.bootstrap.ci.1,
@@ -548,7 +548,7 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
         };
         let randomization_text = match (is_best, r_adj[i]) {
             (true, _) => "—".into(),
-            (false, Some(p)) => format!("p_Holm {}", fmt_p(p)),
+            (false, Some(p)) => fmt_p(p),
             (false, None) => "n/a (no per-user scores)".into(),
         };
         let pe = cost_mean(mc, "params_embedding").unwrap_or(0.0);
