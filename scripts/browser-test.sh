@@ -80,7 +80,7 @@ done
 
 task="$(ls "$SITE"/task-*.html | head -n 1)"
 SHOT="$OUT/screenshot-$(basename "$task" .html).png"
-chrome --window-size=1300,1900 --hide-scrollbars --screenshot="$SHOT" "file://$(realpath "$task")" \
+chrome --window-size=1440,1900 --hide-scrollbars --screenshot="$SHOT" "file://$(realpath "$task")" \
   >/dev/null 2>"$WORK/log.txt" || true
 if [ ! -s "$SHOT" ] || [ "$(stat -c %s "$SHOT")" -lt 20000 ]; then
   echo "FAIL screenshot of $(basename "$task") missing or blank"; fail=1

@@ -86,7 +86,7 @@ fn pages_tables_and_exports() {
         "Pareto front",
         "paired t, Holm",
         "diverged: NaN training loss",
-        "FLOPs / example",
+        "per example",
         "seed 0:",
     ] {
         assert!(task.contains(needle), "task page lacks {needle}");

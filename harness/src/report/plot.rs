@@ -246,8 +246,8 @@ pub fn scatter(t: &TaskTable) -> String {
             sy(p.lo),
             sy(p.hi),
             if on_front { "#cf222e" } else { "#fff" },
-            cx + 9.0,
-            cy + 4.0,
+            cx + 8.0,
+            cy - 8.0,
             esc(&p.model)
         );
     }

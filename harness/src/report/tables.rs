@@ -215,13 +215,26 @@ pub fn fmt_value(x: f64) -> String {
     }
 }
 
+/// Decimals that give the interval half-width `hw` two significant digits (3 to 6).
+fn decimals_for(hw: f64) -> usize {
+    if hw > 0.0 && hw.is_finite() {
+        (1.0 - hw.log10().floor()).clamp(3.0, 6.0) as usize
+    } else {
+        5
+    }
+}
+
 fn metric_cell(metric: &str, values: &[(u64, f64)], level: f64) -> MetricCell {
     let v: Vec<f64> = values.iter().map(|(_, x)| *x).collect();
     let summary = summarize(&v, level);
     let text = match &summary {
         None => "no data".into(),
         Some(s) => match s.ci {
-            Some((lo, hi)) => format!("{} ± {}", fmt_value(s.mean), fmt_value((hi - lo) / 2.0)),
+            Some((lo, hi)) => {
+                let hw = (hi - lo) / 2.0;
+                let d = decimals_for(hw);
+                format!("{:.d$} ± {hw:.d$}", s.mean)
+            }
             None => format!("{} · n/a ({} seed)", fmt_value(s.mean), s.n),
         },
     };
@@ -242,12 +255,21 @@ fn metric_cell(metric: &str, values: &[(u64, f64)], level: f64) -> MetricCell {
     }
 }
 
+/// Three significant digits with an SI prefix: 46193 -> "46.2 k".
 fn human(x: f64, unit: &str) -> String {
     let (v, p) = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")]
         .into_iter()
         .find(|(s, _)| x.abs() >= *s)
         .unwrap_or((1.0, ""));
-    format!("{:.3} {p}{unit}", x / v).replace(".000 ", " ")
+    let y = x / v;
+    let num = if y >= 100.0 {
+        format!("{y:.0}")
+    } else if y >= 10.0 {
+        format!("{y:.1}")
+    } else {
+        format!("{y:.2}")
+    };
+    format!("{num} {p}{unit}").trim_end().to_string()
 }
 
 fn bytes(x: f64) -> String {
@@ -513,9 +535,17 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
                     Some((lo, hi)) => format!("{:+.5} [{:+.5}, {:+.5}]", diff, lo, hi),
                     None => format!("{diff:+.5} · CI n/a ({} seed)", pm.seeds.len()),
                 },
-                diff_text: format!("{diff:+.5}"),
+                diff_text: {
+                    let d = ci
+                        .map(|(lo, hi)| decimals_for((hi - lo) / 2.0))
+                        .unwrap_or(5);
+                    format!("{diff:+.d$}")
+                },
                 ci_text: match ci {
-                    Some((lo, hi)) => format!("[{lo:+.5}, {hi:+.5}]"),
+                    Some((lo, hi)) => {
+                        let d = decimals_for((hi - lo) / 2.0);
+                        format!("[{lo:+.d$}, {hi:+.d$}]")
+                    }
                     None => format!("CI n/a ({} seed)", pm.seeds.len()),
                 },
                 p_text: ptext(p, t_adj[i], false, pm.seeds.len(), 2),
@@ -584,7 +614,7 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
             delong_text,
             bootstrap_text,
             randomization_text,
-            flops: cost_cell(flops, |x| human(x, "FLOP"), "not measured yet"),
+            flops: cost_cell(flops, |x| human(x, ""), "not measured yet"),
             params: cost_cell(params, |x| human(x, ""), "not measured yet"),
             memory: cost_cell(
                 cost_mean(mc, "train_state_bytes"),
@@ -598,7 +628,7 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
             ),
             throughput: cost_cell(
                 cost_mean(mc, "train_examples_per_second"),
-                |x| format!("{}/s", human(x, "ex")),
+                |x| format!("{} ex/s", human(x, "")).replace("  ", " "),
                 "not measured yet",
             ),
             other_cost,
