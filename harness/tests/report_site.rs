@@ -93,7 +93,11 @@ fn pages_tables_and_exports() {
     }
     // Pareto front of the demo: lr (cheapest), dnn, dcnv2 (each better than all cheaper
     // ones); newmodel is costlier and worse than dcnv2. Front points get a red ring.
-    assert_eq!(task.matches(r##"stroke="#cf222e" stroke-width="2""##).count(), 3);
+    assert_eq!(
+        task.matches(r##"stroke="#cf222e" stroke-width="2""##)
+            .count(),
+        3
+    );
     let one = std::fs::read_to_string(out.join("task-demo-one-seed.html")).unwrap();
     assert!(one.contains("n/a (1 seed)"));
     assert!(
