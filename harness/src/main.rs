@@ -1,4 +1,5 @@
-//! `recbench`: list tasks, models and datasets; run suites and tasks.
+//! `recbench`: list tasks, models and datasets; run suites and tasks; measure cost;
+//! compare two models; render the leaderboard site.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -87,6 +88,54 @@ enum Cmd {
         #[arg(long, default_value = "cpu")]
         device: DeviceKind,
     },
+    /// Render the static leaderboard site (HTML + CSV + JSON) from a results directory.
+    Report(ReportArgs),
+    /// Print every test between two models of one task: summaries, paired t, Wilcoxon,
+    /// DeLong per seed, bootstrap and randomization over users.
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Results directory (a results root with runs, or one run's folder).
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+    /// Output folder for the site.
+    #[arg(long, default_value = "site")]
+    out: PathBuf,
+    /// Template folder; missing files fall back to the copies built into the binary.
+    #[arg(long, default_value = "templates")]
+    templates: PathBuf,
+    /// Significance level of the rank groups (after Holm correction).
+    #[arg(long, default_value_t = harness::stats::ALPHA)]
+    alpha: f64,
+    /// Resamples of the user-level bootstrap and randomization tests.
+    #[arg(long, default_value_t = harness::stats::RESAMPLES)]
+    resamples: usize,
+    /// Seed of the resampling tests.
+    #[arg(long, default_value_t = 0)]
+    resample_seed: u64,
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// Run name under --results, or a path to a run (or results) folder.
+    run: String,
+    #[arg(long)]
+    task: String,
+    /// Model A.
+    #[arg(long)]
+    a: String,
+    /// Model B.
+    #[arg(long)]
+    b: String,
+    /// Results root the run name is looked up in.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+    #[arg(long, default_value_t = harness::stats::RESAMPLES)]
+    resamples: usize,
+    #[arg(long, default_value_t = 0)]
+    resample_seed: u64,
 }
 
 fn main() -> ExitCode {
@@ -114,6 +163,8 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Cost { .. } => cost_command(cli),
+        Cmd::Report(a) => cmd_report(cli, a),
+        Cmd::Compare(a) => cmd_compare(cli, a),
         Cmd::Run {
             target,
             models,
@@ -220,6 +271,106 @@ fn cost_command(cli: &Cli) -> Result<ExitCode> {
             spec.name, spec.train.batch_size, warmup, steps
         );
         print!("{}", format_table(&rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `recbench report`: exit 0 when the site rendered (bad files are listed, not fatal),
+/// an error only when nothing could be rendered.
+fn cmd_report(cli: &Cli, a: &ReportArgs) -> Result<ExitCode> {
+    use harness::report::{report, PairOptions, TableOptions};
+    let opts = TableOptions {
+        alpha: a.alpha,
+        pair: PairOptions {
+            level: 0.95,
+            resamples: a.resamples,
+            seed: a.resample_seed,
+        },
+    };
+    let tpl = a.templates.is_dir().then_some(a.templates.as_path());
+    let out = report(&a.results, &a.out, tpl, opts)?;
+    if cli.json {
+        let bad: Vec<_> = out
+            .bad
+            .iter()
+            .map(|b| serde_json::json!({"path": b.path, "reason": b.reason}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"event": "report", "out": a.out, "tasks": out.tasks, "models": out.models,
+                "files": out.written, "bad_files": bad, "notes": out.notes})
+        );
+    } else {
+        for b in &out.bad {
+            eprintln!("skipped {}: {}", b.path, b.reason);
+        }
+        for n in &out.notes {
+            eprintln!("note: {n}");
+        }
+        if out.templates_from_dir.is_empty() {
+            eprintln!("templates: built-in copies");
+        }
+        println!(
+            "wrote {} files ({} tasks, {} models) to {}; open {}",
+            out.written.len(),
+            out.tasks,
+            out.models,
+            a.out.display(),
+            a.out.join("index.html").display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `recbench compare RUN --task T --a M1 --b M2`.
+fn cmd_compare(cli: &Cli, a: &CompareArgs) -> Result<ExitCode> {
+    use harness::report::{compare, format_text, scan, PairOptions};
+    let as_path = PathBuf::from(&a.run);
+    let dir = if as_path.is_dir() {
+        as_path
+    } else {
+        a.results.join(&a.run)
+    };
+    let loaded = scan(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    for b in &loaded.bad {
+        eprintln!("skipped {}: {}", b.path, b.reason);
+    }
+    let cells = |m: &str| -> Vec<&harness::report::load::Cell> {
+        loaded
+            .cells
+            .iter()
+            .filter(|c| c.result.task == a.task && c.result.model == m)
+            .collect()
+    };
+    let (ca, cb) = (cells(&a.a), cells(&a.b));
+    for (m, c) in [(&a.a, &ca), (&a.b, &cb)] {
+        if c.is_empty() {
+            anyhow::bail!(
+                "no successful result for task `{}` model `{m}` under {}",
+                a.task,
+                dir.display()
+            );
+        }
+    }
+    let primary = ca[0].result.primary_metric.clone();
+    let mut metrics: Vec<String> = vec![primary.clone()];
+    for c in ca.iter().chain(&cb) {
+        for k in c.result.metrics.keys() {
+            if !metrics.contains(k) {
+                metrics.push(k.clone());
+            }
+        }
+    }
+    let opts = PairOptions {
+        level: 0.95,
+        resamples: a.resamples,
+        seed: a.resample_seed,
+    };
+    let c = compare(&ca, &cb, &metrics, &primary, opts);
+    if cli.json {
+        println!("{}", serde_json::to_string(&c)?);
+    } else {
+        print!("{}", format_text(&c));
     }
     Ok(ExitCode::SUCCESS)
 }

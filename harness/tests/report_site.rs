@@ -1,0 +1,237 @@
+//! The leaderboard site end to end on the demo results (`report::demo`): bad files are
+//! named with their reason and everything else renders; one seed shows "n/a (1 seed)";
+//! every page links only to pages that exist; the HTML has balanced tags; the CSV and
+//! JSON exports agree with the pages. The browser check is `scripts/browser-test.sh`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use harness::report::{demo::write_demo_results, report, scan, TableOptions};
+
+fn opts() -> TableOptions {
+    let mut o = TableOptions::default();
+    o.pair.resamples = 2000;
+    o
+}
+
+fn site() -> (tempfile::TempDir, std::path::PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    write_demo_results(&d.path().join("results")).unwrap();
+    let out = d.path().join("site");
+    let r = report(&d.path().join("results"), &out, None, opts()).unwrap();
+    assert_eq!((r.tasks, r.models), (2, 4));
+    (d, out)
+}
+
+#[test]
+fn bad_files_are_named_with_reasons_and_the_rest_renders() {
+    let d = tempfile::tempdir().unwrap();
+    write_demo_results(d.path()).unwrap();
+    let loaded = scan(d.path()).unwrap();
+    let reasons: Vec<String> = loaded
+        .bad
+        .iter()
+        .map(|b| format!("{} | {}", b.path, b.reason))
+        .collect();
+    let has = |path: &str, why: &str| {
+        assert!(
+            reasons.iter().any(|r| r.contains(path) && r.contains(why)),
+            "expected {path} ({why}) in {reasons:#?}"
+        )
+    };
+    has("broken/seed-0.json", "corrupt");
+    has("future/seed-0.json", "schema_version 99");
+    has("dnn/seed-2.scores.bin", "truncated");
+    has(
+        "misplaced/seed-1.json",
+        "does not match where the file lies",
+    );
+    assert_eq!(loaded.bad.len(), 4, "{reasons:#?}");
+    assert_eq!(loaded.failed.len(), 1);
+    // 4 models x 3 seeds + 2 one-seed cells.
+    assert_eq!(loaded.cells.len(), 14);
+}
+
+#[test]
+fn nothing_renderable_is_an_error_that_names_the_files() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("r/t/m");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("seed-0.json"), b"not json").unwrap();
+    let err = report(d.path(), &d.path().join("site"), None, opts()).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("seed-0.json") && msg.contains("no usable result"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn pages_tables_and_exports() {
+    let (_d, out) = site();
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for needle in [
+        "broken",
+        "corrupt",
+        "schema_version 99",
+        "demo-ctr",
+        "gap closed",
+        "oracle unknown",
+    ] {
+        assert!(index.contains(needle), "index lacks {needle}");
+    }
+    let task = std::fs::read_to_string(out.join("task-demo-ctr.html")).unwrap();
+    for needle in [
+        "<svg",
+        "Pareto front",
+        "paired t, Holm",
+        "diverged: NaN training loss",
+        "per example",
+        "seed 0:",
+    ] {
+        assert!(task.contains(needle), "task page lacks {needle}");
+    }
+    // Pareto front of the demo: lr (cheapest), dnn, dcnv2 (each better than all cheaper
+    // ones); newmodel is costlier and worse than dcnv2. Front points get a red ring.
+    assert_eq!(
+        task.matches(r##"stroke="#cf222e" stroke-width="2""##)
+            .count(),
+        3
+    );
+    let one = std::fs::read_to_string(out.join("task-demo-one-seed.html")).unwrap();
+    assert!(one.contains("n/a (1 seed)"));
+    assert!(
+        one.contains("not measured yet"),
+        "missing costs must say so"
+    );
+    assert!(one.contains("No plot: FLOPs/example not measured yet"));
+    assert!(!one.contains("± 0.00000"), "no zero-width intervals");
+    let model = std::fs::read_to_string(out.join("model-dcnv2.html")).unwrap();
+    assert!(model.contains("DCN V2") && model.contains("simplifies"));
+    let newm = std::fs::read_to_string(out.join("model-newmodel.html")).unwrap();
+    assert!(newm.contains("not in <code>baselines::CATALOG</code>"));
+    // CSV: header + one row per (task, model).
+    let csv = std::fs::read_to_string(out.join("leaderboard.csv")).unwrap();
+    let mut rd = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 4 + 2);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("leaderboard.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(json["bad_files"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn rank_groups_follow_the_paired_t_test() {
+    let (_d, out) = site();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("leaderboard.json")).unwrap())
+            .unwrap();
+    let t = &json["tasks"][0];
+    assert_eq!(t["task"], "demo-ctr");
+    for r in t["rows"].as_array().unwrap() {
+        // Group 1 members are exactly those not significantly worse than the best.
+        let g1 = r["group"] == 1;
+        let sig = r["delta"]["significant"].as_bool().unwrap_or(false);
+        assert!(g1 != sig || r["is_best"].as_bool().unwrap(), "{r}");
+    }
+    // lr (noisiest scores) is significantly worse than the leader.
+    let lr = t["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "lr")
+        .unwrap();
+    assert!(lr["group"].as_u64().unwrap() > 1, "{lr}");
+}
+
+/// Links between pages point at files that exist; tags balance.
+#[test]
+fn html_links_resolve_and_tags_balance() {
+    let (_d, out) = site();
+    let pages: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect();
+    assert_eq!(pages.len(), 1 + 2 + 4);
+    for p in &pages {
+        let html = std::fs::read_to_string(p).unwrap();
+        for link in attr_values(&html, "href")
+            .into_iter()
+            .chain(attr_values(&html, "src"))
+        {
+            if link.starts_with("data:") || link.starts_with('#') {
+                continue;
+            }
+            assert!(
+                !link.contains("://"),
+                "{}: external reference {link} (the site must be self-contained)",
+                p.display()
+            );
+            assert!(
+                Path::new(&out).join(&link).is_file(),
+                "{}: broken link {link}",
+                p.display()
+            );
+        }
+        check_balanced(&html).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+}
+
+fn attr_values(html: &str, attr: &str) -> BTreeSet<String> {
+    let pat = format!("{attr}=\"");
+    html.match_indices(&pat)
+        .map(|(i, _)| {
+            let rest = &html[i + pat.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+/// Every non-void element closes, in order (script bodies and comments skipped).
+fn check_balanced(html: &str) -> Result<(), String> {
+    const VOID: &[&str] = &[
+        "meta", "link", "br", "hr", "img", "input", "!doctype", "circle", "line", "rect", "path",
+    ];
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        if rest.starts_with("!--") {
+            rest = &rest[rest.find("-->").ok_or("unclosed comment")? + 3..];
+            continue;
+        }
+        let end = rest.find('>').ok_or("unclosed tag")?;
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        let self_closing = tag.ends_with('/');
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
+            .collect::<String>()
+            .to_lowercase();
+        if closing {
+            match stack.pop() {
+                Some(open) if open == name => {}
+                other => return Err(format!("</{name}> closes {other:?}")),
+            }
+        } else if !self_closing && !VOID.contains(&name.as_str()) {
+            if name == "script" || name == "style" {
+                let close = format!("</{name}>");
+                rest = &rest[rest.find(&close).ok_or("unclosed script/style")? + close.len()..];
+                continue;
+            }
+            stack.push(name);
+        }
+    }
+    if stack.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("unclosed: {stack:?}"))
+    }
+}
