@@ -158,7 +158,10 @@ impl SparseTable {
         out.clear();
         out.reserve(ids.len() * self.dim);
         let s = self.stride();
-        for &id in ids {
+        for (k, &id) in ids.iter().enumerate() {
+            if let Some(&ahead) = ids.get(k + PREFETCH_AHEAD) {
+                prefetch_row(&self.data, ahead as usize * s, self.dim);
+            }
             let r = id as usize;
             assert!(
                 r < self.rows,
@@ -216,6 +219,9 @@ impl SparseTable {
         while i < self.order.len() {
             distinct += 1;
             let row = (self.order[i] >> 32) as usize;
+            if let Some(&ahead) = self.order.get(i + PREFETCH_AHEAD) {
+                prefetch_row(&self.data, (ahead >> 32) as usize * stride, stride);
+            }
             self.acc.iter_mut().for_each(|a| *a = 0.0);
             while i < self.order.len() && (self.order[i] >> 32) as usize == row {
                 let k = (self.order[i] & 0xffff_ffff) as usize;
@@ -253,6 +259,35 @@ impl SparseTable {
         }
         distinct
     }
+}
+
+/// How many lookups ahead `apply` and `gather_into` prefetch: enough to keep several
+/// cache misses in flight while the current row is updated.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Hints the CPU to start loading the cache lines of a row (`len` floats from
+/// `start`). Rows of a large table are random memory accesses; overlapping their
+/// misses is what makes the update fast. A no-op where unsupported.
+#[inline(always)]
+fn prefetch_row(data: &[f32], start: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if start + len <= data.len() {
+            let base = data[start..].as_ptr() as *const i8;
+            let mut off = 0;
+            while off < len * 4 {
+                // SAFETY: prefetch is a hint; the address is inside `data`.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        base.add(off),
+                    )
+                };
+                off += 64;
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, start, len);
 }
 
 /// Asks Linux to back a large table with transparent huge pages. Lookups hit random
