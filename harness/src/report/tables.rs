@@ -90,6 +90,12 @@ pub struct Row {
     pub memory: CostCell,
     pub peak_rss: CostCell,
     pub throughput: CostCell,
+    /// Train-step (forward + backward + optimizer) FLOPs per example.
+    pub train_flops: CostCell,
+    /// Bytes a serving process needs for the trained model (parameters only).
+    pub serving: CostCell,
+    /// Inference latency at batch 256: value = p50 ms, text = "p50 / p99 ms".
+    pub latency: CostCell,
     /// Cost fields this version does not know (added to `Cost` later), as text.
     pub other_cost: Vec<(String, String)>,
     /// FLOPs/example for the plot (None when not measured).
@@ -291,6 +297,30 @@ fn cost_mean(cells: &[&Cell], key: &str) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
+/// Mean over seeds of the p50 and p99 latency (ms) at `batch`, from `cost.latency`.
+fn latency_at(cells: &[&Cell], batch: u64) -> Option<(f64, f64)> {
+    let v: Vec<(f64, f64)> = cells
+        .iter()
+        .filter_map(|c| c.cost_raw.get("latency")?.as_array().cloned())
+        .filter_map(|l| {
+            let e = l
+                .iter()
+                .find(|e| e.get("batch_size").and_then(|b| b.as_u64()) == Some(batch))?;
+            Some((e.get("p50_ms")?.as_f64()?, e.get("p99_ms")?.as_f64()?))
+        })
+        .collect();
+    (!v.is_empty()).then(|| {
+        let n = v.len() as f64;
+        (
+            v.iter().map(|x| x.0).sum::<f64>() / n,
+            v.iter().map(|x| x.1).sum::<f64>() / n,
+        )
+    })
+}
+
+/// The batch size the leaderboard shows latency at.
+pub const LATENCY_BATCH: u64 = 256;
+
 fn cost_cell(value: Option<f64>, fmt: impl Fn(f64) -> String, missing: &str) -> CostCell {
     CostCell {
         value,
@@ -300,6 +330,18 @@ fn cost_cell(value: Option<f64>, fmt: impl Fn(f64) -> String, missing: &str) -> 
 }
 
 const KNOWN_COST: &[&str] = &[
+    "optimizer_state_bytes",
+    "serving_bytes",
+    "backward_flops_per_example",
+    "optimizer_flops_per_example",
+    "train_flops_per_example",
+    "flops_by_kind",
+    "train_throughput_steps",
+    "train_batch_size",
+    "latency",
+    "peak_rss_scope",
+    "process_rss_at_start_bytes",
+    "gpu_memory",
     "params_dense",
     "params_embedding",
     "train_state_bytes",
@@ -627,6 +669,23 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
                 |x| format!("{} ex/s", human(x, "")).replace("  ", " "),
                 "not measured",
             ),
+            train_flops: cost_cell(
+                cost_mean(mc, "train_flops_per_example"),
+                |x| human(x, ""),
+                "not measured",
+            ),
+            serving: cost_cell(cost_mean(mc, "serving_bytes"), bytes, "not measured"),
+            latency: {
+                let l = latency_at(mc, LATENCY_BATCH);
+                CostCell {
+                    value: l.map(|l| l.0),
+                    text: l.map_or_else(
+                        || "not measured".to_string(),
+                        |(p50, p99)| format!("{p50:.2} / {p99:.2} ms"),
+                    ),
+                    sort: l.map(|l| l.0.to_string()).unwrap_or_default(),
+                }
+            },
             other_cost,
             flops_value: flops,
             per_seed_values: pv,
@@ -850,6 +909,9 @@ pub fn to_csv(site: &SiteData) -> String {
             "train_state_bytes",
             "process_peak_rss_bytes",
             "train_examples_per_second",
+            "train_flops_per_example",
+            "serving_bytes",
+            "latency_p50_ms_batch256",
         ]
         .map(String::from),
     );
@@ -883,7 +945,16 @@ pub fn to_csv(site: &SiteData) -> String {
                 rec.push(o(cell.and_then(|s| s.ci.map(|c| c.0))));
                 rec.push(o(cell.and_then(|s| s.ci.map(|c| c.1))));
             }
-            for c in [&r.flops, &r.params, &r.memory, &r.peak_rss, &r.throughput] {
+            for c in [
+                &r.flops,
+                &r.params,
+                &r.memory,
+                &r.peak_rss,
+                &r.throughput,
+                &r.train_flops,
+                &r.serving,
+                &r.latency,
+            ] {
                 rec.push(o(c.value));
             }
             w.write_record(&rec).unwrap();
