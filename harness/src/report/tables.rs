@@ -681,7 +681,7 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
                     value: l.map(|l| l.0),
                     text: l.map_or_else(
                         || "not measured".to_string(),
-                        |(p50, p99)| format!("{p50:.2} / {p99:.2} ms"),
+                        |(p50, p99)| format!("{p50:.2}/{p99:.2} ms"),
                     ),
                     sort: l.map(|l| l.0.to_string()).unwrap_or_default(),
                 }
