@@ -150,15 +150,18 @@ pub fn paired_bootstrap(
         .sqrt();
     let lo = percentile(&stats, (1.0 - level) / 2.0);
     let hi = percentile(&stats, 0.5 + level / 2.0);
-    let le = stats.partition_point(|&x| x <= 0.0) as f64 / resamples as f64;
-    let ge = (resamples - stats.partition_point(|&x| x < 0.0)) as f64 / resamples as f64;
+    // Two-sided percentile p with the add-one estimate, as the randomization test: a
+    // finite number of resamples cannot show a p below about 1 / (resamples + 1).
+    let le = stats.partition_point(|&x| x <= 0.0);
+    let ge = resamples - stats.partition_point(|&x| x < 0.0);
+    let p = 2.0 * (le.min(ge) + 1) as f64 / (resamples + 1) as f64;
     Some(Bootstrap {
         groups: g,
         diff: t,
         se,
         ci: (lo, hi),
         level,
-        p: (2.0 * le.min(ge)).min(1.0),
+        p: p.min(1.0),
         resamples,
         seed,
     })
