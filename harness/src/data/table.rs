@@ -5,7 +5,7 @@
 //! format works, whatever its columns mean.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::error::{DataError, DataResult};
 
@@ -184,8 +184,5 @@ impl Table {
     /// The file line of data row `row` (blank lines, which readers skip, aside).
     pub fn line_of(&self, row: usize) -> usize {
         self.first_data_line + row
-    }
-    pub fn source_path(&self) -> &Path {
-        &self.source
     }
 }
