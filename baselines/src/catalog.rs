@@ -2,7 +2,10 @@
 //! simplifies. Adding a model = one file in its family folder plus one entry here.
 
 use crate::engine::{Dev, ParamStore};
-use crate::ranking::{Dcnv2, Dcnv2Config, Dnn, DnnConfig, Lr, LrConfig};
+use crate::ranking::{
+    ApgDcnv2, ApgDcnv2Config, ApgDnn, ApgDnnConfig, Dcnv2, Dcnv2Config, Dnn, DnnConfig, Lr,
+    LrConfig,
+};
 use crate::{FeatureSpec, Model};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -43,6 +46,22 @@ pub const CATALOG: &[ModelInfo] = &[
         simplifications: "Stacked structure only; no low-rank mixture of experts (DCN-Mix).",
         needs_sparse: true,
     },
+    ModelInfo {
+        name: "apg_dnn",
+        family: "ranking",
+        paper: "Yan et al., APG: Adaptive Parameter Generation Network for Click-Through Rate Prediction, NeurIPS 2022, arXiv 2203.16218, Sec. 3 (3.2 decomposed feed-forward, 3.3 over-parameterisation)",
+        summary: "DNN whose hidden layers are APG layers y_i = x_i U S_i V + b: U (N x K) and V (K x M) shared, the K x K core S_i = reshape(MLP_gen(z_i)) generated per instance from a condition (self: the layer input; group: one field's embedding, e.g. user_id; mix: several fields' embeddings concatenated); U = U_l U_r and V = V_l V_r over-parameterised (P >= K) and mergeable after training.",
+        simplifications: "Static shared bias b (the paper's optional generated bias is not implemented); static linear output layer; generator is a ReLU MLP with a linear output whose bias starts at vec(I) so S_i starts near the identity; condition embeddings are rows of the model's own field table (no separate condition embedding, no stop-gradient); mix-wise aggregation before the generator only (concatenation); no batch norm or dropout.",
+        needs_sparse: true,
+    },
+    ModelInfo {
+        name: "apg_dcnv2",
+        family: "ranking",
+        paper: "Yan et al., APG: Adaptive Parameter Generation Network for Click-Through Rate Prediction, NeurIPS 2022, arXiv 2203.16218, Sec. 3, on DCN V2 (Wang et al., arXiv 2008.13535, stacked structure) as FuxiCTR's APG_DCNv2",
+        summary: "DCN-V2 (full-rank cross layers, then an MLP) whose MLP hidden layers are APG layers x_i U S_i V + b with a per-instance generated K x K core (conditions self, group or mix) and over-parameterised, mergeable U and V.",
+        simplifications: "As apg_dnn; the cross layers stay static (only the deep part is APG); no low-rank mixture of experts in the cross network.",
+        needs_sparse: true,
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +93,13 @@ fn parse<C: serde::de::DeserializeOwned>(
     })
 }
 
+fn bad(model: &str, msg: String) -> ModelError {
+    ModelError::BadConfig {
+        model: model.to_string(),
+        msg,
+    }
+}
+
 /// Checks that model `name` exists, its `config` parses and the task has the feature
 /// kinds it needs, without allocating parameters (for validating a suite up front).
 pub fn validate(
@@ -99,6 +125,12 @@ pub fn validate(
         "lr" => parse::<LrConfig>(name, config).map(drop),
         "dnn" => parse::<DnnConfig>(name, config).map(drop),
         "dcnv2" => parse::<Dcnv2Config>(name, config).map(drop),
+        "apg_dnn" => parse::<ApgDnnConfig>(name, config)?
+            .check(spec)
+            .map_err(|msg| bad(name, msg)),
+        "apg_dcnv2" => parse::<ApgDcnv2Config>(name, config)?
+            .check(spec)
+            .map_err(|msg| bad(name, msg)),
         _ => unreachable!("catalog entry `{name}` has no config type"),
     }
 }
@@ -119,6 +151,16 @@ pub fn build<D: Dev>(
             store,
             spec,
             &parse::<Dcnv2Config>(name, config)?,
+        )),
+        "apg_dnn" => Box::new(ApgDnn::new(
+            store,
+            spec,
+            &parse::<ApgDnnConfig>(name, config)?,
+        )),
+        "apg_dcnv2" => Box::new(ApgDcnv2::new(
+            store,
+            spec,
+            &parse::<ApgDcnv2Config>(name, config)?,
         )),
         _ => unreachable!("catalog entry `{name}` has no constructor"),
     })

@@ -1,10 +1,12 @@
 //! Shared layers. Models compose these; no model reaches into another model.
 
+pub mod apg;
 pub mod cross;
 pub mod embedding;
 pub mod linear;
 pub mod mlp;
 
+pub use apg::{ApgCondition, ApgDims, ApgLayer, ApgMlp, Proj};
 pub use cross::CrossNet;
 pub use embedding::{dense_input, embed_and_concat, FieldEmbedding};
 pub use linear::Linear;
