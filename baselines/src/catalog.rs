@@ -2,6 +2,7 @@
 //! simplifies. Adding a model = one file in its family folder plus one entry here.
 
 use crate::engine::{Dev, ParamStore};
+use crate::layers::EmbeddingStrategy;
 use crate::ranking::{Dcnv2, Dcnv2Config, Dnn, DnnConfig, Lr, LrConfig};
 use crate::{FeatureSpec, Model};
 
@@ -74,6 +75,20 @@ fn parse<C: serde::de::DeserializeOwned>(
     })
 }
 
+fn check_embedding(
+    model: &str,
+    strategy: &EmbeddingStrategy,
+    spec: &FeatureSpec,
+    dim: usize,
+) -> Result<(), ModelError> {
+    strategy
+        .check(spec, dim)
+        .map_err(|msg| ModelError::BadConfig {
+            model: model.to_string(),
+            msg,
+        })
+}
+
 /// Checks that model `name` exists, its `config` parses and the task has the feature
 /// kinds it needs, without allocating parameters (for validating a suite up front).
 pub fn validate(
@@ -96,9 +111,12 @@ pub fn validate(
         });
     }
     match name {
-        "lr" => parse::<LrConfig>(name, config).map(drop),
-        "dnn" => parse::<DnnConfig>(name, config).map(drop),
-        "dcnv2" => parse::<Dcnv2Config>(name, config).map(drop),
+        "lr" => parse::<LrConfig>(name, config)
+            .and_then(|c| check_embedding(name, &c.embedding, spec, 1)),
+        "dnn" => parse::<DnnConfig>(name, config)
+            .and_then(|c| check_embedding(name, &c.embedding, spec, c.embedding_dim)),
+        "dcnv2" => parse::<Dcnv2Config>(name, config)
+            .and_then(|c| check_embedding(name, &c.embedding, spec, c.embedding_dim)),
         _ => unreachable!("catalog entry `{name}` has no config type"),
     }
 }

@@ -2,10 +2,12 @@
 
 pub mod cross;
 pub mod embedding;
+pub mod embedding_strategy;
 pub mod linear;
 pub mod mlp;
 
 pub use cross::CrossNet;
 pub use embedding::{dense_input, embed_and_concat, FieldEmbedding};
+pub use embedding_strategy::{BlockStrategy, Compose, EmbeddingStrategy};
 pub use linear::Linear;
 pub use mlp::Mlp;
