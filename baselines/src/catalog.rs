@@ -2,6 +2,7 @@
 //! simplifies. Adding a model = one file in its family folder plus one entry here.
 
 use crate::engine::{Dev, ParamStore};
+use crate::layers::EmbeddingStrategy;
 use crate::ranking::{
     ApgDcnv2, ApgDcnv2Config, ApgDnn, ApgDnnConfig, Dcnv2, Dcnv2Config, Dnn, DnnConfig, Lr,
     LrConfig,
@@ -100,6 +101,15 @@ fn bad(model: &str, msg: String) -> ModelError {
     }
 }
 
+fn check_embedding(
+    model: &str,
+    strategy: &EmbeddingStrategy,
+    spec: &FeatureSpec,
+    dim: usize,
+) -> Result<(), ModelError> {
+    strategy.check(spec, dim).map_err(|msg| bad(model, msg))
+}
+
 /// Checks that model `name` exists, its `config` parses and the task has the feature
 /// kinds it needs, without allocating parameters (for validating a suite up front).
 pub fn validate(
@@ -122,9 +132,12 @@ pub fn validate(
         });
     }
     match name {
-        "lr" => parse::<LrConfig>(name, config).map(drop),
-        "dnn" => parse::<DnnConfig>(name, config).map(drop),
-        "dcnv2" => parse::<Dcnv2Config>(name, config).map(drop),
+        "lr" => parse::<LrConfig>(name, config)
+            .and_then(|c| check_embedding(name, &c.embedding, spec, 1)),
+        "dnn" => parse::<DnnConfig>(name, config)
+            .and_then(|c| check_embedding(name, &c.embedding, spec, c.embedding_dim)),
+        "dcnv2" => parse::<Dcnv2Config>(name, config)
+            .and_then(|c| check_embedding(name, &c.embedding, spec, c.embedding_dim)),
         "apg_dnn" => parse::<ApgDnnConfig>(name, config)?
             .check(spec)
             .map_err(|msg| bad(name, msg)),

@@ -2,40 +2,66 @@
 //! field's ids shifted past the earlier fields' vocabularies, so field `f` with id `i`
 //! reads row `offset_f + i`. Output: the batch's field vectors side by side,
 //! `(batch, n_fields * dim)`. One table means one gather and one sparse update per step.
+//!
+//! An [`EmbeddingStrategy`] chooses how ids map to rows: one row per id (`full`, the
+//! default), the hashing trick, or binary-code hash embedding (BH), which reads `n_b`
+//! rows per field and sums or concatenates them (see `embedding_strategy`).
 
 use dfdx::prelude::*;
 
+use super::embedding_strategy::{EmbeddingStrategy, Plan};
 use crate::engine::{Ctx, Dev, Init, Mat, ParamStore, Scope, TableId, Track};
 use crate::{Batch, FeatureSpec};
 
 #[derive(Debug, Clone)]
 pub struct FieldEmbedding {
     pub table: TableId,
-    pub offsets: Vec<u32>,
     pub dim: usize,
+    pub strategy: EmbeddingStrategy,
+    pub plan: Plan,
+    n_fields: usize,
 }
 
 impl FieldEmbedding {
+    /// One row per id (`EmbeddingStrategy::Full`).
     pub fn new<D: Dev>(s: &mut Scope<'_, D>, spec: &FeatureSpec, dim: usize, init: Init) -> Self {
-        let mut offsets = Vec::with_capacity(spec.sparse.len());
-        let mut rows: u64 = 0;
-        for (_, vocab) in &spec.sparse {
-            offsets.push(rows as u32);
-            rows += *vocab as u64;
-        }
+        Self::with_strategy(s, spec, dim, init, EmbeddingStrategy::Full)
+    }
+
+    /// Panics if `strategy.check(spec, dim)` fails (the catalog checks it first).
+    pub fn with_strategy<D: Dev>(
+        s: &mut Scope<'_, D>,
+        spec: &FeatureSpec,
+        dim: usize,
+        init: Init,
+        strategy: EmbeddingStrategy,
+    ) -> Self {
+        let plan = strategy.plan(spec, dim);
         assert!(
-            rows <= u32::MAX as u64,
-            "total vocabulary exceeds 2^32 rows"
+            plan.rows <= u32::MAX as u64,
+            "embedding table exceeds 2^32 rows"
         );
         FieldEmbedding {
-            table: s.table("table", rows.max(1) as usize, dim, init),
-            offsets,
+            table: s.table("table", plan.rows.max(1) as usize, plan.row_dim, init),
             dim,
+            strategy,
+            plan,
+            n_fields: spec.sparse.len(),
         }
     }
 
     pub fn n_fields(&self) -> usize {
-        self.offsets.len()
+        self.n_fields
+    }
+
+    /// The table rows the batch reads, `plan.per_field` per example and field.
+    pub fn row_ids(&self, batch: &Batch) -> Vec<u32> {
+        let f = self.n_fields();
+        let mut ids = Vec::with_capacity(batch.size * f * self.plan.per_field);
+        for row in batch.sparse.chunks_exact(f.max(1)) {
+            self.plan.rows_of(row, &mut ids);
+        }
+        ids
     }
 
     /// `(batch, n_fields * dim)` embeddings of the batch's sparse ids.
@@ -51,12 +77,17 @@ impl FieldEmbedding {
             "embedding: batch has {} sparse fields, model {f}",
             batch.n_sparse
         );
-        let ids: Vec<u32> = batch
-            .sparse
-            .chunks_exact(f.max(1))
-            .flat_map(|row| row.iter().zip(&self.offsets).map(|(id, off)| id + off))
-            .collect();
+        let ids = self.row_ids(batch);
         let x = ctx.lookup::<T>(store, self.table, ids);
+        if self.plan.sums() {
+            // BH sum: (B F n_b, d) -> (B F, n_b, d) -> sum over the blocks.
+            let n_b = self.plan.per_field;
+            ctx.flops.reduce(batch.size * f * n_b * self.dim);
+            let x = x.reshape_like(&(batch.size * f, n_b, self.dim));
+            let x = x.sum::<(usize, usize), Axis<1>>();
+            return x.reshape_like(&(batch.size, f * self.dim));
+        }
+        // Full, hash, BH concat (n_b rows of dim / n_b per field, already in order).
         x.reshape_like(&(batch.size, f * self.dim))
     }
 }

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::dnn::{default_dim, default_hidden};
 use crate::engine::{Col, Ctx, Dev, Init, Mat, ParamStore, Track};
+use crate::layers::embedding_strategy::Layout;
 use crate::layers::{embed_and_concat, ApgCondition, ApgDims, ApgMlp, CrossNet, FieldEmbedding};
 use crate::model::Forward;
 use crate::{Batch, FeatureSpec};
@@ -232,10 +233,14 @@ impl Condition {
             return None;
         }
         let f = batch.n_sparse;
+        // APG models build a full table: one row per (field, id) at a field offset.
+        let Layout::Direct { offsets, moduli } = &emb.plan.layout else {
+            unreachable!("APG condition fields need a direct (full or hash) embedding layout")
+        };
         let ids: Vec<u32> = batch
             .sparse
             .chunks_exact(f.max(1))
-            .flat_map(|row| self.fields.iter().map(|&i| row[i] + emb.offsets[i]))
+            .flat_map(|row| self.fields.iter().map(|&i| offsets[i] + row[i] % moduli[i]))
             .collect();
         let z = ctx.lookup::<T>(store, emb.table, ids);
         Some(z.reshape_like(&(batch.size, self.fields.len() * emb.dim)))

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::dnn::{default_dim, default_hidden};
 use crate::engine::{Col, Ctx, Dev, Init, ParamStore, Track};
-use crate::layers::{embed_and_concat, CrossNet, FieldEmbedding, Mlp};
+use crate::layers::{embed_and_concat, CrossNet, EmbeddingStrategy, FieldEmbedding, Mlp};
 use crate::model::Forward;
 use crate::{Batch, FeatureSpec};
 
@@ -21,6 +21,9 @@ pub struct Dcnv2Config {
     pub cross_layers: usize,
     #[serde(default = "default_hidden")]
     pub hidden: Vec<usize>,
+    /// How ids map to embedding rows (default: one per id).
+    #[serde(default)]
+    pub embedding: EmbeddingStrategy,
 }
 
 fn default_cross() -> usize {
@@ -33,6 +36,7 @@ impl Default for Dcnv2Config {
             embedding_dim: default_dim(),
             cross_layers: default_cross(),
             hidden: default_hidden(),
+            embedding: EmbeddingStrategy::Full,
         }
     }
 }
@@ -46,11 +50,12 @@ pub struct Dcnv2 {
 impl Dcnv2 {
     pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &FeatureSpec, cfg: &Dcnv2Config) -> Self {
         let mut s = store.scope("dcnv2");
-        let emb = FieldEmbedding::new(
+        let emb = FieldEmbedding::with_strategy(
             &mut s.pp("embedding"),
             spec,
             cfg.embedding_dim,
             Init::Normal { std: 0.01 },
+            cfg.embedding,
         );
         let width = spec.n_sparse() * cfg.embedding_dim + spec.n_dense();
         let cross = CrossNet::new(&mut s.pp("cross"), width, cfg.cross_layers);

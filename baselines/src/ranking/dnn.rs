@@ -5,7 +5,7 @@ use dfdx::prelude::*;
 use serde::Deserialize;
 
 use crate::engine::{Col, Ctx, Dev, Init, ParamStore, Track};
-use crate::layers::{embed_and_concat, FieldEmbedding, Mlp};
+use crate::layers::{embed_and_concat, EmbeddingStrategy, FieldEmbedding, Mlp};
 use crate::model::Forward;
 use crate::{Batch, FeatureSpec};
 
@@ -16,6 +16,9 @@ pub struct DnnConfig {
     pub embedding_dim: usize,
     #[serde(default = "default_hidden")]
     pub hidden: Vec<usize>,
+    /// How ids map to embedding rows (default: one per id).
+    #[serde(default)]
+    pub embedding: EmbeddingStrategy,
 }
 
 pub(crate) fn default_dim() -> usize {
@@ -30,6 +33,7 @@ impl Default for DnnConfig {
         DnnConfig {
             embedding_dim: default_dim(),
             hidden: default_hidden(),
+            embedding: EmbeddingStrategy::Full,
         }
     }
 }
@@ -42,11 +46,12 @@ pub struct Dnn {
 impl Dnn {
     pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &FeatureSpec, cfg: &DnnConfig) -> Self {
         let mut s = store.scope("dnn");
-        let emb = FieldEmbedding::new(
+        let emb = FieldEmbedding::with_strategy(
             &mut s.pp("embedding"),
             spec,
             cfg.embedding_dim,
             Init::Normal { std: 0.01 },
+            cfg.embedding,
         );
         let width = spec.n_sparse() * cfg.embedding_dim + spec.n_dense();
         let mlp = Mlp::new(&mut s.pp("mlp"), width, &cfg.hidden, Some(1));

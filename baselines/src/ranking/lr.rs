@@ -6,13 +6,17 @@ use dfdx::prelude::*;
 use serde::Deserialize;
 
 use crate::engine::{Col, Ctx, Dev, Init, Mat, MatId, ParamStore, Track, VecId};
-use crate::layers::{dense_input, FieldEmbedding};
+use crate::layers::{dense_input, EmbeddingStrategy, FieldEmbedding};
 use crate::model::Forward;
 use crate::{Batch, FeatureSpec};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LrConfig {}
+pub struct LrConfig {
+    /// How ids map to weight rows (default: one per id).
+    #[serde(default)]
+    pub embedding: EmbeddingStrategy,
+}
 
 pub struct Lr {
     weights: FieldEmbedding,
@@ -21,11 +25,17 @@ pub struct Lr {
 }
 
 impl Lr {
-    pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &FeatureSpec, _cfg: &LrConfig) -> Self {
+    pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &FeatureSpec, cfg: &LrConfig) -> Self {
         let mut s = store.scope("lr");
         let nd = spec.n_dense();
         Lr {
-            weights: FieldEmbedding::new(&mut s.pp("weights"), spec, 1, Init::Zeros),
+            weights: FieldEmbedding::with_strategy(
+                &mut s.pp("weights"),
+                spec,
+                1,
+                Init::Zeros,
+                cfg.embedding,
+            ),
             dense: (nd > 0).then(|| s.mat("dense", nd, 1, Init::Zeros)),
             bias: s.vec("bias", 1, Init::Zeros),
         }
