@@ -39,6 +39,7 @@ fn bench(c: &mut Criterion) {
             .map(|(i, &v)| (format!("f{i}"), v))
             .collect(),
         dense: vec!["d0".into(), "d1".into()],
+        frequencies: None,
     };
     let batch = batch();
     let mut group = c.benchmark_group("train_step_b1024");

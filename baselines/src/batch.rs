@@ -10,6 +10,12 @@ pub struct FeatureSpec {
     pub sparse: Vec<(String, u32)>,
     /// Names of the dense fields, in batch order.
     pub dense: Vec<String>,
+    /// Per sparse field, the count of each id (`vocab` entries) in the TRAINING rows
+    /// only (counting valid or test rows would leak them into the model). Needed by
+    /// frequency-aware embeddings (`mde`, `amtl_dnn`); `None` where the caller has no
+    /// split (validation up front), and building such a model then fails.
+    #[serde(default)]
+    pub frequencies: Option<Vec<Vec<u32>>>,
 }
 
 impl FeatureSpec {

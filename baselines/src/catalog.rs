@@ -4,8 +4,8 @@
 use crate::engine::{Dev, ParamStore};
 use crate::layers::EmbeddingStrategy;
 use crate::ranking::{
-    ApgDcnv2, ApgDcnv2Config, ApgDnn, ApgDnnConfig, Dcnv2, Dcnv2Config, Dnn, DnnConfig, Lr,
-    LrConfig,
+    AmtlDnn, AmtlDnnConfig, ApgDcnv2, ApgDcnv2Config, ApgDnn, ApgDnnConfig, Dcnv2, Dcnv2Config,
+    Dnn, DnnConfig, Lr, LrConfig,
 };
 use crate::{FeatureSpec, Model};
 
@@ -61,6 +61,14 @@ pub const CATALOG: &[ModelInfo] = &[
         paper: "Yan et al., APG: Adaptive Parameter Generation Network for Click-Through Rate Prediction, NeurIPS 2022, arXiv 2203.16218, Sec. 3, on DCN V2 (Wang et al., arXiv 2008.13535, stacked structure) as FuxiCTR's APG_DCNv2",
         summary: "DCN-V2 (full-rank cross layers, then an MLP) whose MLP hidden layers are APG layers x_i U S_i V + b with a per-instance generated K x K core (conditions self, group or mix) and over-parameterised, mergeable U and V.",
         simplifications: "As apg_dnn; the cross layers stay static (only the deep part is APG); no low-rank mixture of experts in the cross network.",
+        needs_sparse: true,
+    },
+    ModelInfo {
+        name: "amtl_dnn",
+        family: "ranking",
+        paper: "Yang et al., Learning Effective and Efficient Embedding via an Adaptively-Masked Twins-based Layer, CIKM 2021, arXiv 2108.11513, Sec. 3 (AMTL: twin AMLs, straight-through one-hot width, Triu mask)",
+        summary: "DNN whose field embeddings pass through AMTL: per id, frequency attributes s_v (log training count, normalised frequency rank) feed two unshared MLPs; o_v = a_v hAML(s_v) + (1 - a_v) lAML(s_v) with a_v the normalised frequency; t_v = softmax(o_v / T) over widths 1..d with the straight-through one-hot; mask m = t_hat Triu keeps the first k_v dims of e_v.",
+        simplifications: "Temperature T fixed (config `temperature`, default 1.0): the training loop does not tell models the epoch, so the paper's annealing 1 -> 0.1 is not done; no warm start (joint training from scratch); masked dims stay in the table (memory reported as the sum of used widths, as the paper does); frequencies counted on the training split only; the FLOP counter counts the AMLs on every lookup (a server would precompute the per-id width); no batch norm or dropout.",
         needs_sparse: true,
     },
 ];
@@ -144,6 +152,9 @@ pub fn validate(
         "apg_dcnv2" => parse::<ApgDcnv2Config>(name, config)?
             .check(spec)
             .map_err(|msg| bad(name, msg)),
+        "amtl_dnn" => parse::<AmtlDnnConfig>(name, config)?
+            .check(spec)
+            .map_err(|msg| bad(name, msg)),
         _ => unreachable!("catalog entry `{name}` has no config type"),
     }
 }
@@ -157,6 +168,18 @@ pub fn build<D: Dev>(
     store: &mut ParamStore<D>,
 ) -> Result<Box<dyn Model<D>>, ModelError> {
     validate(name, config, spec)?;
+    // Frequency-aware embeddings need the training counts, which validation (run before
+    // the split exists) cannot require.
+    let mde = config
+        .get("embedding")
+        .and_then(|e| e.get("kind"))
+        .is_some_and(|k| k == "mde");
+    if (name == "amtl_dnn" || mde) && spec.frequencies.is_none() {
+        return Err(bad(
+            name,
+            "needs per-id frequencies of the training rows (FeatureSpec::frequencies)".into(),
+        ));
+    }
     Ok(match name {
         "lr" => Box::new(Lr::new(store, spec, &parse::<LrConfig>(name, config)?)),
         "dnn" => Box::new(Dnn::new(store, spec, &parse::<DnnConfig>(name, config)?)),
@@ -174,6 +197,11 @@ pub fn build<D: Dev>(
             store,
             spec,
             &parse::<ApgDcnv2Config>(name, config)?,
+        )),
+        "amtl_dnn" => Box::new(AmtlDnn::new(
+            store,
+            spec,
+            &parse::<AmtlDnnConfig>(name, config)?,
         )),
         _ => unreachable!("catalog entry `{name}` has no constructor"),
     })

@@ -26,6 +26,7 @@ fn spec() -> FeatureSpec {
             ("ctx".into(), 5),
         ],
         dense: vec!["d0".into(), "d1".into(), "d2".into()],
+        frequencies: None,
     }
 }
 
@@ -155,6 +156,7 @@ fn host_table_overhead() {
         let spec = FeatureSpec {
             sparse: (0..26).map(|f| (format!("f{f}"), 40_000)).collect(),
             dense: vec!["d".into()],
+            frequencies: None,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let batch = Batch {

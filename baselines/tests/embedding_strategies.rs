@@ -22,6 +22,7 @@ fn spec_of(vocabs: &[u32], n_dense: usize) -> FeatureSpec {
             .map(|(i, &v)| (format!("f{i}"), v))
             .collect(),
         dense: (0..n_dense).map(|i| format!("d{i}")).collect(),
+        frequencies: None,
     }
 }
 
@@ -401,6 +402,7 @@ fn toy_spec() -> FeatureSpec {
             ("noise".into(), 7),
         ],
         dense: vec!["d0".into(), "d1".into()],
+        frequencies: None,
     }
 }
 

@@ -28,6 +28,7 @@ fn spec() -> FeatureSpec {
             .map(|(i, &v)| (format!("f{i}"), v))
             .collect(),
         dense: (0..ND).map(|i| format!("d{i}")).collect(),
+        frequencies: None,
     }
 }
 

@@ -19,6 +19,7 @@ fn spec() -> FeatureSpec {
             ("noise".into(), 7),
         ],
         dense: vec!["d0".into(), "d1".into()],
+        frequencies: None,
     }
 }
 

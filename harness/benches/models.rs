@@ -18,6 +18,7 @@ fn spec() -> FeatureSpec {
     FeatureSpec {
         sparse: (0..FIELDS).map(|i| (format!("f{i}"), VOCAB)).collect(),
         dense: (0..DENSE).map(|i| format!("d{i}")).collect(),
+        frequencies: None,
     }
 }
 

@@ -18,7 +18,7 @@ use baselines::engine::{
 use baselines::{Batch, Model};
 use serde::Serialize;
 
-use crate::data::batcher::{epoch_order, feature_spec, make_batch};
+use crate::data::batcher::{epoch_order, feature_spec_with_counts, make_batch};
 use crate::data::Dataset;
 use crate::results::{Cost, FlopsByKind, GpuMemory, Latency};
 use crate::task::prepare::Prepared;
@@ -247,7 +247,9 @@ pub fn measure_model<D: Dev>(
 
     let (scope, rss_start) = start_peak_window("measurement");
     let mut store = ParamStore::new(dev.clone(), plan.seed);
-    let model = baselines::build(name, &config, &feature_spec(ds), &mut store)?;
+    // Per-id frequencies from the training rows only, as in the ranking task.
+    let features = feature_spec_with_counts(ds, &split.train);
+    let model = baselines::build(name, &config, &features, &mut store)?;
     let mut opt = Optimizer::new(&optim, &mut store);
     let mut cost = Cost::default();
     memory_cost(&store, &mut cost);

@@ -50,6 +50,11 @@ impl FieldEmbedding {
         }
     }
 
+    /// Embedding values a server must store (MDE: the sum of used widths).
+    pub fn used_values(&self) -> u64 {
+        self.plan.used_values()
+    }
+
     pub fn n_fields(&self) -> usize {
         self.n_fields
     }
@@ -88,7 +93,24 @@ impl FieldEmbedding {
             return x.reshape_like(&(batch.size, f * self.dim));
         }
         // Full, hash, BH concat (n_b rows of dim / n_b per field, already in order).
-        x.reshape_like(&(batch.size, f * self.dim))
+        let x = x.reshape_like(&(batch.size, f * self.dim));
+        match &self.plan.widths {
+            // MDE: zero the trailing `dim - k_v` values of each id (a constant mask, so
+            // they also get zero gradient).
+            Some(widths) => {
+                let mut mask = Vec::with_capacity(batch.size * f * self.dim);
+                for row in self.row_ids(batch) {
+                    let k = widths[row as usize] as usize;
+                    mask.extend((0..self.dim).map(|j| if j < k { 1.0f32 } else { 0.0 }));
+                }
+                ctx.flops.elementwise(mask.len());
+                let mask = store
+                    .dev()
+                    .tensor_from_vec(mask, (batch.size, f * self.dim));
+                x * mask
+            }
+            None => x,
+        }
     }
 }
 

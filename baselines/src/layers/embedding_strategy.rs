@@ -21,6 +21,20 @@
 //!   of width `embedding_dim / n_b` (which must divide), so a field still yields
 //!   `embedding_dim` values and the model above is unchanged.
 //!
+//! - `mde`: mixed-dimension embeddings with the frequency rule (Ginart et al.,
+//!   "Mixed Dimension Embeddings with Application to Memory-Efficient Recommendation
+//!   Systems", arXiv 1909.11810; the MDE baseline of AMTL, arXiv 2108.11513). Rows as
+//!   `full`; each id gets a width by its frequency rank in its field, counted on the
+//!   training rows ([`FeatureSpec::frequencies`]): the top 10% of ids `dim`, the next
+//!   40% `dim / 2`, the rest `dim / 4` (at least 1; see [`super::frequency::mde_width`]).
+//!   Implemented as a fixed 0/1 mask over a full-width row: the trailing `dim - k_v`
+//!   values of id `v` are multiplied by 0, so they read as zero and get zero gradient
+//!   (never trained). Memory is reported as the sum of used widths
+//!   ([`Plan::used_values`]), as AMTL does; the table itself keeps full rows.
+//!   Simplification: the paper's power-law rule with a temperature `alpha` and block
+//!   projections to a common width is replaced by this three-tier rule, and the short
+//!   rows are zero-padded instead of projected.
+//!
 //! Simplifications and choices for BH:
 //! - All fields share one table of one width, so every field uses the same number of
 //!   blocks `n_b = max_f ceil(L_f / t)`. A field with fewer bits has its own
@@ -54,6 +68,8 @@ pub enum EmbeddingStrategy {
         #[serde(default)]
         compose: Compose,
     },
+    /// Mixed-dimension embeddings by frequency rank (arXiv 1909.11810), as a mask.
+    Mde,
 }
 
 /// How BH cuts the binary code into blocks.
@@ -124,13 +140,18 @@ pub struct Plan {
     pub row_dim: usize,
     /// Rows looked up per field and example (1, or `n_b` for BH).
     pub per_field: usize,
+    /// MDE: the used width of every table row (the rest of the row is masked to 0).
+    pub widths: Option<Vec<u32>>,
 }
 
 impl EmbeddingStrategy {
     /// Checks the strategy against the task's fields and the embedding width.
+    /// Frequencies are checked for shape only: validation runs before the split exists,
+    /// so their absence is reported when the model is built.
     pub fn check(&self, spec: &FeatureSpec, dim: usize) -> Result<(), String> {
         match *self {
             EmbeddingStrategy::Full => Ok(()),
+            EmbeddingStrategy::Mde => super::frequency::check_shape(spec),
             EmbeddingStrategy::Hash { buckets } => (buckets > 0)
                 .then_some(())
                 .ok_or("hash: buckets must be >= 1".into()),
@@ -160,12 +181,12 @@ impl EmbeddingStrategy {
         }
         let vocabs: Vec<u32> = spec.sparse.iter().map(|(_, v)| (*v).max(1)).collect();
         match *self {
-            EmbeddingStrategy::Full | EmbeddingStrategy::Hash { .. } => {
+            EmbeddingStrategy::Full | EmbeddingStrategy::Hash { .. } | EmbeddingStrategy::Mde => {
                 let moduli: Vec<u32> = match *self {
                     EmbeddingStrategy::Hash { buckets } => {
                         vocabs.iter().map(|&v| v.min(buckets)).collect()
                     }
-                    _ => vocabs,
+                    _ => vocabs.clone(),
                 };
                 let mut offsets = Vec::with_capacity(moduli.len());
                 let mut rows = 0u64;
@@ -173,11 +194,24 @@ impl EmbeddingStrategy {
                     offsets.push(rows as u32);
                     rows += m as u64;
                 }
+                let widths = (*self == EmbeddingStrategy::Mde).then(|| {
+                    let freq = super::frequency::require(spec, "embedding `mde`")
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    freq.iter()
+                        .zip(&vocabs)
+                        .flat_map(|(counts, &v)| {
+                            super::frequency::ranks(counts)
+                                .into_iter()
+                                .map(move |r| super::frequency::mde_width(r, v, dim) as u32)
+                        })
+                        .collect()
+                });
                 Plan {
                     layout: Layout::Direct { offsets, moduli },
                     rows,
                     row_dim: dim,
                     per_field: 1,
+                    widths,
                 }
             }
             EmbeddingStrategy::Bh {
@@ -213,9 +247,17 @@ impl EmbeddingStrategy {
                         Compose::Concat => dim / n_b,
                     },
                     per_field: n_b,
+                    widths: None,
                 }
             }
         }
+    }
+}
+
+impl EmbeddingStrategy {
+    /// Whether this strategy needs per-id training frequencies to build.
+    pub fn needs_frequencies(&self) -> bool {
+        *self == EmbeddingStrategy::Mde
     }
 }
 
@@ -282,6 +324,15 @@ impl Plan {
         }
     }
 
+    /// Embedding values a server must store: the sum of used widths for MDE (the masked
+    /// trailing values dropped), otherwise `rows * row_dim`.
+    pub fn used_values(&self) -> u64 {
+        match &self.widths {
+            Some(w) => w.iter().map(|&k| k as u64).sum(),
+            None => self.rows * self.row_dim as u64,
+        }
+    }
+
     /// Whether the looked-up rows are summed (BH sum with more than one block).
     pub fn sums(&self) -> bool {
         matches!(
@@ -306,6 +357,7 @@ mod tests {
                 .map(|(i, &v)| (format!("f{i}"), v))
                 .collect(),
             dense: vec![],
+            frequencies: None,
         }
     }
 

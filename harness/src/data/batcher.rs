@@ -17,6 +17,30 @@ pub fn feature_spec(ds: &Dataset) -> FeatureSpec {
             .map(|f| (f.name.clone(), f.vocab))
             .collect(),
         dense: ds.schema.dense.clone(),
+        frequencies: None,
+    }
+}
+
+/// [`feature_spec`] plus `frequencies`: the count of every id of every sparse field in
+/// `train_rows`. Pass the TRAINING rows only: counting valid or test rows would leak
+/// them into frequency-aware models (`mde`, `amtl_dnn`).
+pub fn feature_spec_with_counts(ds: &Dataset, train_rows: &[usize]) -> FeatureSpec {
+    let counts = ds
+        .schema
+        .sparse
+        .iter()
+        .zip(&ds.sparse)
+        .map(|(field, column)| {
+            let mut c = vec![0u32; field.vocab.max(1) as usize];
+            for &r in train_rows {
+                c[column[r] as usize] += 1;
+            }
+            c
+        })
+        .collect();
+    FeatureSpec {
+        frequencies: Some(counts),
+        ..feature_spec(ds)
     }
 }
 
@@ -46,4 +70,56 @@ pub fn epoch_order(rows: &[usize], seed: u64, epoch: usize) -> Vec<usize> {
         ChaCha8Rng::seed_from_u64(seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1)));
     order.shuffle(&mut rng);
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::dataset::{Schema, SparseField};
+
+    fn dataset() -> Dataset {
+        Dataset {
+            name: "toy".into(),
+            schema: Schema {
+                sparse: vec![
+                    SparseField {
+                        name: "user".into(),
+                        vocab: 4,
+                    },
+                    SparseField {
+                        name: "item".into(),
+                        vocab: 3,
+                    },
+                ],
+                dense: vec![],
+                labels: vec!["click".into()],
+            },
+            sparse: vec![vec![0, 0, 1, 3, 2], vec![2, 2, 1, 0, 0]],
+            labels: vec![vec![1.0, 0.0, 1.0, 0.0, 1.0]],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn counts_come_from_the_training_rows_only() {
+        let ds = dataset();
+        let train = [0, 1, 2];
+        let spec = feature_spec_with_counts(&ds, &train);
+        assert_eq!(spec.sparse, feature_spec(&ds).sparse);
+        assert_eq!(
+            spec.frequencies,
+            Some(vec![vec![2, 1, 0, 0], vec![0, 1, 2]])
+        );
+        // Rows 3 and 4 are test rows: changing their ids or labels changes no count.
+        let mut leaked = ds.clone();
+        leaked.sparse[0][3] = 0;
+        leaked.sparse[0][4] = 1;
+        leaked.sparse[1][4] = 2;
+        leaked.labels[0][3] = 1.0;
+        assert_eq!(feature_spec_with_counts(&leaked, &train), spec);
+        // An id seen only in test rows (user 3, user 2) keeps count 0.
+        assert_eq!(spec.frequencies.as_ref().unwrap()[0][3], 0);
+        // Counting every row would differ: the train-only counts are not the totals.
+        assert_ne!(feature_spec_with_counts(&ds, &[0, 1, 2, 3, 4]), spec);
+    }
 }

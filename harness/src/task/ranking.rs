@@ -9,7 +9,7 @@ use baselines::engine::{Dev, DeviceKind, ParamStore};
 use indicatif::ProgressBar;
 
 use crate::cost;
-use crate::data::batcher::feature_spec;
+use crate::data::batcher::feature_spec_with_counts;
 use crate::provenance::{self, Provenance};
 use crate::results::{CellResult, Cost, Scores, Seconds, Status, SCHEMA_VERSION};
 use crate::train::{predict, ranking_metrics, train, TrainPlan};
@@ -55,10 +55,11 @@ pub fn run_cell<D: Dev>(
     let model_config = spec.models[id.model].clone();
     let optim = spec.train.optim_for(id.model);
     let mut store = ParamStore::new(dev.clone(), id.seed);
-    let model =
-        baselines::build(id.model, &model_config, &feature_spec(ds), &mut store).map_err(|e| {
-            crate::data::DataError::invalid(format!("task `{}`", spec.name), e.to_string())
-        })?;
+    // Per-id frequencies from the training rows only (no leakage from valid/test).
+    let features = feature_spec_with_counts(ds, &split.train);
+    let model = baselines::build(id.model, &model_config, &features, &mut store).map_err(|e| {
+        crate::data::DataError::invalid(format!("task `{}`", spec.name), e.to_string())
+    })?;
     let plan = TrainPlan {
         batch_size: spec.train.batch_size,
         max_epochs: spec.train.max_epochs,

@@ -1,0 +1,363 @@
+//! AMTL (arXiv 2108.11513, spec section 5g) and the MDE baseline (arXiv 1909.11810):
+//! the all-ones mask is the plain embedding, the forward is a hard truncation at the
+//! argmax width, gradients reach both AMLs and every parameter, the model learns, MDE's
+//! widths follow its documented rule with masked dims never trained, and the FLOP
+//! counter matches a hand formula for the layer.
+
+use baselines::engine::{
+    gradient_norms, predict_logits, train_step, OptimConfig, Optimizer, ParamStore, SparseOptim,
+};
+use baselines::layers::frequency::{mde_width, ranks};
+use baselines::layers::EmbeddingStrategy;
+use baselines::ranking::{AmtlDnn, AmtlDnnConfig};
+use baselines::{build, Batch, Cpu, FeatureSpec};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+const VOCABS: [u32; 3] = [60, 40, 7];
+
+/// The toy task of `tests/models.rs`: labels ~ Bernoulli(sigmoid(2.5 <u, v> + 0.8 d0 -
+/// 0.5)), with users drawn from a skewed distribution so frequencies differ.
+fn toy_batch(n: usize, seed: u64) -> Batch {
+    let mut world = ChaCha8Rng::seed_from_u64(99);
+    let mut latent = |k: usize| -> Vec<[f32; 3]> {
+        (0..k)
+            .map(|_| {
+                [
+                    world.gen_range(-1.0..1.0),
+                    world.gen_range(-1.0..1.0),
+                    world.gen_range(-1.0..1.0),
+                ]
+            })
+            .collect()
+    };
+    let (users, items) = (latent(60), latent(40));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut b = Batch {
+        size: n,
+        n_sparse: 3,
+        n_dense: 2,
+        ..Default::default()
+    };
+    for _ in 0..n {
+        // Skewed users: the square of a uniform favours small ids.
+        let x: f32 = rng.gen_range(0.0..1.0);
+        let u = ((x * x * 60.0) as u32).min(59);
+        let i = rng.gen_range(0..40u32);
+        let d0: f32 = rng.gen_range(-1.0..1.0);
+        let dot: f32 = (0..3)
+            .map(|k| users[u as usize][k] * items[i as usize][k])
+            .sum();
+        let p = 1.0 / (1.0 + (-(2.5 * dot + 0.8 * d0 - 0.5)).exp());
+        b.sparse.extend([u, i, rng.gen_range(0..7)]);
+        b.dense.extend([d0, rng.gen_range(-1.0..1.0)]);
+        b.labels.push(if rng.gen::<f32>() < p { 1.0 } else { 0.0 });
+    }
+    b
+}
+
+fn counts(b: &Batch) -> Vec<Vec<u32>> {
+    let mut c: Vec<Vec<u32>> = VOCABS.iter().map(|&v| vec![0; v as usize]).collect();
+    for row in b.sparse.chunks_exact(b.n_sparse) {
+        for (f, &id) in row.iter().enumerate() {
+            c[f][id as usize] += 1;
+        }
+    }
+    c
+}
+
+fn spec(train: &Batch) -> FeatureSpec {
+    FeatureSpec {
+        sparse: vec![
+            ("user".into(), 60),
+            ("item".into(), 40),
+            ("noise".into(), 7),
+        ],
+        dense: vec!["d0".into(), "d1".into()],
+        frequencies: Some(counts(train)),
+    }
+}
+
+fn slice(b: &Batch, lo: usize, hi: usize) -> Batch {
+    Batch {
+        size: hi - lo,
+        n_sparse: b.n_sparse,
+        n_dense: b.n_dense,
+        sparse: b.sparse[lo * b.n_sparse..hi * b.n_sparse].to_vec(),
+        dense: b.dense[lo * b.n_dense..hi * b.n_dense].to_vec(),
+        labels: b.labels[lo..hi].to_vec(),
+    }
+}
+
+fn logloss(logits: &[f32], labels: &[f32]) -> f64 {
+    logits
+        .iter()
+        .zip(labels)
+        .map(|(&z, &y)| {
+            let z = z as f64;
+            z.max(0.0) + (-z.abs()).exp().ln_1p() - y as f64 * z
+        })
+        .sum::<f64>()
+        / labels.len() as f64
+}
+
+fn amtl_cfg(d: usize, force_width: Option<usize>) -> AmtlDnnConfig {
+    AmtlDnnConfig {
+        embedding_dim: d,
+        hidden: vec![16],
+        aml_hidden: 8,
+        temperature: 1.0,
+        force_width,
+    }
+}
+
+#[test]
+fn amtl_needs_training_frequencies() {
+    let mut s = spec(&toy_batch(10, 1));
+    s.frequencies = None;
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    // Validation (before the split) passes; building without counts is an error.
+    assert!(baselines::validate("amtl_dnn", &json!({}), &s).is_ok());
+    let err = build("amtl_dnn", &json!({}), &s, &mut store).err().unwrap();
+    assert!(err.to_string().contains("frequencies"), "{err}");
+    let mde = json!({"embedding": {"kind": "mde"}});
+    assert!(build("dnn", &mde, &s, &mut store).is_err());
+}
+
+#[test]
+fn all_ones_mask_equals_the_plain_embedding() {
+    let batch = toy_batch(97, 11);
+    let s = spec(&batch);
+    let dev = Cpu::default();
+    let mut s_dnn = ParamStore::new(dev.clone(), 3);
+    let dnn = build(
+        "dnn",
+        &json!({"embedding_dim": 8, "hidden": [16]}),
+        &s,
+        &mut s_dnn,
+    )
+    .unwrap();
+    let mut s_amtl = ParamStore::new(dev, 3);
+    let cfg = json!({"embedding_dim": 8, "hidden": [16], "aml_hidden": 8, "force_width": 8});
+    let amtl = build("amtl_dnn", &cfg, &s, &mut s_amtl).unwrap();
+    // Same seed and creation order: the same table and MLP.
+    assert_eq!(s_dnn.tables()[0].weights(), s_amtl.tables()[0].weights());
+    let a = predict_logits(dnn.as_ref(), &s_dnn, &batch).0;
+    let b = predict_logits(amtl.as_ref(), &s_amtl, &batch).0;
+    assert_eq!(a, b);
+}
+
+#[test]
+fn forward_equals_a_hard_truncation_at_the_argmax_width() {
+    let batch = toy_batch(200, 12);
+    let s = spec(&batch);
+    let d = 8;
+    let dev = Cpu::default();
+    let mut store = ParamStore::new(dev.clone(), 5);
+    let model = AmtlDnn::new(&mut store, &s, &amtl_cfg(d, None));
+    let widths = model.amtl.widths(&store);
+    assert_eq!(widths.len(), 107);
+    assert!(widths.iter().all(|&k| (1..=d as u32).contains(&k)));
+    let distinct: std::collections::BTreeSet<_> = widths.iter().collect();
+    eprintln!("widths {distinct:?}");
+    assert_eq!(
+        model.used_embedding_values(&store),
+        widths.iter().map(|&k| k as u64).sum::<u64>()
+    );
+    // The same model with a constant all-ones mask over a table whose rows are cut at
+    // k_v (values past k_v set to 0) computes the same logits.
+    let mut cut_store = ParamStore::new(dev, 5);
+    let cut = AmtlDnn::new(&mut cut_store, &s, &amtl_cfg(d, Some(d)));
+    let mut table = store.tables()[0].weights();
+    for (r, &k) in widths.iter().enumerate() {
+        for x in &mut table[r * d + k as usize..(r + 1) * d] {
+            *x = 0.0;
+        }
+    }
+    cut_store.tables_mut()[0].set_weights(&table);
+    let a = predict_logits(&model, &store, &batch).0;
+    let b = predict_logits(&cut, &cut_store, &batch).0;
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{x} vs {y}");
+    }
+    // Some ids are cut (widths below d), so the mask matters: the untruncated table
+    // with an all-ones mask gives other logits.
+    assert!(widths.iter().any(|&k| k < d as u32));
+    let untruncated = predict_logits(&cut, &store, &batch).0;
+    assert_ne!(a, untruncated);
+}
+
+#[test]
+fn gradients_reach_both_amls_and_every_parameter() {
+    let batch = toy_batch(256, 13);
+    let s = spec(&batch);
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    let model = build("amtl_dnn", &json!({}), &s, &mut store).unwrap();
+    let norms = gradient_norms(model.as_ref(), &store, &batch);
+    assert_eq!(norms.len(), store.names().len());
+    for aml in ["h_aml", "l_aml"] {
+        assert!(
+            norms.iter().any(|(n, _)| n.contains(aml)),
+            "no {aml} params"
+        );
+    }
+    for (param, norm) in norms {
+        assert!(
+            norm > 0.0 && norm.is_finite(),
+            "no gradient reaches `{param}`"
+        );
+    }
+}
+
+#[test]
+fn amtl_dnn_beats_the_constant_predictor() {
+    let all = toy_batch(24_000, 4);
+    let (train, test) = (slice(&all, 0, 20_000), slice(&all, 20_000, 24_000));
+    let s = spec(&train);
+    let base = train.labels.iter().sum::<f32>() / train.size as f32;
+    let constant = logloss(&vec![(base / (1.0 - base)).ln(); test.size], &test.labels);
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    let model = AmtlDnn::new(&mut store, &s, &AmtlDnnConfig::default());
+    let cfg = OptimConfig {
+        lr: 3e-3,
+        weight_decay: 0.0,
+        sparse: SparseOptim::adam(3e-2),
+    };
+    let mut opt = Optimizer::new(&cfg, &mut store);
+    for _epoch in 0..4 {
+        for lo in (0..train.size).step_by(256) {
+            let b = slice(&train, lo, (lo + 256).min(train.size));
+            assert!(train_step(&model, &mut store, &mut opt, &b)
+                .loss
+                .is_finite());
+        }
+    }
+    let ll = logloss(&predict_logits(&model, &store, &test).0, &test.labels);
+    let used = model.used_embedding_values(&store);
+    eprintln!(
+        "constant {constant:.4}, amtl_dnn {ll:.4}, used {used} of {}",
+        107 * 16
+    );
+    assert!(
+        ll < constant - 0.01,
+        "amtl_dnn {ll:.4} vs constant {constant:.4}"
+    );
+}
+
+#[test]
+fn mde_widths_follow_the_rule_and_masked_dims_are_never_trained() {
+    let batch = toy_batch(500, 14);
+    let s = spec(&batch);
+    let d = 8usize;
+    let plan = EmbeddingStrategy::Mde.plan(&s, d);
+    let widths = plan.widths.clone().unwrap();
+    assert_eq!(widths.len(), 107);
+    let freq = s.frequencies.as_ref().unwrap();
+    let mut offset = 0;
+    for (f, &v) in VOCABS.iter().enumerate() {
+        let c = &freq[f];
+        let mut tiers = [0usize; 3];
+        for id in 0..v as usize {
+            // Rank by hand: ids with a larger count, or the same count and a smaller id.
+            let rank = (0..v as usize)
+                .filter(|&o| c[o] > c[id] || (c[o] == c[id] && o < id))
+                .count();
+            let want = if rank * 10 < v as usize {
+                d
+            } else if rank * 2 < v as usize {
+                d / 2
+            } else {
+                d / 4
+            };
+            assert_eq!(widths[offset + id] as usize, want, "field {f} id {id}");
+            assert_eq!(mde_width(ranks(c)[id], v, d), want);
+            tiers[[d, d / 2, d / 4].iter().position(|&w| w == want).unwrap()] += 1;
+        }
+        // 10% / 40% / 50% of the field's ids (rounded up at each boundary).
+        let v = v as usize;
+        assert_eq!(tiers[0], v.div_ceil(10), "field {f}");
+        assert_eq!(tiers[0] + tiers[1], v.div_ceil(2), "field {f}");
+        offset += v;
+    }
+    // A frequent id gets a wider row than a rare one.
+    let (hi, lo) = (
+        (0..60)
+            .max_by_key(|&i| (freq[0][i], std::cmp::Reverse(i)))
+            .unwrap(),
+        (0..60)
+            .min_by_key(|&i| (freq[0][i], std::cmp::Reverse(i)))
+            .unwrap(),
+    );
+    assert!(widths[hi] > widths[lo]);
+    assert_eq!(
+        plan.used_values(),
+        widths.iter().map(|&k| k as u64).sum::<u64>()
+    );
+
+    // One training step: masked values of every row stay as initialised (zero
+    // gradient, so Adam does not move them); the used values of looked-up rows move.
+    let cfg = json!({"embedding_dim": d, "hidden": [16], "embedding": {"kind": "mde"}});
+    let mut store = ParamStore::new(Cpu::default(), 2);
+    let model = build("dnn", &cfg, &s, &mut store).unwrap();
+    let before = store.tables()[0].weights();
+    let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+    train_step(model.as_ref(), &mut store, &mut opt, &batch);
+    let after = store.tables()[0].weights();
+    let mut moved_used = 0;
+    for (r, &k) in widths.iter().enumerate() {
+        for j in 0..d {
+            let i = r * d + j;
+            if j >= k as usize {
+                assert_eq!(
+                    before[i], after[i],
+                    "row {r} dim {j} (width {k}) was trained"
+                );
+            } else if before[i] != after[i] {
+                moved_used += 1;
+            }
+        }
+    }
+    assert!(moved_used > 0);
+    // Mde with all counts equal still follows the rank rule (ties by id).
+    let mut flat = s.clone();
+    flat.frequencies = Some(VOCABS.iter().map(|&v| vec![1; v as usize]).collect());
+    let w = EmbeddingStrategy::Mde.plan(&flat, d).widths.unwrap();
+    assert_eq!(&w[..7], &[8, 8, 8, 8, 8, 8, 4]);
+}
+
+#[test]
+fn flop_counter_matches_the_hand_formula_for_the_layer() {
+    let batch = toy_batch(64, 15);
+    let s = spec(&batch);
+    let (d, h) = (8u64, 8u64);
+    let n = 64 * 3;
+    let run = |name: &str, cfg: serde_json::Value| {
+        let mut store = ParamStore::new(Cpu::default(), 0);
+        let m = build(name, &cfg, &s, &mut store).unwrap();
+        let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+        let train = train_step(m.as_ref(), &mut store, &mut opt, &batch).flops;
+        let eval = predict_logits(m.as_ref(), &store, &batch).1;
+        (train, eval)
+    };
+    let (dt, de) = run("dnn", json!({"embedding_dim": d, "hidden": [16]}));
+    let (at, ae) = run(
+        "amtl_dnn",
+        json!({"embedding_dim": d, "hidden": [16], "aml_hidden": h}),
+    );
+    // Per AML on n lookups: matmul 2 -> h (2nk m: 2 n 2 h), bias (n h), ReLU (n h),
+    // matmul h -> d (2 n h d), bias (n d). Backward: matmuls 4nkm, bias 2/elem, ReLU 1.
+    let aml_f = 4 * n * h + n * h + n * h + 2 * n * h * d + n * d;
+    let aml_b = 8 * n * h + 2 * n * h + n * h + 4 * n * h * d + 2 * n * d;
+    // Then: α ⊙ h, (1-α) ⊙ l, sum, 1/T (4 elementwise), softmax (5 fwd, 4 bwd),
+    // + sg(onehot - t) (elementwise), t̂ U (matmul n x d x d), m ⊙ e (elementwise).
+    let fwd = 2 * aml_f + 4 * n * d + 5 * n * d + n * d + 2 * n * d * d + n * d;
+    let bwd = 2 * aml_b + 8 * n * d + 4 * n * d + 2 * n * d + 4 * n * d * d + 2 * n * d;
+    assert_eq!(ae.forward_total() - de.forward_total(), fwd);
+    assert_eq!(ae.backward_total(), 0);
+    assert_eq!(at.forward_total() - dt.forward_total(), fwd);
+    assert_eq!(at.backward_total() - dt.backward_total(), bwd);
+    // Dense Adam on the two AMLs' parameters: 14 per value.
+    let aml_params = 2 * (2 * h + h + h * d + d);
+    assert_eq!(at.optimizer_total() - dt.optimizer_total(), 14 * aml_params);
+}
