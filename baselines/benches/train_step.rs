@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
             .collect(),
         dense: vec!["d0".into(), "d1".into()],
         frequencies: None,
+        pairs: None,
     };
     let batch = batch();
     let mut group = c.benchmark_group("train_step_b1024");

@@ -16,6 +16,36 @@ pub struct FeatureSpec {
     /// split (validation up front), and building such a model then fails.
     #[serde(default)]
     pub frequencies: Option<Vec<Vec<u32>>>,
+    /// Co-occurrence statistics of one pair of sparse fields over the TRAINING rows only
+    /// (PCF-GNN's pretraining input, `pcf_dnn`). The harness fills it only for the pair
+    /// a model's config asks for (`baselines::pair_fields`); `None` otherwise.
+    #[serde(default)]
+    pub pairs: Option<PairStats>,
+}
+
+/// The (id_a, id_b) pairs of fields `fields.0` x `fields.1` seen together in the
+/// training rows, with how often (`count`, c_uv) and how many of those rows were
+/// positive (`positives`; a_uv = positives / count).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairStats {
+    pub fields: (String, String),
+    /// Sorted by `(a, b)`, each pair once, `count >= 1`.
+    pub pairs: Vec<PairStat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairStat {
+    pub a: u32,
+    pub b: u32,
+    pub count: u32,
+    pub positives: u32,
+}
+
+impl PairStat {
+    /// a_uv: the positive rate of the pair in the training rows.
+    pub fn rate(&self) -> f32 {
+        self.positives as f32 / self.count.max(1) as f32
+    }
 }
 
 impl FeatureSpec {

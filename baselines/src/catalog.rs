@@ -5,7 +5,7 @@ use crate::engine::{Dev, ParamStore};
 use crate::layers::EmbeddingStrategy;
 use crate::ranking::{
     AmtlDnn, AmtlDnnConfig, ApgDcnv2, ApgDcnv2Config, ApgDnn, ApgDnnConfig, Dcnv2, Dcnv2Config,
-    Dnn, DnnConfig, Lr, LrConfig,
+    Dnn, DnnConfig, Lr, LrConfig, PcfDnn, PcfDnnConfig,
 };
 use crate::{FeatureSpec, Model};
 
@@ -69,6 +69,14 @@ pub const CATALOG: &[ModelInfo] = &[
         paper: "Yang et al., Learning Effective and Efficient Embedding via an Adaptively-Masked Twins-based Layer, CIKM 2021, arXiv 2108.11513, Sec. 3 (AMTL: twin AMLs, straight-through one-hot width, Triu mask)",
         summary: "DNN whose field embeddings pass through AMTL: per id, frequency attributes s_v (log training count, normalised frequency rank) feed two unshared MLPs; o_v = a_v hAML(s_v) + (1 - a_v) lAML(s_v) with a_v the normalised frequency; t_v = softmax(o_v / T) over widths 1..d with the straight-through one-hot; mask m = t_hat Triu keeps the first k_v dims of e_v.",
         simplifications: "Temperature T fixed (config `temperature`, default 1.0): the training loop does not tell models the epoch, so the paper's annealing 1 -> 0.1 is not done; no warm start (joint training from scratch); masked dims stay in the table (memory reported as the sum of used widths, as the paper does); frequencies counted on the training split only; the FLOP counter counts the AMLs on every lookup (a server would precompute the per-id width); no batch norm or dropout.",
+        needs_sparse: true,
+    },
+    ModelInfo {
+        name: "pcf_dnn",
+        family: "ranking",
+        paper: "Li et al., Explicit Semantic Cross Feature Learning via Pre-trained Graph Neural Networks for CTR Prediction (PCF-GNN), SIGIR 2021, arXiv 2105.07752, Sec. 3 (graph construction, message passing, CrossNet, weighted pretraining, frozen downstream use)",
+        summary: "DNN with one pre-trained cross feature: a bipartite graph over the ids of two fields (config `fields`, default user_id x item_id) with edges from training co-occurrences (count c_uv, positive rate a_uv); K rounds of h^k = ReLU(W^k [h^{k-1} || mean of <= fanout neighbours]); CrossNet p_uv = dot(h_u^K, h_v^K); pretrained at construction on mean w_uv (sigmoid(p_uv) - a_uv)^2, w_uv = log(1 + c_uv); then frozen, and sigmoid(p_uv) enters the MLP as an extra dense feature (unseen pairs included).",
+        simplifications: "One field pair (one relation) instead of many field pairs and a heterogeneous graph; mean aggregation with one shared W^k for both node types, no bias; deterministic top-count neighbour cap instead of sampling; dot-product CrossNet only; full-batch Adam pretraining on the CPU for a fixed number of epochs (config `pretrain_epochs`, default 100, lr 0.01) inside model construction, not timed as training; the pretrained h^K is not reused as the downstream embedding (the DNN keeps its own field embeddings), only p_uv is; the exact weight form is the spec's guess log(1 + c); statistics from the training split only; no batch norm or dropout.",
         needs_sparse: true,
     },
 ];
@@ -155,7 +163,23 @@ pub fn validate(
         "amtl_dnn" => parse::<AmtlDnnConfig>(name, config)?
             .check(spec)
             .map_err(|msg| bad(name, msg)),
+        "pcf_dnn" => parse::<PcfDnnConfig>(name, config)?
+            .check(spec)
+            .map_err(|msg| bad(name, msg)),
         _ => unreachable!("catalog entry `{name}` has no config type"),
+    }
+}
+
+/// The pair of sparse fields whose training co-occurrence statistics
+/// ([`FeatureSpec::pairs`]) model `name` needs with `config`, if any; the harness
+/// computes statistics only for this pair.
+pub fn pair_fields(name: &str, config: &serde_json::Value) -> Option<(String, String)> {
+    match name {
+        "pcf_dnn" => parse::<PcfDnnConfig>(name, config).ok().map(|c| {
+            let [a, b] = c.fields;
+            (a, b)
+        }),
+        _ => None,
     }
 }
 
@@ -180,6 +204,11 @@ pub fn build<D: Dev>(
             "needs per-id frequencies of the training rows (FeatureSpec::frequencies)".into(),
         ));
     }
+    if name == "pcf_dnn" {
+        parse::<PcfDnnConfig>(name, config)?
+            .require_pairs(spec)
+            .map_err(|msg| bad(name, msg))?;
+    }
     Ok(match name {
         "lr" => Box::new(Lr::new(store, spec, &parse::<LrConfig>(name, config)?)),
         "dnn" => Box::new(Dnn::new(store, spec, &parse::<DnnConfig>(name, config)?)),
@@ -202,6 +231,11 @@ pub fn build<D: Dev>(
             store,
             spec,
             &parse::<AmtlDnnConfig>(name, config)?,
+        )),
+        "pcf_dnn" => Box::new(PcfDnn::new(
+            store,
+            spec,
+            &parse::<PcfDnnConfig>(name, config)?,
         )),
         _ => unreachable!("catalog entry `{name}` has no constructor"),
     })

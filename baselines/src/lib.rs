@@ -12,8 +12,8 @@ pub mod layers;
 pub mod model;
 pub mod ranking;
 
-pub use batch::{Batch, FeatureSpec};
-pub use catalog::{build, info, validate, ModelError, ModelInfo, CATALOG};
+pub use batch::{Batch, FeatureSpec, PairStat, PairStats};
+pub use catalog::{build, info, pair_fields, validate, ModelError, ModelInfo, CATALOG};
 pub use model::{Forward, Model};
 
 /// The CPU device every default build has.

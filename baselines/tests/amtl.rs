@@ -76,6 +76,7 @@ fn spec(train: &Batch) -> FeatureSpec {
         ],
         dense: vec!["d0".into(), "d1".into()],
         frequencies: Some(counts(train)),
+        pairs: None,
     }
 }
 

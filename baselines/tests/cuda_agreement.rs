@@ -27,6 +27,7 @@ fn spec() -> FeatureSpec {
         ],
         dense: vec!["d0".into(), "d1".into(), "d2".into()],
         frequencies: None,
+        pairs: None,
     }
 }
 
@@ -157,6 +158,7 @@ fn host_table_overhead() {
             sparse: (0..26).map(|f| (format!("f{f}"), 40_000)).collect(),
             dense: vec!["d".into()],
             frequencies: None,
+            pairs: None,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let batch = Batch {

@@ -23,6 +23,7 @@ fn spec_of(vocabs: &[u32], n_dense: usize) -> FeatureSpec {
             .collect(),
         dense: (0..n_dense).map(|i| format!("d{i}")).collect(),
         frequencies: None,
+        pairs: None,
     }
 }
 
@@ -403,6 +404,7 @@ fn toy_spec() -> FeatureSpec {
         ],
         dense: vec!["d0".into(), "d1".into()],
         frequencies: None,
+        pairs: None,
     }
 }
 

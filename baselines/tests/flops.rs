@@ -29,6 +29,7 @@ fn spec() -> FeatureSpec {
             .collect(),
         dense: (0..ND).map(|i| format!("d{i}")).collect(),
         frequencies: None,
+        pairs: None,
     }
 }
 

@@ -20,6 +20,7 @@ fn spec() -> FeatureSpec {
         ],
         dense: vec!["d0".into(), "d1".into()],
         frequencies: None,
+        pairs: None,
     }
 }
 

@@ -19,6 +19,7 @@ fn spec() -> FeatureSpec {
         sparse: (0..FIELDS).map(|i| (format!("f{i}"), VOCAB)).collect(),
         dense: (0..DENSE).map(|i| format!("d{i}")).collect(),
         frequencies: None,
+        pairs: None,
     }
 }
 

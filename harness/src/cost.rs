@@ -248,7 +248,8 @@ pub fn measure_model<D: Dev>(
     let (scope, rss_start) = start_peak_window("measurement");
     let mut store = ParamStore::new(dev.clone(), plan.seed);
     // Per-id frequencies from the training rows only, as in the ranking task.
-    let features = feature_spec_with_counts(ds, &split.train);
+    let pair = baselines::pair_fields(name, &config);
+    let features = feature_spec_with_counts(ds, &split.train, label, pair.as_ref());
     let model = baselines::build(name, &config, &features, &mut store)?;
     let mut opt = Optimizer::new(&optim, &mut store);
     let mut cost = Cost::default();

@@ -358,6 +358,7 @@ mod tests {
                 .collect(),
             dense: vec![],
             frequencies: None,
+            pairs: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Turns dataset rows into model batches: the task's sparse and dense columns and one
 //! label, row-major, in a seeded shuffled order for training.
 
-use baselines::{Batch, FeatureSpec};
+use baselines::{Batch, FeatureSpec, PairStat, PairStats};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -18,13 +18,23 @@ pub fn feature_spec(ds: &Dataset) -> FeatureSpec {
             .collect(),
         dense: ds.schema.dense.clone(),
         frequencies: None,
+        pairs: None,
     }
 }
 
 /// [`feature_spec`] plus `frequencies`: the count of every id of every sparse field in
-/// `train_rows`. Pass the TRAINING rows only: counting valid or test rows would leak
-/// them into frequency-aware models (`mde`, `amtl_dnn`).
-pub fn feature_spec_with_counts(ds: &Dataset, train_rows: &[usize]) -> FeatureSpec {
+/// `train_rows`, and, when `pair` names two sparse fields (the pair a model's config asks
+/// for, `baselines::pair_fields`), `pairs`: their co-occurrence counts and positives of
+/// label column `label` in `train_rows`. Statistics are built for that one pair only
+/// (all pairs of fields would be quadratic in the fields and in the vocabularies). Pass
+/// the TRAINING rows only: counting valid or test rows would leak them into
+/// frequency-aware models (`mde`, `amtl_dnn`) and into `pcf_dnn`'s pretraining.
+pub fn feature_spec_with_counts(
+    ds: &Dataset,
+    train_rows: &[usize],
+    label: usize,
+    pair: Option<&(String, String)>,
+) -> FeatureSpec {
     let counts = ds
         .schema
         .sparse
@@ -38,8 +48,32 @@ pub fn feature_spec_with_counts(ds: &Dataset, train_rows: &[usize]) -> FeatureSp
             c
         })
         .collect();
+    let pairs = pair.and_then(|(a, b)| {
+        let col = |name: &String| ds.schema.sparse.iter().position(|f| &f.name == name);
+        // A missing field is left to the model's config check, which names it.
+        let (ca, cb) = (&ds.sparse[col(a)?], &ds.sparse[col(b)?]);
+        let mut map = std::collections::BTreeMap::<(u32, u32), (u32, u32)>::new();
+        for &r in train_rows {
+            let e = map.entry((ca[r], cb[r])).or_default();
+            e.0 += 1;
+            e.1 += (ds.labels[label][r] > 0.5) as u32;
+        }
+        Some(PairStats {
+            fields: (a.clone(), b.clone()),
+            pairs: map
+                .into_iter()
+                .map(|((a, b), (count, positives))| PairStat {
+                    a,
+                    b,
+                    count,
+                    positives,
+                })
+                .collect(),
+        })
+    });
     FeatureSpec {
         frequencies: Some(counts),
+        pairs,
         ..feature_spec(ds)
     }
 }
@@ -104,7 +138,7 @@ mod tests {
     fn counts_come_from_the_training_rows_only() {
         let ds = dataset();
         let train = [0, 1, 2];
-        let spec = feature_spec_with_counts(&ds, &train);
+        let spec = feature_spec_with_counts(&ds, &train, 0, None);
         assert_eq!(spec.sparse, feature_spec(&ds).sparse);
         assert_eq!(
             spec.frequencies,
@@ -116,10 +150,54 @@ mod tests {
         leaked.sparse[0][4] = 1;
         leaked.sparse[1][4] = 2;
         leaked.labels[0][3] = 1.0;
-        assert_eq!(feature_spec_with_counts(&leaked, &train), spec);
+        assert_eq!(feature_spec_with_counts(&leaked, &train, 0, None), spec);
         // An id seen only in test rows (user 3, user 2) keeps count 0.
         assert_eq!(spec.frequencies.as_ref().unwrap()[0][3], 0);
         // Counting every row would differ: the train-only counts are not the totals.
-        assert_ne!(feature_spec_with_counts(&ds, &[0, 1, 2, 3, 4]), spec);
+        assert_ne!(
+            feature_spec_with_counts(&ds, &[0, 1, 2, 3, 4], 0, None),
+            spec
+        );
+    }
+
+    #[test]
+    fn pair_stats_come_from_the_training_rows_only() {
+        let ds = dataset();
+        let train = [0, 1, 2];
+        let pair = ("user".to_string(), "item".to_string());
+        let spec = feature_spec_with_counts(&ds, &train, 0, Some(&pair));
+        let stats = spec.pairs.clone().unwrap();
+        assert_eq!(stats.fields, pair);
+        // Rows 0, 1: (user 0, item 2) clicked then not; row 2: (1, 1) clicked.
+        let st = |a, b, count, positives| PairStat {
+            a,
+            b,
+            count,
+            positives,
+        };
+        assert_eq!(stats.pairs, vec![st(0, 2, 2, 1), st(1, 1, 1, 1)]);
+        assert_eq!(stats.pairs[0].rate(), 0.5);
+        // Test-only rows 3, 4 change no statistic, whatever their ids and labels.
+        let mut leaked = ds.clone();
+        leaked.sparse[0][3] = 0;
+        leaked.sparse[1][3] = 2;
+        leaked.sparse[0][4] = 1;
+        leaked.sparse[1][4] = 1;
+        leaked.labels[0][3] = 1.0;
+        leaked.labels[0][4] = 0.0;
+        assert_eq!(
+            feature_spec_with_counts(&leaked, &train, 0, Some(&pair)),
+            spec
+        );
+        // Counting every row would differ.
+        let all = feature_spec_with_counts(&ds, &[0, 1, 2, 3, 4], 0, Some(&pair));
+        assert_ne!(all.pairs, spec.pairs);
+        // No pair asked for, or an unknown field: no statistics.
+        assert_eq!(feature_spec_with_counts(&ds, &train, 0, None).pairs, None);
+        let unknown = ("user".to_string(), "nope".to_string());
+        assert_eq!(
+            feature_spec_with_counts(&ds, &train, 0, Some(&unknown)).pairs,
+            None
+        );
     }
 }

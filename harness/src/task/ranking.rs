@@ -55,8 +55,10 @@ pub fn run_cell<D: Dev>(
     let model_config = spec.models[id.model].clone();
     let optim = spec.train.optim_for(id.model);
     let mut store = ParamStore::new(dev.clone(), id.seed);
-    // Per-id frequencies from the training rows only (no leakage from valid/test).
-    let features = feature_spec_with_counts(ds, &split.train);
+    // Per-id frequencies (and the model's pair statistics, if it asks for some) from the
+    // training rows only (no leakage from valid/test).
+    let pair = baselines::pair_fields(id.model, &model_config);
+    let features = feature_spec_with_counts(ds, &split.train, label, pair.as_ref());
     let model = baselines::build(id.model, &model_config, &features, &mut store).map_err(|e| {
         crate::data::DataError::invalid(format!("task `{}`", spec.name), e.to_string())
     })?;

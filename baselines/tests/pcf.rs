@@ -1,0 +1,248 @@
+//! PCF-GNN (arXiv 2105.07752, spec section 6g): the weighted loss with unit weights is
+//! plain MSE, unseen pairs get a finite cross feature, gradients reach every DNN
+//! parameter while the frozen GNN is outside the store and unchanged by training, the
+//! model learns a toy task, and building without pair statistics is a BadConfig error.
+
+use std::collections::BTreeMap;
+
+use baselines::engine::{
+    gradient_norms, predict_logits, train_step, OptimConfig, Optimizer, ParamStore,
+};
+use baselines::ranking::pcf::{pair_weight, weighted_sq_loss};
+use baselines::ranking::{PcfDnn, PcfDnnConfig};
+use baselines::{build, Batch, Cpu, FeatureSpec, ModelError, PairStat, PairStats};
+use dfdx::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+/// Labels ~ Bernoulli(sigmoid(3 <u, v>)): the signal is in the user x item cross.
+fn toy_batch(n: usize, seed: u64) -> Batch {
+    let mut world = ChaCha8Rng::seed_from_u64(7);
+    let mut latent = |k: usize| -> Vec<[f32; 2]> {
+        (0..k)
+            .map(|_| [world.gen_range(-1.0..1.0), world.gen_range(-1.0..1.0)])
+            .collect()
+    };
+    let (users, items) = (latent(30), latent(20));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut b = Batch {
+        size: n,
+        n_sparse: 2,
+        n_dense: 1,
+        ..Default::default()
+    };
+    for _ in 0..n {
+        let (u, i) = (rng.gen_range(0..30u32), rng.gen_range(0..20u32));
+        let dot = users[u as usize][0] * items[i as usize][0]
+            + users[u as usize][1] * items[i as usize][1];
+        let p = 1.0 / (1.0 + (-3.0 * dot).exp());
+        b.sparse.extend([u, i]);
+        b.dense.push(rng.gen_range(-1.0..1.0));
+        b.labels.push(if rng.gen::<f32>() < p { 1.0 } else { 0.0 });
+    }
+    b
+}
+
+fn stats(b: &Batch) -> PairStats {
+    let mut map = BTreeMap::<(u32, u32), (u32, u32)>::new();
+    for r in 0..b.size {
+        let row = b.sparse_row(r);
+        let e = map.entry((row[0], row[1])).or_default();
+        e.0 += 1;
+        e.1 += b.labels[r] as u32;
+    }
+    PairStats {
+        fields: ("user_id".into(), "item_id".into()),
+        pairs: map
+            .into_iter()
+            .map(|((a, b), (count, positives))| PairStat {
+                a,
+                b,
+                count,
+                positives,
+            })
+            .collect(),
+    }
+}
+
+fn spec(train: &Batch) -> FeatureSpec {
+    FeatureSpec {
+        sparse: vec![("user_id".into(), 30), ("item_id".into(), 20)],
+        dense: vec!["d0".into()],
+        frequencies: None,
+        pairs: Some(stats(train)),
+    }
+}
+
+fn cfg() -> PcfDnnConfig {
+    PcfDnnConfig {
+        embedding_dim: 4,
+        hidden: vec![16],
+        gnn_dim: 8,
+        pretrain_epochs: 60,
+        pretrain_lr: 0.02,
+        ..Default::default()
+    }
+}
+
+fn logloss(logits: &[f32], labels: &[f32]) -> f64 {
+    logits
+        .iter()
+        .zip(labels)
+        .map(|(&z, &y)| {
+            let z = z as f64;
+            z.max(0.0) + (-z.abs()).exp().ln_1p() - y as f64 * z
+        })
+        .sum::<f64>()
+        / labels.len() as f64
+}
+
+#[test]
+fn weighted_loss_with_unit_weights_is_mse() {
+    let dev = Cpu::default();
+    let p = dev.tensor_from_vec(vec![-1.0f32, 0.3, 2.0, 0.0], (4,));
+    let a = dev.tensor_from_vec(vec![0.0f32, 1.0, 0.5, 0.25], (4,));
+    let ones = dev.tensor_from_vec(vec![1.0f32; 4], (4,));
+    let ours = weighted_sq_loss(p.clone(), a.clone(), ones).as_vec()[0];
+    let mse = mse_loss(p.clone().sigmoid(), a.clone()).as_vec()[0];
+    assert!((ours - mse).abs() < 1e-7, "{ours} vs {mse}");
+    // By hand, and a non-unit weight changes it as written.
+    let s = |z: f32| 1.0 / (1.0 + (-z).exp());
+    let hand = [(-1.0f32, 0.0f32), (0.3, 1.0), (2.0, 0.5), (0.0, 0.25)]
+        .iter()
+        .map(|&(z, y)| (s(z) - y).powi(2))
+        .sum::<f32>()
+        / 4.0;
+    assert!((ours - hand).abs() < 1e-6);
+    let w = dev.tensor_from_vec(vec![2.0f32, 0.0, 0.0, 0.0], (4,));
+    let weighted = weighted_sq_loss(p, a, w).as_vec()[0];
+    assert!((weighted - 2.0 * s(-1.0).powi(2) / 4.0).abs() < 1e-6);
+    assert_eq!(pair_weight(0), 0.0);
+    assert!((pair_weight(3) - 4f32.ln()).abs() < 1e-7);
+}
+
+#[test]
+fn pretraining_fits_and_unseen_pairs_get_a_prediction() {
+    let train = toy_batch(400, 1);
+    let mut s = spec(&train);
+    // Drop one pair and every pair of user 29 from the statistics: both are unseen.
+    let st = s.pairs.as_mut().unwrap();
+    let dropped = (st.pairs[0].a, st.pairs[0].b);
+    st.pairs.remove(0);
+    st.pairs.retain(|p| p.a != 29);
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    let m = PcfDnn::new(&mut store, &s, &cfg());
+    assert!(
+        m.gnn.loss_last < m.gnn.loss_first,
+        "pretraining loss {} -> {}",
+        m.gnn.loss_first,
+        m.gnn.loss_last
+    );
+    let stats = s.pairs.as_ref().unwrap();
+    assert!(!stats.pairs.iter().any(|p| (p.a, p.b) == dropped));
+    for (u, v) in [dropped, (29, 3)] {
+        let p = m.gnn.logit(u, v);
+        assert!(p.is_finite(), "p_uv of unseen pair ({u}, {v}) = {p}");
+    }
+    // And the whole model scores a batch made of unseen pairs.
+    let unseen = Batch {
+        size: 2,
+        n_sparse: 2,
+        n_dense: 1,
+        sparse: vec![dropped.0, dropped.1, 29, 3],
+        dense: vec![0.1, -0.2],
+        labels: vec![0.0, 1.0],
+    };
+    let (logits, _) = predict_logits(&m, &store, &unseen);
+    assert!(logits.iter().all(|z| z.is_finite()));
+    // Same seed, same statistics: the same GNN (deterministic pretraining).
+    let mut store2 = ParamStore::new(Cpu::default(), 0);
+    assert_eq!(PcfDnn::new(&mut store2, &s, &cfg()).gnn.h, m.gnn.h);
+}
+
+#[test]
+fn gradients_reach_every_dnn_parameter_and_the_gnn_stays_frozen() {
+    let train = toy_batch(256, 2);
+    let s = spec(&train);
+    let mut store = ParamStore::new(Cpu::default(), 3);
+    let m = PcfDnn::new(&mut store, &s, &cfg());
+    let norms = gradient_norms(&m, &store, &train);
+    assert!(!norms.is_empty());
+    for (name, n) in &norms {
+        assert!(name.starts_with("pcf_dnn.embedding") || name.starts_with("pcf_dnn.mlp"));
+        assert!(*n > 0.0 && n.is_finite(), "no gradient reaches {name}");
+    }
+    let before = m.gnn.h.clone();
+    let feature = m.cross_feature(&train);
+    let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+    for _ in 0..5 {
+        train_step(&m, &mut store, &mut opt, &train);
+    }
+    assert_eq!(m.gnn.h, before);
+    assert_eq!(m.cross_feature(&train), feature);
+}
+
+#[test]
+fn learns_the_toy_task_better_than_the_constant() {
+    let train = toy_batch(3000, 4);
+    let test = toy_batch(1000, 5);
+    let s = spec(&train);
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    let model = build(
+        "pcf_dnn",
+        &json!({"embedding_dim": 4, "hidden": [16], "gnn_dim": 8, "pretrain_epochs": 60, "pretrain_lr": 0.02}),
+        &s,
+        &mut store,
+    )
+    .unwrap();
+    let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+    for _ in 0..6 {
+        for lo in (0..train.size).step_by(100) {
+            let chunk = Batch {
+                size: 100,
+                n_sparse: 2,
+                n_dense: 1,
+                sparse: train.sparse[lo * 2..(lo + 100) * 2].to_vec(),
+                dense: train.dense[lo..lo + 100].to_vec(),
+                labels: train.labels[lo..lo + 100].to_vec(),
+            };
+            train_step(model.as_ref(), &mut store, &mut opt, &chunk);
+        }
+    }
+    let (logits, _) = predict_logits(model.as_ref(), &store, &test);
+    let rate = train.labels.iter().sum::<f32>() / train.size as f32;
+    let constant = vec![(rate / (1.0 - rate)).ln(); test.size];
+    let (ours, base) = (
+        logloss(&logits, &test.labels),
+        logloss(&constant, &test.labels),
+    );
+    assert!(ours < base - 0.01, "pcf_dnn {ours} vs constant {base}");
+}
+
+#[test]
+fn building_without_pair_stats_is_a_bad_config() {
+    let mut s = spec(&toy_batch(50, 6));
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    // Validation (before the split) passes without statistics.
+    s.pairs = None;
+    baselines::validate("pcf_dnn", &json!({}), &s).unwrap();
+    let err = build("pcf_dnn", &json!({}), &s, &mut store).err().unwrap();
+    assert!(matches!(err, ModelError::BadConfig { .. }), "{err}");
+    assert!(err.to_string().contains("FeatureSpec::pairs"), "{err}");
+    // Statistics of another pair, or a field the task lacks, are errors too.
+    let mut other = spec(&toy_batch(50, 6));
+    other.pairs.as_mut().unwrap().fields = ("item_id".into(), "user_id".into());
+    let err = build("pcf_dnn", &json!({}), &other, &mut store)
+        .err()
+        .unwrap();
+    assert!(matches!(err, ModelError::BadConfig { .. }), "{err}");
+    let err = baselines::validate("pcf_dnn", &json!({"fields": ["user_id", "nope"]}), &other)
+        .unwrap_err();
+    assert!(matches!(err, ModelError::BadConfig { .. }), "{err}");
+    assert_eq!(
+        baselines::pair_fields("pcf_dnn", &json!({})),
+        Some(("user_id".into(), "item_id".into()))
+    );
+    assert_eq!(baselines::pair_fields("dnn", &json!({})), None);
+}
