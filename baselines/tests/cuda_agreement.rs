@@ -11,14 +11,31 @@ use baselines::engine::{
     gradient_norms, open_cuda, predict_logits, train_step, Dev, OptimConfig, Optimizer, ParamStore,
     SparseOptim,
 };
-use baselines::{build, Batch, Cpu, FeatureSpec, CATALOG};
+use std::collections::BTreeMap;
+
+use baselines::{build, Batch, Cpu, FeatureSpec, PairStat, PairStats, CATALOG};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 const STEPS: usize = 10;
 const SEED: u64 = 11;
 
+/// The task's features, with the training statistics some models need (id counts for
+/// AMTL/MDE, user x item pair statistics for PCF-GNN) taken from a batch of the same
+/// stream that the agreement steps never train on.
 fn spec() -> FeatureSpec {
+    let train = batch(99, 4096);
+    let vocabs = [300usize, 200, 5];
+    let mut frequencies: Vec<Vec<u32>> = vocabs.iter().map(|&v| vec![0; v]).collect();
+    let mut pairs: BTreeMap<(u32, u32), (u32, u32)> = BTreeMap::new();
+    for (row, &y) in train.sparse.chunks_exact(3).zip(&train.labels) {
+        for (f, &id) in row.iter().enumerate() {
+            frequencies[f][id as usize] += 1;
+        }
+        let e = pairs.entry((row[0], row[1])).or_default();
+        e.0 += 1;
+        e.1 += y as u32;
+    }
     FeatureSpec {
         sparse: vec![
             ("user".into(), 300),
@@ -26,8 +43,27 @@ fn spec() -> FeatureSpec {
             ("ctx".into(), 5),
         ],
         dense: vec!["d0".into(), "d1".into(), "d2".into()],
-        frequencies: None,
-        pairs: None,
+        frequencies: Some(frequencies),
+        pairs: Some(PairStats {
+            fields: ("user".into(), "item".into()),
+            pairs: pairs
+                .into_iter()
+                .map(|((a, b), (count, positives))| PairStat {
+                    a,
+                    b,
+                    count,
+                    positives,
+                })
+                .collect(),
+        }),
+    }
+}
+
+/// Defaults, except the field names that PCF-GNN's config must point at.
+fn config(name: &str) -> serde_json::Value {
+    match name {
+        "pcf_dnn" => serde_json::json!({"fields": ["user", "item"]}),
+        _ => serde_json::Value::Null,
     }
 }
 
@@ -69,7 +105,7 @@ struct Trace {
 
 fn trace<D: Dev>(dev: D, name: &str) -> Trace {
     let mut store = ParamStore::new(dev, SEED);
-    let model = build(name, &serde_json::Value::Null, &spec(), &mut store).unwrap();
+    let model = build(name, &config(name), &spec(), &mut store).unwrap();
     let grad_norms = gradient_norms(model.as_ref(), &store, &batch(0, 512));
     let cfg = OptimConfig {
         lr: 1e-2,
