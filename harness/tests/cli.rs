@@ -264,9 +264,9 @@ fn bad_data_names_file_line_and_field_and_writes_nothing() {
     spec["dataset"]["label"] = json!({"column": "rating"});
     env.task(spec);
     let err = stderr(&env.run(&["run", "label", "--data-root", "data"]));
+    // Row 0 has rating 1 (a valid label); row 1, on line 3, has rating 2.
     assert!(
-        err.contains("label.inter:2: field `rating`: label 1 is not 0 or 1")
-            || err.contains("is not 0 or 1"),
+        err.contains("label.inter:3: field `rating`: label 2 is not 0 or 1"),
         "{err}"
     );
     // Missing column.
