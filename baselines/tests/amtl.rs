@@ -4,6 +4,9 @@
 //! widths follow its documented rule with masked dims never trained, and the FLOP
 //! counter matches a hand formula for the layer.
 
+mod common;
+use common::{logloss, slice, toy_batch_with, Users};
+
 use baselines::engine::{
     gradient_norms, predict_logits, train_step, OptimConfig, Optimizer, ParamStore, SparseOptim,
 };
@@ -11,51 +14,9 @@ use baselines::layers::frequency::{mde_width, ranks};
 use baselines::layers::EmbeddingStrategy;
 use baselines::ranking::{AmtlDnn, AmtlDnnConfig};
 use baselines::{build, Batch, Cpu, FeatureSpec};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 const VOCABS: [u32; 3] = [60, 40, 7];
-
-/// The toy task of `tests/models.rs`: labels ~ Bernoulli(sigmoid(2.5 <u, v> + 0.8 d0 -
-/// 0.5)), with users drawn from a skewed distribution so frequencies differ.
-fn toy_batch(n: usize, seed: u64) -> Batch {
-    let mut world = ChaCha8Rng::seed_from_u64(99);
-    let mut latent = |k: usize| -> Vec<[f32; 3]> {
-        (0..k)
-            .map(|_| {
-                [
-                    world.gen_range(-1.0..1.0),
-                    world.gen_range(-1.0..1.0),
-                    world.gen_range(-1.0..1.0),
-                ]
-            })
-            .collect()
-    };
-    let (users, items) = (latent(60), latent(40));
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut b = Batch {
-        size: n,
-        n_sparse: 3,
-        n_dense: 2,
-        ..Default::default()
-    };
-    for _ in 0..n {
-        // Skewed users: the square of a uniform favours small ids.
-        let x: f32 = rng.gen_range(0.0..1.0);
-        let u = ((x * x * 60.0) as u32).min(59);
-        let i = rng.gen_range(0..40u32);
-        let d0: f32 = rng.gen_range(-1.0..1.0);
-        let dot: f32 = (0..3)
-            .map(|k| users[u as usize][k] * items[i as usize][k])
-            .sum();
-        let p = 1.0 / (1.0 + (-(2.5 * dot + 0.8 * d0 - 0.5)).exp());
-        b.sparse.extend([u, i, rng.gen_range(0..7)]);
-        b.dense.extend([d0, rng.gen_range(-1.0..1.0)]);
-        b.labels.push(if rng.gen::<f32>() < p { 1.0 } else { 0.0 });
-    }
-    b
-}
 
 fn counts(b: &Batch) -> Vec<Vec<u32>> {
     let mut c: Vec<Vec<u32>> = VOCABS.iter().map(|&v| vec![0; v as usize]).collect();
@@ -80,29 +41,6 @@ fn spec(train: &Batch) -> FeatureSpec {
     }
 }
 
-fn slice(b: &Batch, lo: usize, hi: usize) -> Batch {
-    Batch {
-        size: hi - lo,
-        n_sparse: b.n_sparse,
-        n_dense: b.n_dense,
-        sparse: b.sparse[lo * b.n_sparse..hi * b.n_sparse].to_vec(),
-        dense: b.dense[lo * b.n_dense..hi * b.n_dense].to_vec(),
-        labels: b.labels[lo..hi].to_vec(),
-    }
-}
-
-fn logloss(logits: &[f32], labels: &[f32]) -> f64 {
-    logits
-        .iter()
-        .zip(labels)
-        .map(|(&z, &y)| {
-            let z = z as f64;
-            z.max(0.0) + (-z.abs()).exp().ln_1p() - y as f64 * z
-        })
-        .sum::<f64>()
-        / labels.len() as f64
-}
-
 fn amtl_cfg(d: usize, force_width: Option<usize>) -> AmtlDnnConfig {
     AmtlDnnConfig {
         embedding_dim: d,
@@ -115,7 +53,7 @@ fn amtl_cfg(d: usize, force_width: Option<usize>) -> AmtlDnnConfig {
 
 #[test]
 fn amtl_needs_training_frequencies() {
-    let mut s = spec(&toy_batch(10, 1));
+    let mut s = spec(&toy_batch_with(10, 1, Users::Skewed));
     s.frequencies = None;
     let mut store = ParamStore::new(Cpu::default(), 0);
     // Validation (before the split) passes; building without counts is an error.
@@ -128,7 +66,7 @@ fn amtl_needs_training_frequencies() {
 
 #[test]
 fn all_ones_mask_equals_the_plain_embedding() {
-    let batch = toy_batch(97, 11);
+    let batch = toy_batch_with(97, 11, Users::Skewed);
     let s = spec(&batch);
     let dev = Cpu::default();
     let mut s_dnn = ParamStore::new(dev.clone(), 3);
@@ -151,7 +89,7 @@ fn all_ones_mask_equals_the_plain_embedding() {
 
 #[test]
 fn forward_equals_a_hard_truncation_at_the_argmax_width() {
-    let batch = toy_batch(200, 12);
+    let batch = toy_batch_with(200, 12, Users::Skewed);
     let s = spec(&batch);
     let d = 8;
     let dev = Cpu::default();
@@ -191,7 +129,7 @@ fn forward_equals_a_hard_truncation_at_the_argmax_width() {
 
 #[test]
 fn gradients_reach_both_amls_and_every_parameter() {
-    let batch = toy_batch(256, 13);
+    let batch = toy_batch_with(256, 13, Users::Skewed);
     let s = spec(&batch);
     let mut store = ParamStore::new(Cpu::default(), 0);
     let model = build("amtl_dnn", &json!({}), &s, &mut store).unwrap();
@@ -213,7 +151,7 @@ fn gradients_reach_both_amls_and_every_parameter() {
 
 #[test]
 fn amtl_dnn_beats_the_constant_predictor() {
-    let all = toy_batch(24_000, 4);
+    let all = toy_batch_with(24_000, 4, Users::Skewed);
     let (train, test) = (slice(&all, 0, 20_000), slice(&all, 20_000, 24_000));
     let s = spec(&train);
     let base = train.labels.iter().sum::<f32>() / train.size as f32;
@@ -248,7 +186,7 @@ fn amtl_dnn_beats_the_constant_predictor() {
 
 #[test]
 fn mde_widths_follow_the_rule_and_masked_dims_are_never_trained() {
-    let batch = toy_batch(500, 14);
+    let batch = toy_batch_with(500, 14, Users::Skewed);
     let s = spec(&batch);
     let d = 8usize;
     let plan = EmbeddingStrategy::Mde.plan(&s, d);
@@ -329,7 +267,7 @@ fn mde_widths_follow_the_rule_and_masked_dims_are_never_trained() {
 
 #[test]
 fn flop_counter_matches_the_hand_formula_for_the_layer() {
-    let batch = toy_batch(64, 15);
+    let batch = toy_batch_with(64, 15, Users::Skewed);
     let s = spec(&batch);
     let (d, h) = (8u64, 8u64);
     let n = 64 * 3;

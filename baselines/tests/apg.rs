@@ -2,93 +2,22 @@
 //! the over-parameterised factors, the identity-core reduction to a static low-rank
 //! layer, gradients, learning, and the FLOP counter against a hand formula.
 
+mod common;
+use common::{logloss, slice, toy_batch, toy_spec};
+
 use baselines::engine::{
     gradient_norms, predict_logits, train_step, Ctx, OptimConfig, Optimizer, ParamStore,
     SparseOptim,
 };
 use baselines::layers::{ApgLayer, Proj};
 use baselines::ranking::{ApgDcnv2, ApgDcnv2Config, ApgDnn, ApgDnnConfig, ConditionConfig};
-use baselines::{build, validate, Batch, Cpu, FeatureSpec};
+use baselines::{build, validate, Cpu};
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 type M = Tensor<(usize, usize), f32, Cpu>;
-
-fn spec() -> FeatureSpec {
-    FeatureSpec {
-        sparse: vec![
-            ("user".into(), 60),
-            ("item".into(), 40),
-            ("noise".into(), 7),
-        ],
-        dense: vec!["d0".into(), "d1".into()],
-        frequencies: None,
-        pairs: None,
-    }
-}
-
-/// The toy interaction task of tests/models.rs: labels ~ Bernoulli(sigmoid(2.5 <u, v>
-/// + 0.8 d0 - 0.5)) with random 3-d user and item vectors.
-fn toy_batch(n: usize, seed: u64) -> Batch {
-    let mut world = ChaCha8Rng::seed_from_u64(99);
-    let mut vecs = |count: usize| -> Vec<[f32; 3]> {
-        (0..count)
-            .map(|_| {
-                [
-                    world.gen_range(-1.0..1.0),
-                    world.gen_range(-1.0..1.0),
-                    world.gen_range(-1.0..1.0),
-                ]
-            })
-            .collect()
-    };
-    let users = vecs(60);
-    let items = vecs(40);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut b = Batch {
-        size: n,
-        n_sparse: 3,
-        n_dense: 2,
-        ..Default::default()
-    };
-    for _ in 0..n {
-        let (u, i) = (rng.gen_range(0..60u32), rng.gen_range(0..40u32));
-        let d0: f32 = rng.gen_range(-1.0..1.0);
-        let dot: f32 = (0..3)
-            .map(|k| users[u as usize][k] * items[i as usize][k])
-            .sum();
-        let p = 1.0 / (1.0 + (-(2.5 * dot + 0.8 * d0 - 0.5)).exp());
-        b.sparse.extend([u, i, rng.gen_range(0..7)]);
-        b.dense.extend([d0, rng.gen_range(-1.0..1.0)]);
-        b.labels.push(if rng.gen::<f32>() < p { 1.0 } else { 0.0 });
-    }
-    b
-}
-
-fn slice(b: &Batch, lo: usize, hi: usize) -> Batch {
-    Batch {
-        size: hi - lo,
-        n_sparse: b.n_sparse,
-        n_dense: b.n_dense,
-        sparse: b.sparse[lo * b.n_sparse..hi * b.n_sparse].to_vec(),
-        dense: b.dense[lo * b.n_dense..hi * b.n_dense].to_vec(),
-        labels: b.labels[lo..hi].to_vec(),
-    }
-}
-
-fn logloss(logits: &[f32], labels: &[f32]) -> f64 {
-    logits
-        .iter()
-        .zip(labels)
-        .map(|(&z, &y)| {
-            let z = z as f64;
-            z.max(0.0) + (-z.abs()).exp().ln_1p() - y as f64 * z
-        })
-        .sum::<f64>()
-        / labels.len() as f64
-}
 
 /// Row-major host matmul: a (r, c) x b (c, m).
 fn mm(a: &[f32], b: &[f32], r: usize, c: usize, m: usize) -> Vec<f32> {
@@ -226,7 +155,7 @@ fn merged_equals_unmerged() {
         condition: serde_json::from_value(json!({"kind": "group", "fields": ["user"]})).unwrap(),
         ..Default::default()
     };
-    let model = ApgDnn::new(&mut store, &spec(), &cfg);
+    let model = ApgDnn::new(&mut store, &toy_spec(), &cfg);
     train(&mut store, &model);
     let (a, fa) = predict_logits(&model, &store, &batch);
     let merged = model.merged(&mut store);
@@ -235,7 +164,7 @@ fn merged_equals_unmerged() {
     assert!(fb.forward_total() < fa.forward_total());
     // apg_dcnv2, self-wise.
     let mut store = ParamStore::new(Cpu::default(), 4);
-    let model = ApgDcnv2::new(&mut store, &spec(), &ApgDcnv2Config::default());
+    let model = ApgDcnv2::new(&mut store, &toy_spec(), &ApgDcnv2Config::default());
     train(&mut store, &model);
     let (a, _) = predict_logits(&model, &store, &batch);
     let merged = model.merged(&mut store);
@@ -290,7 +219,7 @@ fn gradients_reach_every_parameter() {
     let batch = toy_batch(64, 2);
     for (name, cfg) in configs() {
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let model = build(name, &cfg, &spec(), &mut store).unwrap();
+        let model = build(name, &cfg, &toy_spec(), &mut store).unwrap();
         let (logits, _) = predict_logits(model.as_ref(), &store, &batch);
         assert!(logits.iter().all(|x| x.is_finite()) && logits.len() == 64);
         let norms = gradient_norms(model.as_ref(), &store, &batch);
@@ -321,7 +250,7 @@ fn apg_models_beat_the_constant_predictor() {
     let mut results = Vec::new();
     for (name, cfg) in runs {
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let model = build(name, &cfg, &spec(), &mut store).unwrap();
+        let model = build(name, &cfg, &toy_spec(), &mut store).unwrap();
         let ocfg = OptimConfig {
             lr: 3e-3,
             weight_decay: 0.0,
@@ -395,7 +324,7 @@ fn layer_flops_match_hand_formula() {
 /// Configs: unknown keys, missing or duplicate fields, `p < k` are rejected up front.
 #[test]
 fn bad_configs_are_rejected() {
-    let s = spec();
+    let s = toy_spec();
     assert!(validate("apg_dnn", &json!({}), &s).is_ok());
     assert!(validate(
         "apg_dcnv2",

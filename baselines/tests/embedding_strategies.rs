@@ -2,6 +2,9 @@
 //! index properties of arXiv 2109.02471 (spec section 4g), the hashing trick's buckets,
 //! gradients and learning with every strategy, table sizes and the FLOP counter.
 
+mod common;
+use common::{logloss, slice, toy_batch, toy_spec};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use baselines::engine::{
@@ -394,79 +397,6 @@ fn bh_flop_counter_matches_formula() {
 }
 
 // ---- the toy task of tests/models.rs ----
-
-fn toy_spec() -> FeatureSpec {
-    FeatureSpec {
-        sparse: vec![
-            ("user".into(), 60),
-            ("item".into(), 40),
-            ("noise".into(), 7),
-        ],
-        dense: vec!["d0".into(), "d1".into()],
-        frequencies: None,
-        pairs: None,
-    }
-}
-
-/// Labels ~ Bernoulli(sigmoid(2.5 * <u, v> + 0.8 * d0 - 0.5)), as in tests/models.rs.
-fn toy_batch(n: usize, seed: u64) -> Batch {
-    let mut world = ChaCha8Rng::seed_from_u64(99);
-    let mut latent = |k: usize| -> Vec<[f32; 3]> {
-        (0..k)
-            .map(|_| {
-                [
-                    world.gen_range(-1.0..1.0),
-                    world.gen_range(-1.0..1.0),
-                    world.gen_range(-1.0..1.0),
-                ]
-            })
-            .collect()
-    };
-    let users = latent(60);
-    let items = latent(40);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut b = Batch {
-        size: n,
-        n_sparse: 3,
-        n_dense: 2,
-        ..Default::default()
-    };
-    for _ in 0..n {
-        let (u, i) = (rng.gen_range(0..60u32), rng.gen_range(0..40u32));
-        let d0: f32 = rng.gen_range(-1.0..1.0);
-        let dot: f32 = (0..3)
-            .map(|k| users[u as usize][k] * items[i as usize][k])
-            .sum();
-        let p = 1.0 / (1.0 + (-(2.5 * dot + 0.8 * d0 - 0.5)).exp());
-        b.sparse.extend([u, i, rng.gen_range(0..7)]);
-        b.dense.extend([d0, rng.gen_range(-1.0..1.0)]);
-        b.labels.push(if rng.gen::<f32>() < p { 1.0 } else { 0.0 });
-    }
-    b
-}
-
-fn slice(b: &Batch, lo: usize, hi: usize) -> Batch {
-    Batch {
-        size: hi - lo,
-        n_sparse: b.n_sparse,
-        n_dense: b.n_dense,
-        sparse: b.sparse[lo * b.n_sparse..hi * b.n_sparse].to_vec(),
-        dense: b.dense[lo * b.n_dense..hi * b.n_dense].to_vec(),
-        labels: b.labels[lo..hi].to_vec(),
-    }
-}
-
-fn logloss(logits: &[f32], labels: &[f32]) -> f64 {
-    logits
-        .iter()
-        .zip(labels)
-        .map(|(&z, &y)| {
-            let z = z as f64;
-            z.max(0.0) + (-z.abs()).exp().ln_1p() - y as f64 * z
-        })
-        .sum::<f64>()
-        / labels.len() as f64
-}
 
 /// (model, strategy) pairs exercised by the gradient and learning tests.
 fn cases() -> Vec<(&'static str, EmbeddingStrategy)> {

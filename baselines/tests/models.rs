@@ -2,94 +2,15 @@
 //! parameter, determinism from the seed, and learning (beating the constant predictor
 //! on a small task whose labels depend on a user x item interaction).
 
+mod common;
+use common::{logloss, slice, toy_batch, toy_spec};
+
 use baselines::engine::{
     gradient_norms, predict_logits, train_step, OptimConfig, Optimizer, ParamStore, SparseOptim,
 };
-use baselines::{build, Batch, Cpu, FeatureSpec};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use baselines::{build, Cpu};
 
 const MODELS: &[&str] = &["lr", "dnn", "dcnv2"];
-
-fn spec() -> FeatureSpec {
-    FeatureSpec {
-        sparse: vec![
-            ("user".into(), 60),
-            ("item".into(), 40),
-            ("noise".into(), 7),
-        ],
-        dense: vec!["d0".into(), "d1".into()],
-        frequencies: None,
-        pairs: None,
-    }
-}
-
-/// Labels ~ Bernoulli(sigmoid(2.5 * <u, v> + 0.8 * d0 - 0.5)): the interaction of user
-/// and item latent vectors carries most of the signal, plus one dense effect.
-fn toy_batch(n: usize, seed: u64) -> Batch {
-    let mut world = ChaCha8Rng::seed_from_u64(99);
-    let users: Vec<[f32; 3]> = (0..60)
-        .map(|_| {
-            [
-                world.gen_range(-1.0..1.0),
-                world.gen_range(-1.0..1.0),
-                world.gen_range(-1.0..1.0),
-            ]
-        })
-        .collect();
-    let items: Vec<[f32; 3]> = (0..40)
-        .map(|_| {
-            [
-                world.gen_range(-1.0..1.0),
-                world.gen_range(-1.0..1.0),
-                world.gen_range(-1.0..1.0),
-            ]
-        })
-        .collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut b = Batch {
-        size: n,
-        n_sparse: 3,
-        n_dense: 2,
-        ..Default::default()
-    };
-    for _ in 0..n {
-        let (u, i) = (rng.gen_range(0..60u32), rng.gen_range(0..40u32));
-        let d0: f32 = rng.gen_range(-1.0..1.0);
-        let dot: f32 = (0..3)
-            .map(|k| users[u as usize][k] * items[i as usize][k])
-            .sum();
-        let p = 1.0 / (1.0 + (-(2.5 * dot + 0.8 * d0 - 0.5)).exp());
-        b.sparse.extend([u, i, rng.gen_range(0..7)]);
-        b.dense.extend([d0, rng.gen_range(-1.0..1.0)]);
-        b.labels.push(if rng.gen::<f32>() < p { 1.0 } else { 0.0 });
-    }
-    b
-}
-
-fn slice(b: &Batch, lo: usize, hi: usize) -> Batch {
-    Batch {
-        size: hi - lo,
-        n_sparse: b.n_sparse,
-        n_dense: b.n_dense,
-        sparse: b.sparse[lo * b.n_sparse..hi * b.n_sparse].to_vec(),
-        dense: b.dense[lo * b.n_dense..hi * b.n_dense].to_vec(),
-        labels: b.labels[lo..hi].to_vec(),
-    }
-}
-
-fn logloss(logits: &[f32], labels: &[f32]) -> f64 {
-    logits
-        .iter()
-        .zip(labels)
-        .map(|(&z, &y)| {
-            let z = z as f64;
-            // log(1 + e^z) - y z, computed stably.
-            z.max(0.0) + (-z.abs()).exp().ln_1p() - y as f64 * z
-        })
-        .sum::<f64>()
-        / labels.len() as f64
-}
 
 #[test]
 fn output_has_one_logit_per_example() {
@@ -97,7 +18,7 @@ fn output_has_one_logit_per_example() {
     let batch = toy_batch(37, 1);
     for name in MODELS {
         let mut store = ParamStore::new(dev.clone(), 0);
-        let model = build(name, &serde_json::Value::Null, &spec(), &mut store).unwrap();
+        let model = build(name, &serde_json::Value::Null, &toy_spec(), &mut store).unwrap();
         let (logits, flops) = predict_logits(model.as_ref(), &store, &batch);
         assert_eq!(logits.len(), 37, "{name}");
         assert!(logits.iter().all(|x| x.is_finite()), "{name}");
@@ -111,7 +32,7 @@ fn gradients_reach_every_parameter() {
     let batch = toy_batch(64, 2);
     for name in MODELS {
         let mut store = ParamStore::new(dev.clone(), 0);
-        let model = build(name, &serde_json::Value::Null, &spec(), &mut store).unwrap();
+        let model = build(name, &serde_json::Value::Null, &toy_spec(), &mut store).unwrap();
         // LR starts at zero, where its gradients are still nonzero (labels are not all 0.5).
         let norms = gradient_norms(model.as_ref(), &store, &batch);
         assert_eq!(norms.len(), store.names().len());
@@ -131,7 +52,7 @@ fn same_seed_same_model_and_training() {
     for name in MODELS {
         let run = || {
             let mut store = ParamStore::new(dev.clone(), 7);
-            let model = build(name, &serde_json::Value::Null, &spec(), &mut store).unwrap();
+            let model = build(name, &serde_json::Value::Null, &toy_spec(), &mut store).unwrap();
             let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
             for _ in 0..3 {
                 train_step(model.as_ref(), &mut store, &mut opt, &batch);
@@ -152,7 +73,7 @@ fn each_model_beats_the_constant_predictor() {
     let mut results = Vec::new();
     for name in MODELS {
         let mut store = ParamStore::new(dev.clone(), 0);
-        let model = build(name, &serde_json::Value::Null, &spec(), &mut store).unwrap();
+        let model = build(name, &serde_json::Value::Null, &toy_spec(), &mut store).unwrap();
         let cfg = OptimConfig {
             lr: 3e-3,
             weight_decay: 0.0,

@@ -3,6 +3,9 @@
 //! parameter while the frozen GNN is outside the store and unchanged by training, the
 //! model learns a toy task, and building without pair statistics is a BadConfig error.
 
+mod common;
+use common::logloss;
+
 use std::collections::BTreeMap;
 
 use baselines::engine::{
@@ -84,18 +87,6 @@ fn cfg() -> PcfDnnConfig {
         pretrain_lr: 0.02,
         ..Default::default()
     }
-}
-
-fn logloss(logits: &[f32], labels: &[f32]) -> f64 {
-    logits
-        .iter()
-        .zip(labels)
-        .map(|(&z, &y)| {
-            let z = z as f64;
-            z.max(0.0) + (-z.abs()).exp().ln_1p() - y as f64 * z
-        })
-        .sum::<f64>()
-        / labels.len() as f64
 }
 
 #[test]
