@@ -2,7 +2,12 @@
 //! see docs/cuda.md). For every model in the catalog: the same seed and batches give
 //! per-parameter gradient norms, training losses over 10 steps, and final logits that
 //! agree between dfdx's CPU device and its CUDA device. Tolerance: 1e-4 relative on
-//! losses and gradient norms; 1e-3 on logits, relative to max(1, |logit|).
+//! gradient norms; on losses 1e-4 relative and on logits 1e-3 relative to
+//! max(1, |logit|), or, for a model whose training amplifies rounding noise, 4 times
+//! what a 1e-6 relative change of the dense inputs does to the same run on the CPU
+//! (its own noise floor, measured in the test). APG needs that: on the CPU alone, 1e-6
+//! on its inputs moves its logits by 7e-3 (apg_dnn) and 3e-2 (apg_dcnv2) after 10 Adam
+//! steps, as much as CPU vs CUDA does, while the other models move by 1e-6 to 2e-5.
 //!
 //! Without a usable GPU this fails with the reason (no device, stub or too-old driver).
 #![cfg(feature = "cuda")]
@@ -70,6 +75,12 @@ fn config(name: &str) -> serde_json::Value {
 /// Batch `k` of a fixed stream: ids repeat within a batch (so the sparse update sums
 /// gradients of the same row), labels depend on user x item and one dense field.
 fn batch(k: u64, n: usize) -> Batch {
+    batch_scaled(k, n, 1.0)
+}
+
+/// [`batch`] with every dense value multiplied by `scale`: a rounding-sized change of
+/// the inputs, to measure how much a model's training amplifies noise.
+fn batch_scaled(k: u64, n: usize, scale: f32) -> Batch {
     let mut rng = ChaCha8Rng::seed_from_u64(1000 + k);
     let mut b = Batch {
         size: n,
@@ -86,7 +97,7 @@ fn batch(k: u64, n: usize) -> Batch {
         ];
         let z = ((u * 7 + i * 13) % 11) as f32 / 5.0 - 1.0 + 0.7 * d[0];
         b.sparse.extend([u, i, rng.gen_range(0..5)]);
-        b.dense.extend(d);
+        b.dense.extend(d.map(|x| x * scale));
         b.labels
             .push(if rng.gen::<f32>() < 1.0 / (1.0 + (-z).exp()) {
                 1.0
@@ -103,7 +114,7 @@ struct Trace {
     logits: Vec<f32>,
 }
 
-fn trace<D: Dev>(dev: D, name: &str) -> Trace {
+fn trace<D: Dev>(dev: D, name: &str, scale: f32) -> Trace {
     let mut store = ParamStore::new(dev, SEED);
     let model = build(name, &config(name), &spec(), &mut store).unwrap();
     let grad_norms = gradient_norms(model.as_ref(), &store, &batch(0, 512));
@@ -114,7 +125,15 @@ fn trace<D: Dev>(dev: D, name: &str) -> Trace {
     };
     let mut opt = Optimizer::new(&cfg, &mut store);
     let losses = (0..STEPS as u64)
-        .map(|k| train_step(model.as_ref(), &mut store, &mut opt, &batch(k, 512)).loss)
+        .map(|k| {
+            train_step(
+                model.as_ref(),
+                &mut store,
+                &mut opt,
+                &batch_scaled(k, 512, scale),
+            )
+            .loss
+        })
         .collect();
     let logits = predict_logits(model.as_ref(), &store, &batch(99, 1024)).0;
     Trace {
@@ -128,40 +147,58 @@ fn rel(a: f32, b: f32) -> f32 {
     (a - b).abs() / a.abs().max(b.abs()).max(f32::MIN_POSITIVE)
 }
 
+fn max_loss_rel(a: &Trace, b: &Trace) -> f32 {
+    a.losses
+        .iter()
+        .zip(&b.losses)
+        .map(|(x, y)| rel(*x, *y))
+        .fold(0.0, f32::max)
+}
+
+/// Largest logit difference, relative to max(1, |logit|).
+fn max_logit_diff(a: &Trace, b: &Trace) -> f32 {
+    a.logits
+        .iter()
+        .zip(&b.logits)
+        .map(|(x, y)| (x - y).abs() / x.abs().max(1.0))
+        .fold(0.0, f32::max)
+}
+
 #[test]
 fn cpu_and_cuda_agree_on_every_model() {
     let gpu = open_cuda(0, 0).unwrap_or_else(|e| panic!("{e}"));
     let mut failures = Vec::new();
     for info in CATALOG {
         let name = info.name;
-        let (c, g) = (trace(Cpu::default(), name), trace(gpu.clone(), name));
+        let (c, g) = (
+            trace(Cpu::default(), name, 1.0),
+            trace(gpu.clone(), name, 1.0),
+        );
+        let noisy = trace(Cpu::default(), name, 1.0 + 1e-6);
         for ((param, a), (_, b)) in c.grad_norms.iter().zip(&g.grad_norms) {
             if rel(*a, *b) > 1e-4 {
                 failures.push(format!("{name}: |grad {param}| cpu {a} vs cuda {b}"));
             }
         }
+        let loss_tol = 1e-4f32.max(4.0 * max_loss_rel(&c, &noisy));
         for (step, (a, b)) in c.losses.iter().zip(&g.losses).enumerate() {
-            if !(a.is_finite() && b.is_finite()) || rel(*a, *b) > 1e-4 {
-                failures.push(format!("{name}: loss at step {step}: cpu {a} vs cuda {b}"));
+            if !(a.is_finite() && b.is_finite()) || rel(*a, *b) > loss_tol {
+                failures.push(format!(
+                    "{name}: loss at step {step}: cpu {a} vs cuda {b} (tolerance {loss_tol:.1e})"
+                ));
             }
         }
-        let worst = c
-            .logits
-            .iter()
-            .zip(&g.logits)
-            .map(|(a, b)| (a - b).abs() / a.abs().max(1.0))
-            .fold(0.0f32, f32::max);
-        if worst > 1e-3 || g.logits.len() != c.logits.len() {
-            failures.push(format!("{name}: logits differ by up to {worst} (relative)"));
+        let noise_floor = max_logit_diff(&c, &noisy);
+        let logit_tol = 1e-3f32.max(4.0 * noise_floor);
+        let worst = max_logit_diff(&c, &g);
+        if worst > logit_tol || g.logits.len() != c.logits.len() {
+            failures.push(format!(
+                "{name}: logits differ by up to {worst} (relative; tolerance {logit_tol:.1e})"
+            ));
         }
-        let loss_rel = c
-            .losses
-            .iter()
-            .zip(&g.losses)
-            .map(|(a, b)| rel(*a, *b))
-            .fold(0.0f32, f32::max);
+        let loss_rel = max_loss_rel(&c, &g);
         eprintln!(
-            "{name}: losses {:.6} -> {:.6} (cpu) vs {:.6} -> {:.6} (cuda); max loss rel diff {loss_rel:.2e}; max logit diff {worst:.2e}",
+            "{name}: losses {:.6} -> {:.6} (cpu) vs {:.6} -> {:.6} (cuda); max loss rel diff {loss_rel:.2e}; max logit diff {worst:.2e} (cpu noise floor {noise_floor:.2e})",
             c.losses[0],
             c.losses[STEPS - 1],
             g.losses[0],

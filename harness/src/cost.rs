@@ -181,20 +181,29 @@ pub fn start_peak_window(reset_scope: &str) -> (String, Option<u64>) {
     (scope.to_string(), current_rss_bytes())
 }
 
-/// HOOK for CUDA memory: free/total device memory from the CUDA driver
-/// (`cuMemGetInfo`), for `Cost::gpu_memory` when running on CUDA.
-///
-/// Returns `None` on the CPU and, for now, on CUDA too: the harness does not link
-/// cudarc directly. To fill it in, add `cudarc = { version = "0.9", optional = true }`
-/// to harness (enabled by its `cuda` feature, same version as dfdx's) and return
-/// `cudarc::driver::result::mem_get_info()` (the `(free, total)` of the current
-/// context, which the dfdx CUDA device has made current) for `DeviceKind::Cuda`.
-/// Sample it after the training steps: it is a snapshot, not a peak.
+/// CUDA memory from the driver (`cuMemGetInfo`) for `Cost::gpu_memory`: `None` on the
+/// CPU. A snapshot taken after training, not a peak; `used` counts everything on the
+/// device: the CUDA context (about 0.5 GiB), dfdx's tensor cache (which keeps freed
+/// buffers for reuse, so it holds roughly the training peak) and other processes.
 pub fn cuda_mem_info(kind: DeviceKind) -> Option<GpuMemory> {
     match kind {
         DeviceKind::Cpu => None,
-        DeviceKind::Cuda => None,
+        DeviceKind::Cuda => cuda_free_total().map(|(free, total)| GpuMemory {
+            free_bytes: free,
+            total_bytes: total,
+            used_bytes: total.saturating_sub(free),
+        }),
     }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_free_total() -> Option<(u64, u64)> {
+    baselines::engine::cuda_mem_get_info()
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_free_total() -> Option<(u64, u64)> {
+    None
 }
 
 /// Measures model `name` on a prepared task: builds it with the task's config (or its

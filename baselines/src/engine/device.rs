@@ -59,7 +59,7 @@ impl std::fmt::Display for DeviceKind {
 }
 
 #[cfg(feature = "cuda")]
-pub use cuda::{open_cuda, CudaDevice, CudaOpenError};
+pub use cuda::{cuda_mem_get_info, open_cuda, CudaDevice, CudaOpenError};
 
 #[cfg(feature = "cuda")]
 mod cuda {
@@ -173,5 +173,14 @@ mod cuda {
             )));
         }
         Ok(dev)
+    }
+
+    /// `(free, total)` bytes of the current CUDA context's device (`cuMemGetInfo`), or
+    /// `None` when no context is current or the driver call fails. Call it on the thread
+    /// that opened the device (dfdx makes its context current there).
+    pub fn cuda_mem_get_info() -> Option<(u64, u64)> {
+        result::mem_get_info()
+            .ok()
+            .map(|(free, total)| (free as u64, total as u64))
     }
 }

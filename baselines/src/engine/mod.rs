@@ -10,7 +10,7 @@ pub mod sparse;
 pub mod step;
 
 #[cfg(feature = "cuda")]
-pub use device::{open_cuda, CudaDevice, CudaOpenError};
+pub use device::{cuda_mem_get_info, open_cuda, CudaDevice, CudaOpenError};
 pub use device::{Dev, DeviceKind, Track};
 pub use flops::Flops;
 pub use init::Init;
