@@ -91,8 +91,12 @@ pub enum ModelError {
     Unsupported { model: String, needs: String },
 }
 
+/// The description of a ranking (`CATALOG`) or sequential (`SEQ_CATALOG`) model.
 pub fn info(name: &str) -> Option<&'static ModelInfo> {
-    CATALOG.iter().find(|m| m.name == name)
+    CATALOG
+        .iter()
+        .chain(crate::sequential::SEQ_CATALOG)
+        .find(|m| m.name == name)
 }
 
 fn parse<C: serde::de::DeserializeOwned>(

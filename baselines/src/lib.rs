@@ -12,11 +12,13 @@ pub mod layers;
 pub mod model;
 pub mod ranking;
 pub mod sequence;
+pub mod sequential;
 
 pub use batch::{Batch, FeatureSpec, PairStat, PairStats};
 pub use catalog::{build, info, pair_fields, validate, ModelError, ModelInfo, CATALOG};
 pub use model::{Forward, Model};
 pub use sequence::{seq_train_step, seq_user_vectors, SeqBatch, SeqForward, SeqModel, SeqSpec};
+pub use sequential::{build_seq, SEQ_CATALOG};
 
 /// The CPU device every default build has.
 pub type Cpu = dfdx::tensor::Cpu;

@@ -48,6 +48,11 @@ pub struct Cost {
     /// but this reports f32). Activations are not included.
     #[serde(default)]
     pub serving_bytes: usize,
+    /// Embedding values a trained model actually uses, where that is less than the
+    /// tables hold (AMTL/MDE keep only a prefix of each row: the sum of the used widths);
+    /// `None` when every stored value is used. Bytes = 4 x this.
+    #[serde(default)]
+    pub embedding_values_used: Option<u64>,
     /// Forward FLOPs per example of the model (inference; loss excluded).
     pub forward_flops_per_example: f64,
     /// Backward FLOPs per example of a training step, loss backward included,
@@ -142,7 +147,13 @@ pub struct CellResult {
     pub schema_version: u32,
     pub run: String,
     pub task: String,
+    /// The cell's model name: a catalog name, or a task's variant name (`models` entry
+    /// with a `"model"` key, e.g. `dnn_bh_100x`).
     pub model: String,
+    /// The catalog model a variant is a configuration of; `None` when `model` is itself
+    /// a catalog name.
+    #[serde(default)]
+    pub base_model: Option<String>,
     pub seed: u64,
     pub status: Status,
     /// Why the cell failed (divergence, bad data, ...); None when ok.

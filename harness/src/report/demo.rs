@@ -112,6 +112,7 @@ fn cell(
         run: "demo".into(),
         task: task.into(),
         model: model.into(),
+        base_model: None,
         seed,
         status: Status::Ok,
         error: None,

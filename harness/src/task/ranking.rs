@@ -123,6 +123,7 @@ pub fn run_cell<D: Dev>(
         run: id.run.to_string(),
         task: spec.name.clone(),
         model: id.model.to_string(),
+        base_model: None,
         seed: id.seed,
         status: Status::Ok,
         error: None,
