@@ -5,7 +5,8 @@
 # missing), or on a link to a file that does not exist; then screenshots a task page.
 #
 # usage: scripts/browser-test.sh [RESULTS_DIR]
-#   RESULTS_DIR  results to render (default: the synthetic demo results, written fresh)
+#   RESULTS_DIR  results to render (default: the synthetic demo results and their demo
+#                claim files, written fresh; with RESULTS_DIR, the claims in tasks/claims)
 # env:
 #   OUT=DIR                 keep the site and screenshot here (default: a temp dir)
 #   CHROMIUM=PATH           browser binary (default: chromium or chromium-browser)
@@ -35,13 +36,15 @@ OUT="${OUT:-$WORK/out}"
 mkdir -p "$OUT"
 if [ $# -ge 1 ]; then
   RESULTS="$1"
+  CLAIMS="tasks/claims"
 else
   RESULTS="$WORK/results"
-  "$DEMO" "$RESULTS" >/dev/null
+  CLAIMS="$WORK/claims"
+  "$DEMO" "$RESULTS" "$CLAIMS" >/dev/null
 fi
 SITE="$OUT/site"
 rm -rf "$SITE"
-"$BIN" report --results "$RESULTS" --out "$SITE" --resamples 2000
+"$BIN" report --results "$RESULTS" --claims "$CLAIMS" --out "$SITE" --resamples 2000
 
 chrome() {
   local profile
@@ -72,20 +75,25 @@ for page in "$SITE"/*.html; do
     case "$link" in
       data:*|\#*) ;;
       *://*) echo "FAIL $name: external reference $link"; fail=1 ;;
+      *\#*) file="${link%%#*}"; anchor="${link#*#}"
+          grep -q "id=\"$anchor\"" "$SITE/$file" 2>/dev/null || { echo "FAIL $name: broken link $link"; fail=1; } ;;
       *) [ -f "$SITE/$link" ] || { echo "FAIL $name: broken link $link"; fail=1; } ;;
     esac
   done
   echo "ok   $name"
 done
 
-task="$(ls "$SITE"/task-*.html | head -n 1)"
-SHOT="$OUT/screenshot-$(basename "$task" .html).png"
-chrome --window-size=1440,1900 --hide-scrollbars --screenshot="$SHOT" "file://$(realpath "$task")" \
-  >/dev/null 2>"$WORK/log.txt" || true
-if [ ! -s "$SHOT" ] || [ "$(stat -c %s "$SHOT")" -lt 20000 ]; then
-  echo "FAIL screenshot of $(basename "$task") missing or blank"; fail=1
-else
-  echo "screenshot: $SHOT"
-fi
+# Screenshots: the first task page, the claims page and the first variant's page.
+variant="$(grep -l 'A variant of' "$SITE"/model-*.html | head -n 1 || true)"
+for page in "$(ls "$SITE"/task-*.html | head -n 1)" "$SITE/claims.html" $variant; do
+  SHOT="$OUT/screenshot-$(basename "$page" .html).png"
+  chrome --window-size=1440,2400 --hide-scrollbars --screenshot="$SHOT" "file://$(realpath "$page")" \
+    >/dev/null 2>"$WORK/log.txt" || true
+  if [ ! -s "$SHOT" ] || [ "$(stat -c %s "$SHOT")" -lt 20000 ]; then
+    echo "FAIL screenshot of $(basename "$page") missing or blank"; fail=1
+  else
+    echo "screenshot: $SHOT"
+  fi
+done
 echo "$pages pages checked in $CHROME"
 [ "$fail" = 0 ] && echo "browser test passed" || { echo "browser test FAILED"; exit 1; }

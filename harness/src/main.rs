@@ -93,6 +93,22 @@ enum Cmd {
     /// Print every test between two models of one task: summaries, paired t, Wilcoxon,
     /// DeLong per seed, bootstrap and randomization over users.
     Compare(CompareArgs),
+    /// Check the paper claims (claim files) against a results directory and print each
+    /// claim's figures and verdict.
+    Claims(ClaimsArgs),
+}
+
+#[derive(clap::Args)]
+struct ClaimsArgs {
+    /// Results directory (a results root with runs, or one run's folder).
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+    /// Folder of claim files (one claim per JSON file).
+    #[arg(long, default_value = "tasks/claims")]
+    claims: PathBuf,
+    /// Significance level (after Holm correction within each claim).
+    #[arg(long, default_value_t = harness::stats::ALPHA)]
+    alpha: f64,
 }
 
 #[derive(clap::Args)]
@@ -106,6 +122,10 @@ struct ReportArgs {
     /// Template folder; missing files fall back to the copies built into the binary.
     #[arg(long, default_value = "templates")]
     templates: PathBuf,
+    /// Folder of paper-claim files checked on the model pages and `claims.html`
+    /// (default: `tasks/claims` when it exists, else no claims).
+    #[arg(long)]
+    claims: Option<PathBuf>,
     /// Significance level of the rank groups (after Holm correction).
     #[arg(long, default_value_t = harness::stats::ALPHA)]
     alpha: f64,
@@ -165,6 +185,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Cmd::Cost { .. } => cost_command(cli),
         Cmd::Report(a) => cmd_report(cli, a),
         Cmd::Compare(a) => cmd_compare(cli, a),
+        Cmd::Claims(a) => cmd_claims(cli, a),
         Cmd::Run {
             target,
             models,
@@ -288,7 +309,13 @@ fn cmd_report(cli: &Cli, a: &ReportArgs) -> Result<ExitCode> {
         },
     };
     let tpl = a.templates.is_dir().then_some(a.templates.as_path());
-    let out = report(&a.results, &a.out, tpl, opts)?;
+    let default_claims = PathBuf::from("tasks/claims");
+    let claims = match &a.claims {
+        Some(dir) => harness::report::load_claims(dir)?,
+        None if default_claims.is_dir() => harness::report::load_claims(&default_claims)?,
+        None => Vec::new(),
+    };
+    let out = report(&a.results, &a.out, tpl, &claims, opts)?;
     if cli.json {
         let bad: Vec<_> = out
             .bad
@@ -318,6 +345,32 @@ fn cmd_report(cli: &Cli, a: &ReportArgs) -> Result<ExitCode> {
             a.out.display(),
             a.out.join("index.html").display()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `recbench claims`: every claim's checks with figures and verdicts (`--json`: the
+/// claim results as one JSON array).
+fn cmd_claims(cli: &Cli, a: &ClaimsArgs) -> Result<ExitCode> {
+    use harness::report::claims::{evaluate, format_text, ClaimOptions};
+    let claims = harness::report::load_claims(&a.claims)?;
+    let loaded = harness::report::scan(&a.results)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.results.display()))?;
+    for b in &loaded.bad {
+        eprintln!("skipped {}: {}", b.path, b.reason);
+    }
+    let results = evaluate(
+        &claims,
+        &loaded.cells,
+        ClaimOptions {
+            alpha: a.alpha,
+            level: 0.95,
+        },
+    );
+    if cli.json {
+        println!("{}", serde_json::to_string(&results)?);
+    } else {
+        print!("{}", format_text(&results));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,31 @@ pub struct Cell {
     pub scores: Option<Scores>,
 }
 
+impl Cell {
+    /// A numeric cost of this cell: a field of the stored `cost` object, or the derived
+    /// `embedding_bytes` (4 x `embedding_values_used` when recorded, else 4 x
+    /// `params_embedding`: f32 values a trained model's embeddings use). None when
+    /// absent, zero (older results: "not measured") or not finite.
+    pub fn cost_value(&self, key: &str) -> Option<f64> {
+        let field = |k: &str| {
+            self.cost_raw
+                .get(k)
+                .and_then(|v| v.as_f64())
+                .filter(|x| *x > 0.0 && x.is_finite())
+        };
+        if key == EMBEDDING_BYTES {
+            field("embedding_values_used")
+                .or_else(|| field("params_embedding"))
+                .map(|v| 4.0 * v)
+        } else {
+            field(key)
+        }
+    }
+}
+
+/// The derived cost key of [`Cell::cost_value`]: bytes of the embedding values used.
+pub const EMBEDDING_BYTES: &str = "embedding_bytes";
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BadFile {
     pub path: String,

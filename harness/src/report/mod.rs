@@ -2,11 +2,13 @@
 //!
 //! `load` scans the results (collecting bad files with reasons instead of stopping),
 //! `compare` runs every test between two models, `tables` turns cells into what the
-//! pages show (also exported as CSV and JSON), `plot` draws the accuracy-vs-FLOPs SVG,
-//! and `site` renders minijinja templates into static, self-contained HTML (inline CSS
+//! pages show (also exported as CSV and JSON), `plot` draws the accuracy-vs-FLOPs and
+//! accuracy-vs-embedding-bytes SVGs, `claims` checks paper claims against the results
+//! (verdicts on the model pages and `claims.html`), and `site` renders minijinja templates into static, self-contained HTML (inline CSS
 //! and SVG, a few lines of optional inline script for sorting; no CDN, opens from the
 //! file system).
 
+pub mod claims;
 pub mod compare;
 pub mod demo;
 pub mod load;
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+pub use claims::{load_claims, Claim, ClaimResult, Verdict};
 pub use compare::{compare, format_text, PairOptions};
 pub use load::{scan, BadFile, Loaded};
 pub use tables::{build, SiteData, TableOptions};
@@ -33,12 +36,14 @@ pub struct ReportOutcome {
     pub templates_from_dir: Vec<String>,
 }
 
-/// Scans `results`, renders the site into `out`. Errors when the results cannot be
-/// read at all or nothing could be rendered (no usable cell).
+/// Scans `results`, checks `claims` against them, renders the site into `out`. Errors
+/// when the results cannot be read at all or nothing could be rendered (no usable
+/// cell).
 pub fn report(
     results: &Path,
     out: &Path,
     templates: Option<&Path>,
+    claims: &[Claim],
     opts: TableOptions,
 ) -> Result<ReportOutcome> {
     let loaded = scan(results).with_context(|| format!("reading {}", results.display()))?;
@@ -49,7 +54,7 @@ pub fn report(
         }
         anyhow::bail!(msg);
     }
-    let site = build(&loaded, opts);
+    let site = build(&loaded, claims, opts);
     let tpl = site::load_templates(templates)?;
     let written = site::render(&site, &tpl, out)?;
     Ok(ReportOutcome {

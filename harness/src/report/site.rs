@@ -1,5 +1,5 @@
 //! Rendering the site with minijinja: `index.html`, `task-<slug>.html`,
-//! `model-<slug>.html`, plus `leaderboard.csv` and `leaderboard.json` with the same
+//! `model-<slug>.html`, `claims.html`, plus `leaderboard.csv` and `leaderboard.json` with the same
 //! tables. Templates come from a directory (default `templates/`, so they can be edited
 //! without rebuilding) and fall back, file by file, to the copies compiled into the
 //! binary, so `recbench report` works from any directory.
@@ -17,6 +17,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("../../../templates/index.html")),
     ("task.html", include_str!("../../../templates/task.html")),
     ("model.html", include_str!("../../../templates/model.html")),
+    (
+        "claims.html",
+        include_str!("../../../templates/claims.html"),
+    ),
+    ("claim.html", include_str!("../../../templates/claim.html")),
 ];
 
 /// Where each template came from, for the log.
@@ -68,7 +73,7 @@ pub fn render(site: &SiteData, templates: &TemplateSources, out: &Path) -> Resul
     for t in &site.tasks {
         let html = env
             .get_template("task.html")?
-            .render(context! { site => site, task => t, plot => &t.plot_svg, page => "task", prov => &t.provenance })
+            .render(context! { site => site, task => t, plot => &t.plot_svg, bytes_plot => &t.bytes_plot_svg, page => "task", prov => &t.provenance })
             .with_context(|| format!("rendering task {}", t.task))?;
         write(format!("task-{}.html", t.slug), html)?;
     }
@@ -79,6 +84,11 @@ pub fn render(site: &SiteData, templates: &TemplateSources, out: &Path) -> Resul
             .with_context(|| format!("rendering model {}", m.model))?;
         write(format!("model-{}.html", m.slug), html)?;
     }
+    let claims = env
+        .get_template("claims.html")?
+        .render(context! { site => site, page => "claims", prov => &site.provenance })
+        .context("rendering claims.html")?;
+    write("claims.html".into(), claims)?;
     write("leaderboard.csv".into(), super::tables::to_csv(site))?;
     write(
         "leaderboard.json".into(),

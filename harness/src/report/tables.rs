@@ -13,8 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::claims::{evaluate, Claim, ClaimOptions, ClaimResult};
 use super::compare::{compare, fmt_p, PairComparison, PairOptions};
-use super::load::{BadFile, Cell, Loaded};
+use super::load::{BadFile, Cell, Loaded, EMBEDDING_BYTES};
 use crate::stats::{holm, rank_groups, summarize, RankInput, Summary};
 use crate::train::higher_is_better;
 
@@ -73,6 +74,13 @@ pub struct CostCell {
 pub struct Row {
     pub model: String,
     pub slug: String,
+    /// The catalog model this row is a variant (configuration) of; None for a catalog
+    /// model itself.
+    pub base_model: Option<String>,
+    pub base_slug: String,
+    /// A variant's config where it differs from its base model's on this task (the
+    /// whole config when the base did not run here); empty for catalog models.
+    pub config_text: String,
     pub group: Option<usize>,
     pub group_text: String,
     pub is_best: bool,
@@ -96,6 +104,8 @@ pub struct Row {
     pub serving: CostCell,
     /// Inference latency at batch 256: value = p50 ms, text = "p50 / p99 ms".
     pub latency: CostCell,
+    /// Bytes of the embedding values the trained model uses (see `Cell::cost_value`).
+    pub embedding_bytes: CostCell,
     /// Cost fields this version does not know (added to `Cost` later), as text.
     pub other_cost: Vec<(String, String)>,
     /// FLOPs/example for the plot (None when not measured).
@@ -158,6 +168,10 @@ pub struct TaskTable {
     pub comparisons: Vec<PairComparison>,
     #[serde(skip)]
     pub plot_svg: String,
+    /// Whether rows differ in embedding bytes (then the page shows `bytes_plot_svg`).
+    pub embedding_bytes_differ: bool,
+    #[serde(skip)]
+    pub bytes_plot_svg: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -174,6 +188,15 @@ pub struct ModelResult {
 pub struct ModelPage {
     pub model: String,
     pub slug: String,
+    /// For a variant: the catalog model it configures (its page is `base_slug`).
+    pub base_model: Option<String>,
+    pub base_slug: String,
+    /// Per task, the variant's full config (compact JSON).
+    pub configs: Vec<(String, String)>,
+    /// Variants of this model in the results: (name, slug).
+    pub variants: Vec<(String, String)>,
+    /// The claims naming this model, with their verdicts.
+    pub claims: Vec<ClaimResult>,
     pub in_catalog: bool,
     pub family: String,
     pub paper: String,
@@ -191,6 +214,11 @@ pub struct SiteData {
     pub resample_seed: u64,
     pub tasks: Vec<TaskTable>,
     pub models: Vec<ModelPage>,
+    /// Every claim file's verdict (`claims.html`).
+    pub claims: Vec<ClaimResult>,
+    /// Slugs of the model and task pages that exist (claims link only to those).
+    pub model_pages: Vec<String>,
+    pub task_pages: Vec<String>,
     pub bad_files: Vec<BadFile>,
     pub notes: Vec<String>,
     pub provenance: Provenance,
@@ -222,7 +250,7 @@ pub fn fmt_value(x: f64) -> String {
 }
 
 /// Decimals that give the interval half-width `hw` two significant digits (3 to 6).
-fn decimals_for(hw: f64) -> usize {
+pub(crate) fn decimals_for(hw: f64) -> usize {
     if hw > 0.0 && hw.is_finite() {
         (1.0 - hw.log10().floor()).clamp(3.0, 6.0) as usize
     } else {
@@ -262,7 +290,7 @@ fn metric_cell(metric: &str, values: &[(u64, f64)], level: f64) -> MetricCell {
 }
 
 /// Three significant digits with an SI prefix: 46193 -> "46.2 k".
-fn human(x: f64, unit: &str) -> String {
+pub(crate) fn human(x: f64, unit: &str) -> String {
     let (v, p) = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")]
         .into_iter()
         .find(|(s, _)| x.abs() >= *s)
@@ -278,7 +306,7 @@ fn human(x: f64, unit: &str) -> String {
     format!("{num} {p}{unit}").trim_end().to_string()
 }
 
-fn bytes(x: f64) -> String {
+pub(crate) fn bytes(x: f64) -> String {
     let (v, p) = [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
         .into_iter()
         .find(|(s, _)| x >= *s as f64)
@@ -289,11 +317,7 @@ fn bytes(x: f64) -> String {
 /// Mean of a numeric cost field over the cells where it is present and > 0 (0 means
 /// "not measured" in older results).
 fn cost_mean(cells: &[&Cell], key: &str) -> Option<f64> {
-    let v: Vec<f64> = cells
-        .iter()
-        .filter_map(|c| c.cost_raw.get(key).and_then(|v| v.as_f64()))
-        .filter(|x| *x > 0.0 && x.is_finite())
-        .collect();
+    let v: Vec<f64> = cells.iter().filter_map(|c| c.cost_value(key)).collect();
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
@@ -330,6 +354,7 @@ fn cost_cell(value: Option<f64>, fmt: impl Fn(f64) -> String, missing: &str) -> 
 }
 
 const KNOWN_COST: &[&str] = &[
+    "embedding_values_used",
     "optimizer_state_bytes",
     "serving_bytes",
     "backward_flops_per_example",
@@ -414,6 +439,39 @@ fn provenance(cells: &[&Cell]) -> Provenance {
 fn mean_of(cells: &[&Cell], f: impl Fn(&Cell) -> Option<f64>) -> Option<f64> {
     let v: Vec<f64> = cells.iter().filter_map(|c| f(c)).collect();
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// A config without the variant's `model` key, as compact JSON.
+fn config_json(v: &serde_json::Value) -> String {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("model");
+    }
+    v.to_string()
+}
+
+/// The keys of a variant's config whose values differ from its base model's config
+/// (`base`: the base's config on the same task, if it ran there), as compact JSON.
+fn config_diff(variant: &serde_json::Value, base: Option<&serde_json::Value>) -> String {
+    let (Some(v), Some(b)) = (variant.as_object(), base.and_then(|b| b.as_object())) else {
+        return config_json(variant);
+    };
+    let mut diff = serde_json::Map::new();
+    for (k, x) in v {
+        if k != "model" && b.get(k) != Some(x) {
+            diff.insert(k.clone(), x.clone());
+        }
+    }
+    for k in b.keys() {
+        if !v.contains_key(k) {
+            diff.insert(k.clone(), serde_json::Value::String("(default)".into()));
+        }
+    }
+    if diff.is_empty() {
+        "same config as the base model".into()
+    } else {
+        serde_json::Value::Object(diff).to_string()
+    }
 }
 
 /// Builds one task's table.
@@ -639,9 +697,20 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
             Some(g) => g.to_string(),
             None => "—".into(),
         };
+        let base_model = mc.iter().find_map(|c| c.result.base_model.clone());
+        let config_text = match &base_model {
+            None => String::new(),
+            Some(b) => config_diff(
+                &mc[0].result.model_config,
+                by_model.get(b).map(|bc| &bc[0].result.model_config),
+            ),
+        };
         rows.push(Row {
             model: m.clone(),
             slug: slug(m),
+            base_slug: base_model.as_deref().map(slug).unwrap_or_default(),
+            base_model,
+            config_text,
             group: groups[i],
             group_text,
             is_best,
@@ -675,6 +744,7 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
                 "not measured",
             ),
             serving: cost_cell(cost_mean(mc, "serving_bytes"), bytes, "not measured"),
+            embedding_bytes: cost_cell(cost_mean(mc, EMBEDDING_BYTES), bytes, "not measured"),
             latency: {
                 let l = latency_at(mc, LATENCY_BATCH);
                 CostCell {
@@ -791,13 +861,24 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
         primary,
         rows,
         plot_svg: String::new(),
+        embedding_bytes_differ: false,
+        bytes_plot_svg: String::new(),
     };
-    table.plot_svg = super::plot::scatter(&table);
+    table.plot_svg = super::plot::scatter(&table, &super::plot::FLOPS);
+    let distinct_bytes: BTreeSet<u64> = table
+        .rows
+        .iter()
+        .filter_map(|r| r.embedding_bytes.value.map(|b| b.round() as u64))
+        .collect();
+    if distinct_bytes.len() > 1 {
+        table.embedding_bytes_differ = true;
+        table.bytes_plot_svg = super::plot::scatter(&table, &super::plot::EMBEDDING_BYTES);
+    }
     table
 }
 
-/// Everything the site shows.
-pub fn build(loaded: &Loaded, opts: TableOptions) -> SiteData {
+/// Everything the site shows; `claims` are checked against `loaded`'s cells.
+pub fn build(loaded: &Loaded, claims: &[Claim], opts: TableOptions) -> SiteData {
     let mut tasks: BTreeMap<String, (Vec<&Cell>, Vec<&Cell>)> = BTreeMap::new();
     for c in &loaded.cells {
         tasks.entry(c.result.task.clone()).or_default().0.push(c);
@@ -809,14 +890,31 @@ pub fn build(loaded: &Loaded, opts: TableOptions) -> SiteData {
         .iter()
         .map(|(t, (ok, failed))| task_table(t, ok, failed, opts))
         .collect();
+    let claim_results = evaluate(
+        claims,
+        &loaded.cells,
+        ClaimOptions {
+            alpha: opts.alpha,
+            level: opts.pair.level,
+        },
+    );
+    let all: Vec<&Cell> = loaded.cells.iter().chain(&loaded.failed).collect();
+    // Result models, and the catalog models variants are based on (their pages hold
+    // the paper and list the variants, even when the base itself did not run).
+    let mut base_of: BTreeMap<String, String> = BTreeMap::new();
     let mut model_names: BTreeSet<String> = BTreeSet::new();
-    for c in loaded.cells.iter().chain(&loaded.failed) {
+    for c in &all {
         model_names.insert(c.result.model.clone());
+        if let Some(b) = &c.result.base_model {
+            base_of.insert(c.result.model.clone(), b.clone());
+            model_names.insert(b.clone());
+        }
     }
-    let models = model_names
+    let models: Vec<ModelPage> = model_names
         .into_iter()
         .map(|m| {
-            let info = baselines::CATALOG.iter().find(|i| i.name == m);
+            let base = base_of.get(&m).cloned();
+            let info = baselines::info(base.as_deref().unwrap_or(&m));
             let results = tables
                 .iter()
                 .filter_map(|t| {
@@ -831,14 +929,35 @@ pub fn build(loaded: &Loaded, opts: TableOptions) -> SiteData {
                     })
                 })
                 .collect();
-            let cells: Vec<&Cell> = loaded
-                .cells
+            let cells: Vec<&Cell> = all
                 .iter()
-                .chain(&loaded.failed)
                 .filter(|c| c.result.model == m)
+                .copied()
                 .collect();
+            let mut configs: Vec<(String, String)> = Vec::new();
+            if base.is_some() {
+                for c in &cells {
+                    let cfg = config_json(&c.result.model_config);
+                    if !configs.iter().any(|(t, _)| t == &c.result.task) {
+                        configs.push((c.result.task.clone(), cfg));
+                    }
+                }
+            }
             ModelPage {
                 slug: slug(&m),
+                base_slug: base.as_deref().map(slug).unwrap_or_default(),
+                base_model: base,
+                configs,
+                variants: base_of
+                    .iter()
+                    .filter(|(_, b)| **b == m)
+                    .map(|(v, _)| (v.clone(), slug(v)))
+                    .collect(),
+                claims: claim_results
+                    .iter()
+                    .filter(|c| c.concerns(&m))
+                    .cloned()
+                    .collect(),
                 in_catalog: info.is_some(),
                 family: info.map(|i| i.family).unwrap_or("unknown").into(),
                 paper: info
@@ -853,7 +972,8 @@ pub fn build(loaded: &Loaded, opts: TableOptions) -> SiteData {
             }
         })
         .collect();
-    let all: Vec<&Cell> = loaded.cells.iter().chain(&loaded.failed).collect();
+    let model_pages = models.iter().map(|m| m.slug.clone()).collect();
+    let task_pages = tables.iter().map(|t| t.slug.clone()).collect();
     SiteData {
         generated: crate::provenance::now_rfc3339(),
         alpha: opts.alpha,
@@ -861,6 +981,9 @@ pub fn build(loaded: &Loaded, opts: TableOptions) -> SiteData {
         resample_seed: opts.pair.seed,
         tasks: tables,
         models,
+        claims: claim_results,
+        model_pages,
+        task_pages,
         bad_files: loaded.bad.clone(),
         notes: loaded.notes.clone(),
         provenance: provenance(&all),
@@ -912,6 +1035,8 @@ pub fn to_csv(site: &SiteData) -> String {
             "train_flops_per_example",
             "serving_bytes",
             "latency_p50_ms_batch256",
+            "embedding_bytes",
+            "base_model",
         ]
         .map(String::from),
     );
@@ -954,9 +1079,11 @@ pub fn to_csv(site: &SiteData) -> String {
                 &r.train_flops,
                 &r.serving,
                 &r.latency,
+                &r.embedding_bytes,
             ] {
                 rec.push(o(c.value));
             }
+            rec.push(r.base_model.clone().unwrap_or_default());
             w.write_record(&rec).unwrap();
         }
     }
