@@ -103,9 +103,10 @@ struct ClaimsArgs {
     /// Results directory (a results root with runs, or one run's folder).
     #[arg(long, default_value = "results")]
     results: PathBuf,
-    /// Folder of claim files (one claim per JSON file).
-    #[arg(long, default_value = "tasks/claims")]
-    claims: PathBuf,
+    /// Folder of claim files, one claim per JSON file (default: `claims/` in the
+    /// `--tasks` folder).
+    #[arg(long)]
+    claims: Option<PathBuf>,
     /// Significance level (after Holm correction within each claim).
     #[arg(long, default_value_t = harness::stats::ALPHA)]
     alpha: f64,
@@ -123,7 +124,7 @@ struct ReportArgs {
     #[arg(long, default_value = "templates")]
     templates: PathBuf,
     /// Folder of paper-claim files checked on the model pages and `claims.html`
-    /// (default: `tasks/claims` when it exists, else no claims).
+    /// (default: `claims/` in the `--tasks` folder when it exists, else no claims).
     #[arg(long)]
     claims: Option<PathBuf>,
     /// Significance level of the rank groups (after Holm correction).
@@ -309,7 +310,7 @@ fn cmd_report(cli: &Cli, a: &ReportArgs) -> Result<ExitCode> {
         },
     };
     let tpl = a.templates.is_dir().then_some(a.templates.as_path());
-    let default_claims = PathBuf::from("tasks/claims");
+    let default_claims = cli.tasks.join("claims");
     let claims = match &a.claims {
         Some(dir) => harness::report::load_claims(dir)?,
         None if default_claims.is_dir() => harness::report::load_claims(&default_claims)?,
@@ -353,7 +354,8 @@ fn cmd_report(cli: &Cli, a: &ReportArgs) -> Result<ExitCode> {
 /// claim results as one JSON array).
 fn cmd_claims(cli: &Cli, a: &ClaimsArgs) -> Result<ExitCode> {
     use harness::report::claims::{evaluate, format_text, ClaimOptions};
-    let claims = harness::report::load_claims(&a.claims)?;
+    let dir = a.claims.clone().unwrap_or_else(|| cli.tasks.join("claims"));
+    let claims = harness::report::load_claims(&dir)?;
     let loaded = harness::report::scan(&a.results)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.results.display()))?;
     for b in &loaded.bad {

@@ -345,3 +345,36 @@ fn list_shows_tasks_models_and_json() {
     }
     assert_eq!(models.len(), baselines::CATALOG.len());
 }
+
+#[test]
+fn claims_prints_verdicts_and_a_bad_claim_file_is_named() {
+    let env = Env::new();
+    harness::report::demo::write_demo_results(&env.path("results")).unwrap();
+    harness::report::demo::write_demo_claims(&env.path("claims")).unwrap();
+    let o = env.run(&["claims", "--results", "results", "--claims", "claims"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "demo-bh-beats-hash [REPRODUCED] on demo-ctr",
+        "demo-not-run [NOT RUN]",
+        "to check it: recbench run demo-ctr --models apg_dcnv2 --seeds 3",
+        "5 claim(s): 1 reproduced, 2 inconclusive, 1 not run, 1 not reproduced",
+    ] {
+        assert!(out.contains(needle), "lacks {needle}:\n{out}");
+    }
+    // `report` reads the same files; a broken one stops it with file, line and field.
+    env.write(
+        "claims/demo-one-seed.json",
+        r#"{"id": "x", "models": ["a"], "claim": "c",
+  "source": {"arxiv": "1", "section": "s"}, "task": "t", "metric": "auc",
+  "checks": [{"a": "a", "b": "b", "test": "keeps"}]}"#,
+    );
+    let o = env.run(&["report", "--results", "results", "--claims", "claims"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("claims/demo-one-seed.json:3:") && err.contains("needs `at_least`"),
+        "{err}"
+    );
+    assert!(!env.path("site").exists(), "nothing rendered");
+}

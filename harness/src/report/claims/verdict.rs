@@ -431,8 +431,10 @@ fn figures(r: &mut CheckResult, metric: &str, opts: ClaimOptions) {
                 r.ci = Some(t.ci);
                 r.p = Some(t.p);
             }
+            // Two significant digits of the half-width, but at least 4 decimals so a
+            // small difference does not print as +0.000.
             let d =
-                r.ci.map(|(lo, hi)| decimals_for((hi - lo) / 2.0))
+                r.ci.map(|(lo, hi)| decimals_for((hi - lo) / 2.0).max(4))
                     .unwrap_or(5);
             r.figure = match r.ci {
                 Some((lo, hi)) => format!("Δ {metric} (A − B) {mean:+.d$} [{lo:+.d$}, {hi:+.d$}]"),
