@@ -2,7 +2,9 @@
 //! A file says what the paper claims and which comparisons between result cells
 //! would support it; it never says whether it reproduced: the report computes that
 //! from the results (`verdict.rs`). Unknown keys are rejected so a typo cannot
-//! silently weaken a check; a bad file is an error naming the file, line and field.
+//! silently weaken a check; a bad file is an error naming the file, line and field (for
+//! a check's values: the line where serde finished reading that check, and the check's
+//! `a` and `b`).
 //!
 //! ```json
 //! {
