@@ -226,11 +226,11 @@ pub fn measure_model<D: Dev>(
     );
     let ds = &prep.dataset;
     let label = prep.label;
-    let config = spec
-        .models
-        .get(name)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
+    // `name` may be a variant of a catalog model: build its base with its config.
+    let entry = spec
+        .require_entry(name)
+        .map_err(|msg| anyhow::anyhow!("task `{}`: {msg}", spec.name))?;
+    let config = entry.config.clone();
     let optim: OptimConfig = spec.train.optim_for(name);
     let batch_size = spec.train.batch_size;
 
@@ -257,9 +257,9 @@ pub fn measure_model<D: Dev>(
     let (scope, rss_start) = start_peak_window("measurement");
     let mut store = ParamStore::new(dev.clone(), plan.seed);
     // Per-id frequencies from the training rows only, as in the ranking task.
-    let pair = baselines::pair_fields(name, &config);
+    let pair = baselines::pair_fields(&entry.base, &config);
     let features = feature_spec_with_counts(ds, &split.train, label, pair.as_ref());
-    let model = baselines::build(name, &config, &features, &mut store)?;
+    let model = baselines::build(&entry.base, &config, &features, &mut store)?;
     let mut opt = Optimizer::new(&optim, &mut store);
     let mut cost = Cost::default();
     memory_cost(&store, &mut cost);
