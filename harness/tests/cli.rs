@@ -157,7 +157,8 @@ fn two_variants_of_one_model_run_as_separate_cells() {
         "dnn": {"embedding_dim": 4, "hidden": [8]},
         "dnn_hash16": {"model": "dnn", "embedding_dim": 4, "hidden": [8],
                        "embedding": {"kind": "hash", "buckets": 16}},
-        "dnn_wide": {"model": "dnn", "embedding_dim": 8, "hidden": [8]}
+        "dnn_wide": {"model": "dnn", "embedding_dim": 8, "hidden": [8]},
+        "dnn_mde": {"model": "dnn", "embedding_dim": 4, "hidden": [8], "embedding": {"kind": "mde"}}
     });
     spec["train"]["optim_overrides"] = json!({"dnn_wide": {"lr": 0.002}});
     env.task(spec);
@@ -167,7 +168,7 @@ fn two_variants_of_one_model_run_as_separate_cells() {
         "--seeds",
         "1",
         "--models",
-        "dnn_hash16,dnn_wide,dnn",
+        "dnn_hash16,dnn_wide,dnn,dnn_mde",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let read = |m: &str| {
@@ -200,6 +201,16 @@ fn two_variants_of_one_model_run_as_separate_cells() {
         full.provenance.config_sha256,
         hashed.provenance.config_sha256
     );
+    // The ranking task records the values MDE uses after training: per field, the top
+    // tenth of ids by training count keep d = 4 values, the rest of the top half 2, the
+    // others 1: users 20*4 + 80*2 + 100 = 340, items 10*4 + 40*2 + 50 = 170, authors
+    // and topics 2*4 + 8*2 + 10 = 34 each, the three 10-id fields 1*4 + 4*2 + 5 = 17 each.
+    let mde = read("dnn_mde");
+    assert_eq!(
+        mde.cost.embedding_values_used,
+        Some(340 + 170 + 2 * 34 + 3 * 17)
+    );
+    assert_eq!(full.cost.embedding_values_used, None);
     for r in [&full, &hashed, &wide] {
         assert_eq!(r.status, Status::Ok);
         assert!(r.metrics["auc"].is_finite());

@@ -111,8 +111,10 @@ pub fn run_cell<D: Dev>(
         process_rss_at_start_bytes: rss_at_start,
         ..Default::default()
     };
-    // train() has laid out the optimizer's state in the tables.
+    // train() has laid out the optimizer's state in the tables and restored the best
+    // epoch, whose AMTL widths are the trained model's.
     cost::memory_cost(&store, &mut cost);
+    cost::model_memory_cost(model.as_ref(), &store, &mut cost);
     let rows: BTreeMap<String, usize> = [
         ("train", split.train.len()),
         ("valid", split.valid.len()),
