@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use baselines::engine::DeviceKind;
 use harness::cost::{format_table, measure_model, CostPlan};
+use harness::data::batcher::feature_spec_with_counts;
 use harness::task::prepare::prepare;
 use harness::task::TaskSpec;
 
@@ -21,7 +22,9 @@ fn spec() -> TaskSpec {
                     "dcnv2": { "embedding_dim": 8, "cross_layers": 1, "hidden": [16] },
                     "dnn_mde": { "model": "dnn", "embedding_dim": 8, "hidden": [16],
                                  "embedding": { "kind": "mde" } },
-                    "amtl_dnn": { "embedding_dim": 8, "hidden": [16] } },
+                    "amtl_dnn": { "embedding_dim": 8, "hidden": [16] },
+                    "stats_dnn": { "embedding_dim": 8, "hidden": [16] },
+                    "pcf_dnn": { "embedding_dim": 8, "hidden": [16], "gnn_dim": 4, "pretrain_epochs": 2 } },
         "train": { "batch_size": 128 }
     }))
     .unwrap()
@@ -129,4 +132,31 @@ fn embedding_values_used_is_recorded_for_amtl_and_mde_only() {
         line.contains("all") && line.contains(&format!("{mde_used} of {n}")),
         "{line}"
     );
+}
+
+#[test]
+fn serving_bytes_count_lookup_tables_kept_outside_the_parameter_store() {
+    let spec = spec();
+    let mut prep = prepare(&spec, Path::new(".")).unwrap();
+    let plan = CostPlan {
+        warmup_steps: 0,
+        train_steps: 1,
+        latency_batches: vec![1],
+        latency_budget: Duration::from_millis(1),
+        latency_min_reps: 1,
+        latency_max_reps: 1,
+        seed: 0,
+    };
+    let dev = baselines::Cpu::default();
+    // The distinct (user, item) pairs of the training split: the statistics table.
+    let (split, _) = prep.split(&spec, 0).unwrap().clone();
+    let pair = ("user_id".to_string(), "item_id".to_string());
+    let train = feature_spec_with_counts(&prep.dataset, &split.train, prep.label, Some(&pair));
+    let pairs = train.pairs.unwrap().pairs.len();
+    assert!(pairs > 100);
+    let stats = measure_model(&dev, DeviceKind::Cpu, &spec, &mut prep, "stats_dnn", &plan).unwrap();
+    assert_eq!(stats.serving_bytes, stats.param_bytes + 16 * pairs);
+    // PCF-GNN keeps h^K of every user and item node: (50 + 40) x 4 floats.
+    let pcf = measure_model(&dev, DeviceKind::Cpu, &spec, &mut prep, "pcf_dnn", &plan).unwrap();
+    assert_eq!(pcf.serving_bytes, pcf.param_bytes + 4 * (50 + 40) * 4);
 }

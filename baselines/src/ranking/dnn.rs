@@ -39,8 +39,8 @@ impl Default for DnnConfig {
 }
 
 pub struct Dnn {
-    emb: FieldEmbedding,
-    mlp: Mlp,
+    pub emb: FieldEmbedding,
+    pub mlp: Mlp,
 }
 
 impl Dnn {
