@@ -60,7 +60,7 @@ pub mod world;
 mod tests;
 
 pub use config::SynthConfig;
-pub use ctr::{ctr_dataset, ctr_dataset_of, CTR_DENSE, CTR_SPARSE};
+pub use ctr::{ctr_dataset, ctr_dataset_of, ctr_vocabularies, CTR_DENSE, CTR_SPARSE};
 pub use events::{Event, EventStream, Exposure};
 pub use labels::LABELS;
 pub use world::World;
