@@ -41,6 +41,17 @@ pub struct PairStat {
     pub positives: u32,
 }
 
+impl PairStats {
+    /// The statistic of pair `(a, b)`, if it occurs in the training rows (binary search
+    /// over the sorted pairs).
+    pub fn get(&self, a: u32, b: u32) -> Option<&PairStat> {
+        self.pairs
+            .binary_search_by(|p| (p.a, p.b).cmp(&(a, b)))
+            .ok()
+            .map(|i| &self.pairs[i])
+    }
+}
+
 impl PairStat {
     /// a_uv: the positive rate of the pair in the training rows.
     pub fn rate(&self) -> f32 {
@@ -54,6 +65,55 @@ impl FeatureSpec {
     }
     pub fn n_dense(&self) -> usize {
         self.dense.len()
+    }
+
+    /// Indices of two different sparse fields named `fields` (a model's pair config).
+    pub fn field_pair(&self, fields: &[String; 2]) -> Result<(usize, usize), String> {
+        let find = |name: &str| {
+            self.sparse
+                .iter()
+                .position(|(n, _)| n == name)
+                .ok_or_else(|| format!("no sparse field `{name}`"))
+        };
+        let (a, b) = (find(&fields[0])?, find(&fields[1])?);
+        if a == b {
+            return Err("fields must be two different sparse fields".into());
+        }
+        Ok((a, b))
+    }
+
+    /// The pair statistics of `fields`, checked against the fields' names and
+    /// vocabularies; an error when the harness filled none (or another pair's).
+    pub fn require_pairs(&self, fields: &[String; 2]) -> Result<&PairStats, String> {
+        let (fa, fb) = self.field_pair(fields)?;
+        let stats = self.pairs.as_ref().ok_or_else(|| {
+            format!(
+                "needs co-occurrence statistics of {} x {} from the training rows (FeatureSpec::pairs)",
+                fields[0], fields[1]
+            )
+        })?;
+        if stats.fields.0 != fields[0] || stats.fields.1 != fields[1] {
+            return Err(format!(
+                "pair statistics are for {} x {}, the config asks for {} x {}",
+                stats.fields.0, stats.fields.1, fields[0], fields[1]
+            ));
+        }
+        let (va, vb) = (self.sparse[fa].1, self.sparse[fb].1);
+        if let Some(p) = stats
+            .pairs
+            .iter()
+            .find(|p| p.a >= va || p.b >= vb || p.count == 0 || p.positives > p.count)
+        {
+            return Err(format!("bad pair statistic {p:?}"));
+        }
+        if stats
+            .pairs
+            .windows(2)
+            .any(|w| (w[0].a, w[0].b) >= (w[1].a, w[1].b))
+        {
+            return Err("pair statistics must be sorted by (a, b), each pair once".into());
+        }
+        Ok(stats)
     }
 }
 

@@ -5,7 +5,7 @@ use crate::engine::{Dev, ParamStore};
 use crate::layers::EmbeddingStrategy;
 use crate::ranking::{
     AmtlDnn, AmtlDnnConfig, ApgDcnv2, ApgDcnv2Config, ApgDnn, ApgDnnConfig, Dcnv2, Dcnv2Config,
-    Dnn, DnnConfig, Lr, LrConfig, PcfDnn, PcfDnnConfig,
+    Dnn, DnnConfig, Lr, LrConfig, PcfDnn, PcfDnnConfig, StatsDnn, StatsDnnConfig,
 };
 use crate::{FeatureSpec, Model};
 
@@ -75,8 +75,16 @@ pub const CATALOG: &[ModelInfo] = &[
         name: "pcf_dnn",
         family: "ranking",
         paper: "Li et al., Explicit Semantic Cross Feature Learning via Pre-trained Graph Neural Networks for CTR Prediction (PCF-GNN), SIGIR 2021, arXiv 2105.07752, Sec. 3 (graph construction, message passing, CrossNet, weighted pretraining, frozen downstream use)",
-        summary: "DNN with one pre-trained cross feature: a bipartite graph over the ids of two fields (config `fields`, default user_id x item_id) with edges from training co-occurrences (count c_uv, positive rate a_uv); K rounds of h^k = ReLU(W^k [h^{k-1} || mean of <= fanout neighbours]); CrossNet p_uv = dot(h_u^K, h_v^K); pretrained at construction on mean w_uv (sigmoid(p_uv) - a_uv)^2, w_uv = log(1 + c_uv); then frozen, and sigmoid(p_uv) enters the MLP as an extra dense feature (unseen pairs included).",
+        summary: "DNN with one pre-trained cross feature: a bipartite graph over the ids of two fields (config `fields`, default user_id x item_id) with edges from training co-occurrences (count c_uv, positive rate a_uv); K rounds of h^k = ReLU(W^k [h^{k-1} || mean of <= fanout neighbours]); CrossNet p_uv = dot(h_u^K, h_v^K); pretrained at construction on mean w_uv (sigmoid(p_uv) - a_uv)^2, w_uv = log(1 + c_uv); then frozen, and sigmoid(p_uv) enters the MLP as an extra dense feature (unseen pairs included). The frozen h^K table ((vocab_a + vocab_b) x gnn_dim f32) is counted in serving_bytes.",
         simplifications: "One field pair (one relation) instead of many field pairs and a heterogeneous graph; mean aggregation with one shared W^k for both node types, no bias; deterministic top-count neighbour cap instead of sampling; dot-product CrossNet only; full-batch Adam pretraining on the CPU for a fixed number of epochs (config `pretrain_epochs`, default 100, lr 0.01) inside model construction, so the harness counts it in a cell's `data` seconds, not `train` (about 21 s per seed on synth-ctr with 2 CPU cores); the pretrained h^K is not reused as the downstream embedding (the DNN keeps its own field embeddings), only p_uv is; the exact weight form is the spec's guess log(1 + c); statistics from the training split only; no batch norm or dropout.",
+        needs_sparse: true,
+    },
+    ModelInfo {
+        name: "stats_dnn",
+        family: "ranking",
+        paper: "The explicit statistical cross feature (SESCF) baseline of Li et al., PCF-GNN, SIGIR 2021, arXiv 2105.07752, Sec. 1 and 4; smoothed target statistics of a feature pair",
+        summary: "DNN with a lookup table of one field pair's training statistics (config `fields`, default user_id x item_id): every example gets rate_uv = (y_uv + a prior) / (c_uv + a) and ln(1 + c_uv) as two extra dense inputs (c_uv count, y_uv positives, prior the training positive rate, a = `smoothing`, default 10); unseen pairs get (prior, 0). The table (16 bytes per pair) is counted in serving_bytes.",
+        simplifications: "One field pair; additive smoothing with a fixed a (not tuned); statistics over the whole training split (the paper's production SESCF count an earlier time window), with leave-one-out while training (config `leave_one_out`, default true: a row's own label is removed from its pair's statistics, so the table does not hand the model its label; evaluation uses the full table); no batch norm or dropout.",
         needs_sparse: true,
     },
 ];
@@ -170,6 +178,9 @@ pub fn validate(
         "pcf_dnn" => parse::<PcfDnnConfig>(name, config)?
             .check(spec)
             .map_err(|msg| bad(name, msg)),
+        "stats_dnn" => parse::<StatsDnnConfig>(name, config)?
+            .check(spec)
+            .map_err(|msg| bad(name, msg)),
         _ => unreachable!("catalog entry `{name}` has no config type"),
     }
 }
@@ -180,6 +191,10 @@ pub fn validate(
 pub fn pair_fields(name: &str, config: &serde_json::Value) -> Option<(String, String)> {
     match name {
         "pcf_dnn" => parse::<PcfDnnConfig>(name, config).ok().map(|c| {
+            let [a, b] = c.fields;
+            (a, b)
+        }),
+        "stats_dnn" => parse::<StatsDnnConfig>(name, config).ok().map(|c| {
             let [a, b] = c.fields;
             (a, b)
         }),
@@ -213,6 +228,10 @@ pub fn build<D: Dev>(
             .require_pairs(spec)
             .map_err(|msg| bad(name, msg))?;
     }
+    if name == "stats_dnn" {
+        spec.require_pairs(&parse::<StatsDnnConfig>(name, config)?.fields)
+            .map_err(|msg| bad(name, msg))?;
+    }
     Ok(match name {
         "lr" => Box::new(Lr::new(store, spec, &parse::<LrConfig>(name, config)?)),
         "dnn" => Box::new(Dnn::new(store, spec, &parse::<DnnConfig>(name, config)?)),
@@ -240,6 +259,11 @@ pub fn build<D: Dev>(
             store,
             spec,
             &parse::<PcfDnnConfig>(name, config)?,
+        )),
+        "stats_dnn" => Box::new(StatsDnn::new(
+            store,
+            spec,
+            &parse::<StatsDnnConfig>(name, config)?,
         )),
         _ => unreachable!("catalog entry `{name}` has no constructor"),
     })

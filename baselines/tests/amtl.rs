@@ -300,3 +300,64 @@ fn flop_counter_matches_the_hand_formula_for_the_layer() {
     let aml_params = 2 * (2 * h + h + h * d + d);
     assert_eq!(at.optimizer_total() - dt.optimizer_total(), 14 * aml_params);
 }
+
+#[test]
+fn models_report_the_embedding_values_they_use() {
+    let batch = toy_batch_with(500, 31, Users::Skewed);
+    let s = spec(&batch);
+    let built = |name: &str, cfg: serde_json::Value| {
+        let mut store = ParamStore::new(Cpu::default(), 4);
+        let m = build(name, &cfg, &s, &mut store).unwrap();
+        (m, store)
+    };
+    // MDE, d = 8, by the three-tier rule: per field ceil(v/10) ids keep 8 values, the
+    // ids up to ceil(v/2) keep 4, the rest 2. Users (60): 6*8 + 24*4 + 30*2 = 204;
+    // items (40): 4*8 + 16*4 + 20*2 = 136; noise (7): 1*8 + 3*4 + 3*2 = 26.
+    let mde = json!({"embedding_dim": 8, "hidden": [16], "embedding": {"kind": "mde"}});
+    for name in ["dnn", "dcnv2"] {
+        let (m, store) = built(name, mde.clone());
+        assert_eq!(
+            m.embedding_values_used(&store),
+            Some(204 + 136 + 26),
+            "{name}"
+        );
+        assert_eq!(
+            store.counts().embedding,
+            107 * 8,
+            "{name}: the table keeps full rows"
+        );
+    }
+    // LR's width-1 rows cannot shrink: every id keeps its one value.
+    let (m, store) = built("lr", json!({"embedding": {"kind": "mde"}}));
+    assert_eq!(m.embedding_values_used(&store), Some(107));
+    // Every stored value is used: full, hashing, BH.
+    for emb in [
+        json!({"kind": "full"}),
+        json!({"kind": "hash", "buckets": 8}),
+        json!({"kind": "bh", "bits_per_block": 2}),
+    ] {
+        let (m, store) = built("dnn", json!({"embedding_dim": 8, "embedding": emb}));
+        assert_eq!(m.embedding_values_used(&store), None, "{emb}");
+        assert_eq!(m.extra_serving_bytes(), 0);
+    }
+    // AMTL: the sum of the widths it picks for every id, after training too.
+    let (m, mut store) = built("amtl_dnn", json!({"embedding_dim": 8, "hidden": [16]}));
+    let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+    for lo in (0..500).step_by(100) {
+        train_step(
+            m.as_ref(),
+            &mut store,
+            &mut opt,
+            &slice(&batch, lo, lo + 100),
+        );
+    }
+    let mut again = ParamStore::new(Cpu::default(), 4);
+    let direct = AmtlDnn::new(&mut again, &s, &amtl_cfg(8, None));
+    let widths = direct.amtl.widths(&again);
+    assert_eq!(
+        baselines::Model::embedding_values_used(&direct, &again),
+        Some(widths.iter().map(|&k| k as u64).sum())
+    );
+    let used = m.embedding_values_used(&store).unwrap();
+    assert!((107..=107 * 8).contains(&used), "{used}");
+}

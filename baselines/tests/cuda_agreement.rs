@@ -64,10 +64,11 @@ fn spec() -> FeatureSpec {
     }
 }
 
-/// Defaults, except the field names that PCF-GNN's config must point at.
+/// Defaults, except the field names that PCF-GNN's and the statistics table's configs
+/// must point at.
 fn config(name: &str) -> serde_json::Value {
     match name {
-        "pcf_dnn" => serde_json::json!({"fields": ["user", "item"]}),
+        "pcf_dnn" | "stats_dnn" => serde_json::json!({"fields": ["user", "item"]}),
         _ => serde_json::Value::Null,
     }
 }

@@ -5,6 +5,8 @@
 //! W = F d + n_d the MLP/cross input width, hidden widths h1, h2, L cross layers,
 //! U = number of distinct embedding rows the batch touches (ids shifted per field).
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use baselines::engine::{
@@ -66,9 +68,19 @@ fn distinct_rows(b: &Batch) -> u64 {
 
 /// One training step and one inference pass of `model` with `cfg`.
 fn measure(model: &str, config: serde_json::Value, optim: &OptimConfig) -> (Flops, Flops) {
+    measure_on(&spec(), model, config, optim)
+}
+
+/// [`measure`] on another feature spec (e.g. one with pair statistics).
+fn measure_on(
+    spec: &FeatureSpec,
+    model: &str,
+    config: serde_json::Value,
+    optim: &OptimConfig,
+) -> (Flops, Flops) {
     let dev = Cpu::default();
     let mut store = ParamStore::new(dev, 0);
-    let m = build(model, &config, &spec(), &mut store).unwrap();
+    let m = build(model, &config, spec, &mut store).unwrap();
     let mut opt = Optimizer::new(optim, &mut store);
     let b = batch();
     let train = train_step(m.as_ref(), &mut store, &mut opt, &b).flops;
@@ -143,6 +155,34 @@ fn dnn_counter_matches_formula() {
     let opt = 14 * dense_params + 14 * u * d;
     check("dnn", &train, &eval, fwd, bwd, opt);
     assert_eq!(eval.forward_by_kind()["matmul"], 2 * B * macs);
+}
+
+#[test]
+fn stats_dnn_counter_matches_formula() {
+    let (d, h1, h2) = (4u64, 8u64, 6u64);
+    let b = batch();
+    let spec = FeatureSpec {
+        pairs: Some(common::pair_stats(&b, (0, 1), ("f0", "f1"))),
+        ..spec()
+    };
+    let (train, eval) = measure_on(
+        &spec,
+        "stats_dnn",
+        json!({"embedding_dim": d, "hidden": [h1, h2], "fields": ["f0", "f1"]}),
+        &OptimConfig::default(),
+    );
+    let u = distinct_rows(&b);
+    // The DNN's count with an MLP input 2 wider (rate and log count), plus the table
+    // read of 2 values per example (forward only: the table is not trained).
+    let w = F * d + ND + 2;
+    let macs = w * h1 + h1 * h2 + h2;
+    let fwd = B * F * d + 2 * B + B * w + 2 * B * macs + B * (h1 + h2 + 1) + B * (h1 + h2);
+    let bwd = B * F * d + B * w + 4 * B * macs + 2 * B * (h1 + h2 + 1) + B * (h1 + h2);
+    let dense_params = w * h1 + h1 + h1 * h2 + h2 + h2 + 1;
+    let opt = 14 * dense_params + 14 * u * d;
+    check("stats_dnn", &train, &eval, fwd, bwd, opt);
+    assert_eq!(eval.forward_by_kind()["embedding"], B * F * d + 2 * B);
+    assert_eq!(train.backward_by_kind()["embedding"], B * F * d);
 }
 
 #[test]

@@ -4,16 +4,14 @@
 //! model learns a toy task, and building without pair statistics is a BadConfig error.
 
 mod common;
-use common::logloss;
-
-use std::collections::BTreeMap;
+use common::{logloss, pair_stats};
 
 use baselines::engine::{
     gradient_norms, predict_logits, train_step, OptimConfig, Optimizer, ParamStore,
 };
 use baselines::ranking::pcf::{pair_weight, weighted_sq_loss};
 use baselines::ranking::{PcfDnn, PcfDnnConfig};
-use baselines::{build, Batch, Cpu, FeatureSpec, ModelError, PairStat, PairStats};
+use baselines::{build, Batch, Cpu, FeatureSpec, ModelError, PairStats};
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -48,25 +46,7 @@ fn toy_batch(n: usize, seed: u64) -> Batch {
 }
 
 fn stats(b: &Batch) -> PairStats {
-    let mut map = BTreeMap::<(u32, u32), (u32, u32)>::new();
-    for r in 0..b.size {
-        let row = b.sparse_row(r);
-        let e = map.entry((row[0], row[1])).or_default();
-        e.0 += 1;
-        e.1 += b.labels[r] as u32;
-    }
-    PairStats {
-        fields: ("user_id".into(), "item_id".into()),
-        pairs: map
-            .into_iter()
-            .map(|((a, b), (count, positives))| PairStat {
-                a,
-                b,
-                count,
-                positives,
-            })
-            .collect(),
-    }
+    pair_stats(b, (0, 1), ("user_id", "item_id"))
 }
 
 fn spec(train: &Batch) -> FeatureSpec {

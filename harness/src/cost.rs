@@ -74,6 +74,15 @@ pub fn memory_cost<D: Dev>(store: &ParamStore<D>, cost: &mut Cost) {
     cost.serving_bytes = cost.param_bytes;
 }
 
+/// What only the model can say about its memory: the embedding values it actually uses
+/// (AMTL, MDE; `Cost::embedding_values_used`) and lookup state held outside the parameter
+/// store (added to `serving_bytes`, e.g. `stats_dnn`'s pair table). Call after
+/// [`memory_cost`], once the model is trained (AMTL's widths depend on its weights).
+pub fn model_memory_cost<D: Dev>(model: &dyn Model<D>, store: &ParamStore<D>, cost: &mut Cost) {
+    cost.embedding_values_used = model.embedding_values_used(store);
+    cost.serving_bytes += model.extra_serving_bytes();
+}
+
 /// Fills the FLOP fields from the counters of training steps that saw `examples`
 /// examples in all.
 pub fn flops_cost(total: &Flops, examples: usize, cost: &mut Cost) {
@@ -226,11 +235,11 @@ pub fn measure_model<D: Dev>(
     );
     let ds = &prep.dataset;
     let label = prep.label;
-    let config = spec
-        .models
-        .get(name)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
+    // `name` may be a variant of a catalog model: build its base with its config.
+    let entry = spec
+        .require_entry(name)
+        .map_err(|msg| anyhow::anyhow!("task `{}`: {msg}", spec.name))?;
+    let config = entry.config.clone();
     let optim: OptimConfig = spec.train.optim_for(name);
     let batch_size = spec.train.batch_size;
 
@@ -257,9 +266,9 @@ pub fn measure_model<D: Dev>(
     let (scope, rss_start) = start_peak_window("measurement");
     let mut store = ParamStore::new(dev.clone(), plan.seed);
     // Per-id frequencies from the training rows only, as in the ranking task.
-    let pair = baselines::pair_fields(name, &config);
+    let pair = baselines::pair_fields(&entry.base, &config);
     let features = feature_spec_with_counts(ds, &split.train, label, pair.as_ref());
-    let model = baselines::build(name, &config, &features, &mut store)?;
+    let model = baselines::build(&entry.base, &config, &features, &mut store)?;
     let mut opt = Optimizer::new(&optim, &mut store);
     let mut cost = Cost::default();
     memory_cost(&store, &mut cost);
@@ -281,6 +290,8 @@ pub fn measure_model<D: Dev>(
     }
     let seconds = t.elapsed().as_secs_f64();
     flops_cost(&flops, examples, &mut cost);
+    // After the timed steps: AMTL's widths are those of a briefly trained model.
+    model_memory_cost(model.as_ref(), &store, &mut cost);
     cost.train_examples_per_second = examples as f64 / seconds.max(1e-12);
     cost.train_throughput_steps = Some(plan.train_steps);
     cost.train_batch_size = batch_size;
@@ -327,7 +338,12 @@ pub fn format_table(rows: &[(String, Cost)]) -> String {
     };
     row("params dense", &|c| c.params_dense.to_string());
     row("params embedding", &|c| c.params_embedding.to_string());
-    row("param bytes (= serving, f32)", &|c| mib(c.param_bytes));
+    row("param bytes (f32)", &|c| mib(c.param_bytes));
+    row("serving bytes", &|c| mib(c.serving_bytes));
+    row("embedding values used", &|c| {
+        c.embedding_values_used
+            .map_or("all".into(), |v| format!("{v} of {}", c.params_embedding))
+    });
     row("optimizer state bytes", &|c| mib(c.optimizer_state_bytes));
     row("params + optimizer bytes", &|c| mib(c.train_state_bytes));
     row("FLOPs/ex forward", &|c| {

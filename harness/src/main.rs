@@ -252,10 +252,7 @@ fn cost_command(cli: &Cli) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| spec.models.keys().cloned().collect());
     for m in &models {
-        if baselines::info(m).is_none() {
-            let known: Vec<&str> = baselines::CATALOG.iter().map(|i| i.name).collect();
-            anyhow::bail!("unknown model `{m}` (known models: {})", known.join(", "));
-        }
+        spec.require_entry(m).map_err(anyhow::Error::msg)?;
     }
     anyhow::ensure!(*steps > 0, "--steps must be at least 1");
     let plan = CostPlan {

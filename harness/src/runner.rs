@@ -114,9 +114,9 @@ pub fn resolve(opts: &RunOptions) -> Result<Plan> {
             None => spec.models.keys().cloned().collect(),
         };
         for m in &models {
-            if baselines::info(m).is_none() {
-                let known: Vec<&str> = baselines::CATALOG.iter().map(|i| i.name).collect();
-                bail!("unknown model `{m}` (known models: {})", known.join(", "));
+            // A task's own entries (catalog models and variants) or any catalog model.
+            if let Err(msg) = spec.require_entry(m) {
+                bail!("{msg}");
             }
         }
         let seeds = opts.seeds.or(suite_seeds).unwrap_or(spec.seeds);
@@ -257,13 +257,9 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
         })?;
         let features = feature_spec(&prep.dataset);
         for m in models {
-            let config = spec
-                .models
-                .get(m)
-                .cloned()
-                .unwrap_or(serde_json::Value::Null);
-            baselines::validate(m, &config, &features)
-                .with_context(|| format!("task `{}`", spec.name))?;
+            let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
+            baselines::validate(&entry.base, &entry.config, &features)
+                .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
         }
         for (_, model, seed) in todo.iter().map(|c| (**c).clone()) {
             let mut spec = spec.clone();

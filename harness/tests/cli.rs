@@ -150,6 +150,98 @@ fn same_seed_gives_the_same_result() {
 }
 
 #[test]
+fn two_variants_of_one_model_run_as_separate_cells() {
+    let env = Env::new();
+    let mut spec = tiny_synth("variants", 1e-3);
+    spec["models"] = json!({
+        "dnn": {"embedding_dim": 4, "hidden": [8]},
+        "dnn_hash16": {"model": "dnn", "embedding_dim": 4, "hidden": [8],
+                       "embedding": {"kind": "hash", "buckets": 16}},
+        "dnn_wide": {"model": "dnn", "embedding_dim": 8, "hidden": [8]},
+        "dnn_mde": {"model": "dnn", "embedding_dim": 4, "hidden": [8], "embedding": {"kind": "mde"}}
+    });
+    spec["train"]["optim_overrides"] = json!({"dnn_wide": {"lr": 0.002}});
+    env.task(spec);
+    let out = env.run(&[
+        "run",
+        "variants",
+        "--seeds",
+        "1",
+        "--models",
+        "dnn_hash16,dnn_wide,dnn,dnn_mde",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let read = |m: &str| {
+        read_result(&env.path(&format!("results/variants/variants/{m}/seed-0.json"))).unwrap()
+    };
+    let (full, hashed, wide) = (read("dnn"), read("dnn_hash16"), read("dnn_wide"));
+    assert_eq!(
+        (full.model.as_str(), full.base_model.as_deref()),
+        ("dnn", None)
+    );
+    assert_eq!(
+        (hashed.model.as_str(), hashed.base_model.as_deref()),
+        ("dnn_hash16", Some("dnn"))
+    );
+    assert_eq!(wide.base_model.as_deref(), Some("dnn"));
+    // Each cell was built with its own config, without the `model` key.
+    assert_eq!(hashed.model_config["embedding"]["buckets"], 16);
+    assert!(hashed.model_config.get("model").is_none());
+    // Vocabularies: users 200, items 100, authors 20, topics 20 (default), duration,
+    // activity and position buckets 10 each: 370 rows, d = 4. Hashing into 16 buckets
+    // per field keeps min(16, vocab) rows: 16 * 4 + 10 * 3 = 94.
+    assert_eq!(full.cost.params_embedding, 370 * 4);
+    assert_eq!(hashed.cost.params_embedding, 94 * 4);
+    assert_eq!(wide.cost.params_embedding, 2 * full.cost.params_embedding);
+    let lr = wide.train_config["optim_overrides"]["dnn_wide"]["lr"]
+        .as_f64()
+        .unwrap();
+    assert!((lr - 0.002).abs() < 1e-6, "{lr}");
+    assert_ne!(
+        full.provenance.config_sha256,
+        hashed.provenance.config_sha256
+    );
+    // The ranking task records the values MDE uses after training: per field, the top
+    // tenth of ids by training count keep d = 4 values, the rest of the top half 2, the
+    // others 1: users 20*4 + 80*2 + 100 = 340, items 10*4 + 40*2 + 50 = 170, authors
+    // and topics 2*4 + 8*2 + 10 = 34 each, the three 10-id fields 1*4 + 4*2 + 5 = 17 each.
+    let mde = read("dnn_mde");
+    assert_eq!(
+        mde.cost.embedding_values_used,
+        Some(340 + 170 + 2 * 34 + 3 * 17)
+    );
+    assert_eq!(full.cost.embedding_values_used, None);
+    for r in [&full, &hashed, &wide] {
+        assert_eq!(r.status, Status::Ok);
+        assert!(r.metrics["auc"].is_finite());
+    }
+    // `recbench cost` builds variants by their base model too.
+    let out = env.run(&[
+        "cost",
+        "variants",
+        "--models",
+        "dnn_hash16",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--latency-batches",
+        "1",
+        "--latency-seconds",
+        "0",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(line["model"], "dnn_hash16");
+    assert_eq!(
+        line["cost"]["params_embedding"].as_u64().unwrap() as usize,
+        hashed.cost.params_embedding
+    );
+}
+
+#[test]
 fn resume_runs_only_missing_cells() {
     let env = Env::new();
     env.task(tiny_synth("tiny", 1e-3));

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use baselines::engine::DeviceKind;
 use harness::cost::{format_table, measure_model, CostPlan};
+use harness::data::batcher::feature_spec_with_counts;
 use harness::task::prepare::prepare;
 use harness::task::TaskSpec;
 
@@ -18,7 +19,12 @@ fn spec() -> TaskSpec {
         "split": { "kind": "temporal", "valid": 0.1, "test": 0.1 },
         "metrics": ["auc"],
         "models": { "lr": {}, "dnn": { "embedding_dim": 8, "hidden": [16] },
-                    "dcnv2": { "embedding_dim": 8, "cross_layers": 1, "hidden": [16] } },
+                    "dcnv2": { "embedding_dim": 8, "cross_layers": 1, "hidden": [16] },
+                    "dnn_mde": { "model": "dnn", "embedding_dim": 8, "hidden": [16],
+                                 "embedding": { "kind": "mde" } },
+                    "amtl_dnn": { "embedding_dim": 8, "hidden": [16] },
+                    "stats_dnn": { "embedding_dim": 8, "hidden": [16] },
+                    "pcf_dnn": { "embedding_dim": 8, "hidden": [16], "gnn_dim": 4, "pretrain_epochs": 2 } },
         "train": { "batch_size": 128 }
     }))
     .unwrap()
@@ -78,4 +84,79 @@ fn cost_of_every_model_is_complete_and_consistent() {
     let table = format_table(&rows);
     assert!(table.contains("latency p99 @300"), "{table}");
     assert!(table.lines().next().unwrap().contains("dcnv2"));
+}
+
+#[test]
+fn embedding_values_used_is_recorded_for_amtl_and_mde_only() {
+    let spec = spec();
+    let mut prep = prepare(&spec, Path::new(".")).unwrap();
+    let plan = CostPlan {
+        warmup_steps: 0,
+        train_steps: 2,
+        latency_batches: vec![1],
+        latency_budget: Duration::from_millis(1),
+        latency_min_reps: 1,
+        latency_max_reps: 1,
+        seed: 0,
+    };
+    let dev = baselines::Cpu::default();
+    let mut cost =
+        |name: &str| measure_model(&dev, DeviceKind::Cpu, &spec, &mut prep, name, &plan).unwrap();
+    let dnn = cost("dnn");
+    assert_eq!(dnn.embedding_values_used, None);
+    // The variant is built as `dnn` with MDE: the same table, fewer values used.
+    let mde = cost("dnn_mde");
+    assert_eq!(mde.params_embedding, dnn.params_embedding);
+    let used = mde
+        .embedding_values_used
+        .expect("MDE reports its used values");
+    // At least a quarter of every row (the narrowest MDE tier), less than all of it.
+    assert!(
+        used * 4 >= mde.params_embedding as u64 && used < mde.params_embedding as u64,
+        "{used}"
+    );
+    let amtl = cost("amtl_dnn");
+    let used = amtl
+        .embedding_values_used
+        .expect("AMTL reports its used values");
+    let rows = amtl.params_embedding as u64 / 8;
+    assert!((rows..=8 * rows).contains(&used), "{used} of {}", 8 * rows);
+    let mde_used = mde.embedding_values_used.unwrap();
+    let n = mde.params_embedding;
+    let table = format_table(&[("dnn".into(), dnn), ("dnn_mde".into(), mde)]);
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("embedding values used"))
+        .expect("row present");
+    assert!(
+        line.contains("all") && line.contains(&format!("{mde_used} of {n}")),
+        "{line}"
+    );
+}
+
+#[test]
+fn serving_bytes_count_lookup_tables_kept_outside_the_parameter_store() {
+    let spec = spec();
+    let mut prep = prepare(&spec, Path::new(".")).unwrap();
+    let plan = CostPlan {
+        warmup_steps: 0,
+        train_steps: 1,
+        latency_batches: vec![1],
+        latency_budget: Duration::from_millis(1),
+        latency_min_reps: 1,
+        latency_max_reps: 1,
+        seed: 0,
+    };
+    let dev = baselines::Cpu::default();
+    // The distinct (user, item) pairs of the training split: the statistics table.
+    let (split, _) = prep.split(&spec, 0).unwrap().clone();
+    let pair = ("user_id".to_string(), "item_id".to_string());
+    let train = feature_spec_with_counts(&prep.dataset, &split.train, prep.label, Some(&pair));
+    let pairs = train.pairs.unwrap().pairs.len();
+    assert!(pairs > 100);
+    let stats = measure_model(&dev, DeviceKind::Cpu, &spec, &mut prep, "stats_dnn", &plan).unwrap();
+    assert_eq!(stats.serving_bytes, stats.param_bytes + 16 * pairs);
+    // PCF-GNN keeps h^K of every user and item node: (50 + 40) x 4 floats.
+    let pcf = measure_model(&dev, DeviceKind::Cpu, &spec, &mut prep, "pcf_dnn", &plan).unwrap();
+    assert_eq!(pcf.serving_bytes, pcf.param_bytes + 4 * (50 + 40) * 4);
 }

@@ -166,16 +166,19 @@ impl AmtlLayer {
 
     /// The width `k_v = 1 + argmax t_v` of every table row under the current AMLs.
     pub fn widths<D: Dev>(&self, store: &ParamStore<D>) -> Vec<u32> {
-        let rows: Vec<u32> = (0..self.attrs.len() as u32).collect();
+        let n = self.attrs.len() as u32;
         if let Some(k) = self.force_width {
-            return vec![k as u32; rows.len()];
+            return vec![k as u32; n as usize];
         }
+        // In chunks, so a table of millions of ids never holds all AML activations.
+        let mut widths = Vec::with_capacity(n as usize);
         let mut ctx = Ctx::default();
-        let o = self.scores::<D, NoneTape>(store, &rows, &mut ctx).as_vec();
-        Self::argmax(&o, self.dim)
-            .into_iter()
-            .map(|j| j as u32 + 1)
-            .collect()
+        for lo in (0..n).step_by(1 << 16) {
+            let rows: Vec<u32> = (lo..n.min(lo + (1 << 16))).collect();
+            let o = self.scores::<D, NoneTape>(store, &rows, &mut ctx).as_vec();
+            widths.extend(Self::argmax(&o, self.dim).into_iter().map(|j| j as u32 + 1));
+        }
+        widths
     }
 
     /// Serving memory in embedding values, `Σ_v k_v` over every id of every field

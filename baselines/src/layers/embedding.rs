@@ -55,6 +55,12 @@ impl FieldEmbedding {
         self.plan.used_values()
     }
 
+    /// [`Self::used_values`] where it is fewer than the table holds (MDE), else `None`:
+    /// what a model reports as `Forward::embedding_values_used`.
+    pub fn values_used_if_fewer(&self) -> Option<u64> {
+        self.plan.widths.is_some().then(|| self.used_values())
+    }
+
     pub fn n_fields(&self) -> usize {
         self.n_fields
     }

@@ -103,6 +103,11 @@ impl AmtlDnn {
 }
 
 impl<D: Dev> Forward<D> for AmtlDnn {
+    /// The sum of the widths AMTL picks, `Σ_v k_v` over every id of the table.
+    fn embedding_values_used(&self, store: &ParamStore<D>) -> Option<u64> {
+        Some(self.used_embedding_values(store))
+    }
+
     fn forward<T: Track<D>>(
         &self,
         store: &ParamStore<D>,

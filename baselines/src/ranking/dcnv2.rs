@@ -65,6 +65,11 @@ impl Dcnv2 {
 }
 
 impl<D: Dev> Forward<D> for Dcnv2 {
+    /// MDE keeps only each id's first `k_v` values: their sum.
+    fn embedding_values_used(&self, _store: &ParamStore<D>) -> Option<u64> {
+        self.emb.values_used_if_fewer()
+    }
+
     fn forward<T: Track<D>>(
         &self,
         store: &ParamStore<D>,

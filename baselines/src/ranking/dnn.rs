@@ -39,8 +39,8 @@ impl Default for DnnConfig {
 }
 
 pub struct Dnn {
-    emb: FieldEmbedding,
-    mlp: Mlp,
+    pub emb: FieldEmbedding,
+    pub mlp: Mlp,
 }
 
 impl Dnn {
@@ -60,6 +60,11 @@ impl Dnn {
 }
 
 impl<D: Dev> Forward<D> for Dnn {
+    /// MDE keeps only each id's first `k_v` values: their sum.
+    fn embedding_values_used(&self, _store: &ParamStore<D>) -> Option<u64> {
+        self.emb.values_used_if_fewer()
+    }
+
     fn forward<T: Track<D>>(
         &self,
         store: &ParamStore<D>,

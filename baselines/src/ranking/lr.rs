@@ -43,6 +43,11 @@ impl Lr {
 }
 
 impl<D: Dev> Forward<D> for Lr {
+    /// MDE keeps only each id's first `k_v` values: their sum.
+    fn embedding_values_used(&self, _store: &ParamStore<D>) -> Option<u64> {
+        self.weights.values_used_if_fewer()
+    }
+
     fn forward<T: Track<D>>(
         &self,
         store: &ParamStore<D>,

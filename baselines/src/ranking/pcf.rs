@@ -56,7 +56,7 @@ pub struct PcfDnnConfig {
     pub pretrain_lr: f32,
 }
 
-fn default_fields() -> [String; 2] {
+pub(crate) fn default_fields() -> [String; 2] {
     ["user_id".into(), "item_id".into()]
 }
 fn default_gnn_dim() -> usize {
@@ -93,17 +93,7 @@ impl Default for PcfDnnConfig {
 impl PcfDnnConfig {
     /// Indices of the two graph fields in the spec.
     pub fn field_indices(&self, spec: &FeatureSpec) -> Result<(usize, usize), String> {
-        let find = |name: &str| {
-            spec.sparse
-                .iter()
-                .position(|(n, _)| n == name)
-                .ok_or_else(|| format!("no sparse field `{name}`"))
-        };
-        let (a, b) = (find(&self.fields[0])?, find(&self.fields[1])?);
-        if a == b {
-            return Err("fields must be two different sparse fields".into());
-        }
-        Ok((a, b))
+        spec.field_pair(&self.fields)
     }
 
     /// Shapes and ranges; the pair statistics' presence is checked when building.
@@ -125,28 +115,7 @@ impl PcfDnnConfig {
 
     /// The pair statistics, checked against the config and the vocabularies.
     pub fn require_pairs<'a>(&self, spec: &'a FeatureSpec) -> Result<&'a PairStats, String> {
-        let (fa, fb) = self.field_indices(spec)?;
-        let stats = spec.pairs.as_ref().ok_or_else(|| {
-            format!(
-                "needs co-occurrence statistics of {} x {} from the training rows (FeatureSpec::pairs)",
-                self.fields[0], self.fields[1]
-            )
-        })?;
-        if stats.fields.0 != self.fields[0] || stats.fields.1 != self.fields[1] {
-            return Err(format!(
-                "pair statistics are for {} x {}, the config asks for {} x {}",
-                stats.fields.0, stats.fields.1, self.fields[0], self.fields[1]
-            ));
-        }
-        let (va, vb) = (spec.sparse[fa].1, spec.sparse[fb].1);
-        if let Some(p) = stats
-            .pairs
-            .iter()
-            .find(|p| p.a >= va || p.b >= vb || p.count == 0 || p.positives > p.count)
-        {
-            return Err(format!("bad pair statistic {p:?}"));
-        }
-        Ok(stats)
+        spec.require_pairs(&self.fields)
     }
 }
 
@@ -381,6 +350,12 @@ impl PcfDnn {
 }
 
 impl<D: Dev> Forward<D> for PcfDnn {
+    /// The frozen `h^K` table a server keeps to compute `p_uv` for any pair:
+    /// `(vocab_a + vocab_b) x gnn_dim` f32 values, outside the parameter store.
+    fn extra_serving_bytes(&self) -> usize {
+        self.gnn.h.len() * std::mem::size_of::<f32>()
+    }
+
     fn forward<T: Track<D>>(
         &self,
         store: &ParamStore<D>,

@@ -3,7 +3,9 @@
 //! 3-d user and item vectors, so most of the signal is a user x item interaction.
 #![allow(dead_code)] // each test file uses a subset
 
-use baselines::{Batch, FeatureSpec};
+use std::collections::BTreeMap;
+
+use baselines::{Batch, FeatureSpec, PairStat, PairStats};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -97,4 +99,28 @@ pub fn logloss(logits: &[f32], labels: &[f32]) -> f64 {
         })
         .sum::<f64>()
         / labels.len() as f64
+}
+
+/// Co-occurrence statistics of sparse columns `cols` of `b` (what the harness computes
+/// from the training rows), named `names`.
+pub fn pair_stats(b: &Batch, cols: (usize, usize), names: (&str, &str)) -> PairStats {
+    let mut map = BTreeMap::<(u32, u32), (u32, u32)>::new();
+    for r in 0..b.size {
+        let row = b.sparse_row(r);
+        let e = map.entry((row[cols.0], row[cols.1])).or_default();
+        e.0 += 1;
+        e.1 += b.labels[r] as u32;
+    }
+    PairStats {
+        fields: (names.0.to_string(), names.1.to_string()),
+        pairs: map
+            .into_iter()
+            .map(|((a, b), (count, positives))| PairStat {
+                a,
+                b,
+                count,
+                positives,
+            })
+            .collect(),
+    }
 }

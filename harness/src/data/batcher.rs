@@ -200,4 +200,55 @@ mod tests {
             None
         );
     }
+
+    /// `stats_dnn` through the harness path: the pair its config names, statistics from
+    /// the training rows, the model's table. Test rows change nothing the model sees.
+    #[test]
+    fn stats_dnn_table_comes_from_the_training_rows_only() {
+        use baselines::engine::ParamStore;
+        use baselines::ranking::{StatsDnn, StatsDnnConfig};
+        let config =
+            serde_json::json!({"fields": ["user", "item"], "embedding_dim": 2, "hidden": [4]});
+        let pair = baselines::pair_fields("stats_dnn", &config).unwrap();
+        let cfg: StatsDnnConfig = serde_json::from_value(config).unwrap();
+        let features_of = |ds: &Dataset| {
+            let spec = feature_spec_with_counts(ds, &[0, 1, 2], 0, Some(&pair));
+            let mut store = ParamStore::new(baselines::Cpu::default(), 0);
+            let m = StatsDnn::new(&mut store, &spec, &cfg);
+            // Every (user, item) pair of the vocabularies, scored without leave-one-out.
+            let probe = Batch {
+                size: 12,
+                n_sparse: 2,
+                sparse: (0..4u32)
+                    .flat_map(|u| (0..3u32).flat_map(move |i| [u, i]))
+                    .collect(),
+                labels: vec![0.0; 12],
+                ..Default::default()
+            };
+            (
+                m.table.stats.clone(),
+                m.table.prior,
+                m.cross_features(&probe, false),
+            )
+        };
+        let ds = dataset();
+        let (stats, prior, features) = features_of(&ds);
+        // Training rows 0-2: (0, 2) twice with one click, (1, 1) once, clicked.
+        assert_eq!(stats.pairs.len(), 2);
+        assert_eq!((stats.pairs[0].count, stats.pairs[0].positives), (2, 1));
+        assert!((prior - 2.0 / 3.0).abs() < 1e-6);
+        // Test rows 3, 4 ((3, 0), (2, 0)) are unseen pairs: the prior and count 0.
+        assert_eq!(features[3 * 3], [prior, 0.0]);
+        assert_eq!(features[2 * 3], [prior, 0.0]);
+        // Moving the test rows onto training pairs and flipping their labels changes
+        // nothing the model sees.
+        let mut leaked = ds.clone();
+        leaked.sparse[0][3] = 0;
+        leaked.sparse[1][3] = 2;
+        leaked.sparse[0][4] = 1;
+        leaked.sparse[1][4] = 1;
+        leaked.labels[0][3] = 1.0;
+        leaked.labels[0][4] = 0.0;
+        assert_eq!(features_of(&leaked), (stats, prior, features));
+    }
 }

@@ -52,16 +52,19 @@ pub fn run_cell<D: Dev>(
     let (split, split_hashes) = prep.split(spec, id.seed)?.clone();
     let ds = &prep.dataset;
     let label = prep.label;
-    let model_config = spec.models[id.model].clone();
+    let task_error =
+        |msg: String| crate::data::DataError::invalid(format!("task `{}`", spec.name), msg);
+    // The cell's name may be a variant: the catalog calls get its base model.
+    let entry = spec.require_entry(id.model).map_err(task_error)?;
+    let model_config = entry.config.clone();
     let optim = spec.train.optim_for(id.model);
     let mut store = ParamStore::new(dev.clone(), id.seed);
     // Per-id frequencies (and the model's pair statistics, if it asks for some) from the
     // training rows only (no leakage from valid/test).
-    let pair = baselines::pair_fields(id.model, &model_config);
+    let pair = baselines::pair_fields(&entry.base, &model_config);
     let features = feature_spec_with_counts(ds, &split.train, label, pair.as_ref());
-    let model = baselines::build(id.model, &model_config, &features, &mut store).map_err(|e| {
-        crate::data::DataError::invalid(format!("task `{}`", spec.name), e.to_string())
-    })?;
+    let model = baselines::build(&entry.base, &model_config, &features, &mut store)
+        .map_err(|e| task_error(e.to_string()))?;
     let plan = TrainPlan {
         batch_size: spec.train.batch_size,
         max_epochs: spec.train.max_epochs,
@@ -108,8 +111,10 @@ pub fn run_cell<D: Dev>(
         process_rss_at_start_bytes: rss_at_start,
         ..Default::default()
     };
-    // train() has laid out the optimizer's state in the tables.
+    // train() has laid out the optimizer's state in the tables and restored the best
+    // epoch, whose AMTL widths are the trained model's.
     cost::memory_cost(&store, &mut cost);
+    cost::model_memory_cost(model.as_ref(), &store, &mut cost);
     let rows: BTreeMap<String, usize> = [
         ("train", split.train.len()),
         ("valid", split.valid.len()),
@@ -123,7 +128,7 @@ pub fn run_cell<D: Dev>(
         run: id.run.to_string(),
         task: spec.name.clone(),
         model: id.model.to_string(),
-        base_model: None,
+        base_model: entry.base_model(),
         seed: id.seed,
         status: Status::Ok,
         error: None,

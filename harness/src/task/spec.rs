@@ -28,7 +28,10 @@ pub struct TaskSpec {
     pub split: SplitSpec,
     /// Metrics to report; the first is primary (used for early stopping and ranking).
     pub metrics: Vec<String>,
-    /// Model name -> hyper-parameters (null or {} = the model's defaults).
+    /// Cell model name -> hyper-parameters (null or {} = the model's defaults). A name is
+    /// a catalog model, or a variant: any name whose config holds `"model": "<catalog
+    /// name>"` (e.g. `"dnn_bh_100x": {"model": "dnn", "embedding": ...}`), so a task can
+    /// hold several configurations of one model. See [`TaskSpec::entry`].
     pub models: BTreeMap<String, serde_json::Value>,
     #[serde(default = "default_seeds")]
     pub seeds: u32,
@@ -52,7 +55,8 @@ pub struct TrainSpec {
     pub patience: usize,
     #[serde(default)]
     pub optim: OptimConfig,
-    /// Per-model overrides of `optim` (e.g. a larger sparse learning rate for LR).
+    /// Per-model overrides of `optim` (e.g. a larger sparse learning rate for LR), by
+    /// cell model name (a variant's name, not its base model's).
     #[serde(default)]
     pub optim_overrides: BTreeMap<String, OptimConfig>,
 }
@@ -154,12 +158,18 @@ impl TaskSpec {
         if self.models.is_empty() {
             return Err(invalid("models", "at least one model is needed".into()));
         }
-        for name in self.models.keys().chain(self.train.optim_overrides.keys()) {
-            if baselines::info(name).is_none() {
-                let known: Vec<&str> = baselines::CATALOG.iter().map(|m| m.name).collect();
+        for (name, config) in &self.models {
+            model_entry(name, config).map_err(|msg| invalid(&format!("models.{name}"), msg))?;
+        }
+        for name in self.train.optim_overrides.keys() {
+            if self.entry(name).is_none() {
                 return Err(invalid(
-                    "models",
-                    format!("unknown model `{name}` (known: {})", known.join(", ")),
+                    &format!("train.optim_overrides.{name}"),
+                    format!(
+                        "unknown model `{name}` (this task's models: {}; catalog: {})",
+                        self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+                        catalog_names()
+                    ),
                 ));
             }
         }
@@ -178,6 +188,120 @@ impl TaskSpec {
     pub fn primary_metric(&self) -> &str {
         &self.metrics[0]
     }
+
+    /// The cell model `name` of this task: an entry of `models` (a catalog model or a
+    /// variant), or else a catalog model the task does not list (built with its
+    /// defaults, as `--models` allows). `None` for anything else, or an entry that does
+    /// not resolve (which [`TaskSpec::check`] rejects at load time).
+    pub fn entry(&self, name: &str) -> Option<ModelEntry> {
+        match self.models.get(name) {
+            Some(config) => model_entry(name, config).ok(),
+            None => baselines::info(name).map(|_| ModelEntry {
+                name: name.to_string(),
+                base: name.to_string(),
+                config: serde_json::Value::Null,
+            }),
+        }
+    }
+
+    /// [`TaskSpec::entry`], or an error that names the task's models and the catalog.
+    pub fn require_entry(&self, name: &str) -> Result<ModelEntry, String> {
+        self.entry(name).ok_or_else(|| {
+            format!(
+                "unknown model `{name}` (task `{}` has: {}; catalog: {})",
+                self.name,
+                self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+                catalog_names()
+            )
+        })
+    }
+}
+
+/// One model of a task, resolved: the cell's name (results path, leaderboard row), the
+/// catalog model it builds, and the config its constructor gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelEntry {
+    /// The key in the task's `models`: a catalog name or a variant name.
+    pub name: String,
+    /// The catalog model (`baselines::CATALOG`) that is built.
+    pub base: String,
+    /// The entry's config without its `model` key (null = the model's defaults).
+    pub config: serde_json::Value,
+}
+
+impl ModelEntry {
+    /// `Some(base)` for a variant, `None` when the name is the catalog model itself
+    /// (`CellResult::base_model`).
+    pub fn base_model(&self) -> Option<String> {
+        (self.name != self.base).then(|| self.base.clone())
+    }
+}
+
+fn catalog_names() -> String {
+    baselines::CATALOG
+        .iter()
+        .map(|m| m.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Resolves one `models` entry. A config with a `model` key is a variant of that catalog
+/// model; without it, `name` itself must be a catalog model. Names become folder names
+/// of results, so they are restricted to `[A-Za-z0-9_.-]`, and a catalog name cannot be
+/// reused for another model's variant (its leaderboard row would be misread).
+fn model_entry(name: &str, config: &serde_json::Value) -> Result<ModelEntry, String> {
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(format!(
+            "model name `{name}` must be letters, digits, `_`, `-` or `.` (not leading)"
+        ));
+    }
+    let base = match config.get("model") {
+        None => None,
+        Some(serde_json::Value::String(b)) => Some(b.clone()),
+        Some(other) => {
+            return Err(format!(
+                "`model` must be a catalog model name (a string), got {other}"
+            ))
+        }
+    };
+    let Some(base) = base else {
+        if baselines::info(name).is_none() {
+            return Err(format!(
+                "unknown model `{name}`: not in the catalog ({}), and its config has no `model` key naming the catalog model it is a variant of",
+                catalog_names()
+            ));
+        }
+        return Ok(ModelEntry {
+            name: name.to_string(),
+            base: name.to_string(),
+            config: config.clone(),
+        });
+    };
+    if baselines::info(&base).is_none() {
+        return Err(format!(
+            "unknown base model `{base}` (catalog: {})",
+            catalog_names()
+        ));
+    }
+    if name != base && baselines::info(name).is_some() {
+        return Err(format!(
+            "`{name}` is a catalog model and cannot name a variant of `{base}`"
+        ));
+    }
+    let mut config = config.clone();
+    if let Some(o) = config.as_object_mut() {
+        o.remove("model");
+    }
+    Ok(ModelEntry {
+        name: name.to_string(),
+        base,
+        config,
+    })
 }
 
 /// A suite: a named list of tasks (by name, resolved in `tasks/`), with optional
@@ -207,5 +331,116 @@ impl SuiteSpec {
             column: e.column(),
             msg: e.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec_with(models: serde_json::Value, overrides: serde_json::Value) -> serde_json::Value {
+        json!({
+            "name": "t", "kind": "ranking",
+            "dataset": {"source": "synth_ctr", "label": "click"},
+            "split": {"kind": "temporal", "valid": 0.1, "test": 0.1},
+            "metrics": ["auc"],
+            "models": models,
+            "train": {"optim_overrides": overrides}
+        })
+    }
+
+    /// Writes `value` to a task file and loads it through `TaskSpec::load`.
+    fn load(value: serde_json::Value) -> (tempfile::TempDir, PathBuf, Result<TaskSpec, SpecError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("variants.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+        let spec = TaskSpec::load(&path);
+        (dir, path, spec)
+    }
+
+    #[test]
+    fn variants_resolve_to_their_base_model_and_config() {
+        let models = json!({
+            "dnn": {"embedding_dim": 8},
+            "dnn_bh_100x": {"model": "dnn", "embedding_dim": 8,
+                            "embedding": {"kind": "bh", "bits_per_block": 3}},
+            "dnn_small": {"model": "dnn"}
+        });
+        let (_d, _p, spec) = load(spec_with(models, json!({"dnn_bh_100x": {"lr": 0.01}})));
+        let spec = spec.unwrap();
+        let v = spec.entry("dnn_bh_100x").unwrap();
+        assert_eq!((v.name.as_str(), v.base.as_str()), ("dnn_bh_100x", "dnn"));
+        // The constructor gets the config without its `model` key.
+        assert_eq!(
+            v.config,
+            json!({"embedding_dim": 8, "embedding": {"kind": "bh", "bits_per_block": 3}})
+        );
+        assert_eq!(v.base_model(), Some("dnn".to_string()));
+        assert_eq!(spec.entry("dnn_small").unwrap().config, json!({}));
+        // A catalog entry is its own base; a catalog model the task does not list
+        // resolves with its defaults; anything else does not resolve.
+        let d = spec.entry("dnn").unwrap();
+        assert_eq!((d.base.as_str(), d.base_model()), ("dnn", None));
+        assert_eq!(spec.entry("lr").unwrap().config, serde_json::Value::Null);
+        assert!(spec.entry("nope").is_none());
+        let err = spec.require_entry("nope").unwrap_err();
+        assert!(
+            err.contains("dnn_bh_100x") && err.contains("dcnv2"),
+            "{err}"
+        );
+        // Overrides are per cell name.
+        assert_eq!(spec.train.optim_for("dnn_bh_100x").lr, 0.01);
+        assert_ne!(spec.train.optim_for("dnn").lr, 0.01);
+    }
+
+    #[test]
+    fn unknown_base_models_and_bad_variant_names_are_rejected_with_file_and_key() {
+        let cases = [
+            (
+                json!({"dnn_x": {"model": "dnnn"}}),
+                json!({}),
+                "`models.dnn_x`",
+                "unknown base model `dnnn`",
+            ),
+            (
+                json!({"my_model": {"embedding_dim": 8}}),
+                json!({}),
+                "`models.my_model`",
+                "no `model` key",
+            ),
+            (
+                json!({"dnn_x": {"model": 3}}),
+                json!({}),
+                "`models.dnn_x`",
+                "must be a catalog model name",
+            ),
+            (
+                json!({"dcnv2": {"model": "dnn"}}),
+                json!({}),
+                "`models.dcnv2`",
+                "cannot name a variant",
+            ),
+            (
+                json!({"../x": {"model": "dnn"}}),
+                json!({}),
+                "`models.../x`",
+                "must be letters",
+            ),
+            (
+                json!({"dnn": {}}),
+                json!({"dnn_x": {"lr": 0.1}}),
+                "`train.optim_overrides.dnn_x`",
+                "unknown model `dnn_x`",
+            ),
+        ];
+        for (models, overrides, key, msg) in cases {
+            let (_d, path, spec) = load(spec_with(models, overrides));
+            let err = spec.unwrap_err().to_string();
+            assert!(
+                err.contains(&path.display().to_string()) && err.contains(key) && err.contains(msg),
+                "expected {key} / {msg} in: {err}"
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::params::{ACTIVITY_EXPONENT, POPULARITY_EXPONENT};
 use crate::data::error::{DataError, DataResult};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,23 @@ pub struct SynthConfig {
     pub random_exposure: f64,
     /// Number of feed positions.
     pub n_positions: u32,
+    /// Zipf exponent `s` of item popularity: the item of popularity rank `r` (1-based)
+    /// has exposure weight `r^-s`. Left out of the serialized config (and so of the data
+    /// hash) at its default.
+    #[serde(skip_serializing_if = "is_default_item_exponent")]
+    pub item_popularity_exponent: f64,
+    /// Zipf exponent of user activity: the user of (random) rank `r` draws events in
+    /// proportion to `r^-s`. Left out of the serialized config at its default.
+    #[serde(skip_serializing_if = "is_default_user_exponent")]
+    pub user_activity_exponent: f64,
+}
+
+fn is_default_item_exponent(s: &f64) -> bool {
+    *s == POPULARITY_EXPONENT
+}
+
+fn is_default_user_exponent(s: &f64) -> bool {
+    *s == ACTIVITY_EXPONENT
 }
 
 impl Default for SynthConfig {
@@ -54,6 +72,8 @@ impl Default for SynthConfig {
             interaction_scale: 1.0,
             random_exposure: 0.2,
             n_positions: 10,
+            item_popularity_exponent: POPULARITY_EXPONENT,
+            user_activity_exponent: ACTIVITY_EXPONENT,
         }
     }
 }
@@ -92,6 +112,18 @@ impl SynthConfig {
             ("label_noise", self.label_noise, 0.0, 3.0),
             ("interaction_scale", self.interaction_scale, 0.0, 10.0),
             ("random_exposure", self.random_exposure, 0.0, 1.0),
+            (
+                "item_popularity_exponent",
+                self.item_popularity_exponent,
+                0.0,
+                5.0,
+            ),
+            (
+                "user_activity_exponent",
+                self.user_activity_exponent,
+                0.0,
+                5.0,
+            ),
         ];
         for (field, v, lo, hi) in ranges {
             if !(v.is_finite() && v >= lo && v <= hi) {

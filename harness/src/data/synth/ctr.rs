@@ -18,6 +18,20 @@ pub const CTR_SPARSE: [&str; 7] = [
 ];
 pub const CTR_DENSE: [&str; 2] = ["log_duration", "log1p_item_age_days"];
 
+/// Vocabulary sizes of the `CTR_SPARSE` fields of a world with config `cfg`, known
+/// before any event is drawn.
+pub fn ctr_vocabularies(cfg: &SynthConfig) -> [u32; 7] {
+    [
+        cfg.n_users,
+        cfg.n_items,
+        cfg.n_authors,
+        cfg.n_topics,
+        DURATION_BUCKETS,
+        ACTIVITY_BUCKETS,
+        cfg.n_positions,
+    ]
+}
+
 /// The CTR dataset of the world `cfg` describes (see `ctr_dataset_of`).
 pub fn ctr_dataset(cfg: &SynthConfig) -> DataResult<Dataset> {
     Ok(ctr_dataset_of(&World::new(cfg)?))
@@ -28,15 +42,7 @@ pub fn ctr_dataset(cfg: &SynthConfig) -> DataResult<Dataset> {
 /// long_view, like. Group = user, time = event seconds, oracle = true probabilities.
 pub fn ctr_dataset_of(world: &World) -> Dataset {
     let cfg = &world.cfg;
-    let vocab = [
-        cfg.n_users,
-        cfg.n_items,
-        cfg.n_authors,
-        cfg.n_topics,
-        DURATION_BUCKETS,
-        ACTIVITY_BUCKETS,
-        cfg.n_positions,
-    ];
+    let vocab = ctr_vocabularies(cfg);
     let schema = Schema {
         sparse: CTR_SPARSE
             .iter()

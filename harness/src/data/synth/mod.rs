@@ -9,9 +9,9 @@
 //! item            author uniform; topic = author's home w.p. 0.7 else uniform
 //!                 q_i ~ N(0, 0.4^2); ln duration ~ N(ln 90s, 0.9^2)
 //!                 w_i = c_topic + N(0, 0.6^2 I/d); published before (70%) or during the period
-//!                 popularity = rank^-0.9, rank by q_i + N(0, 1)
+//!                 popularity = rank^-s_item (default 0.9), rank by q_i + N(0, 1)
 //! user            theta_u ~ Dirichlet(interest_concentration); l_u = ln(theta_u + 1/K), centred
-//!                 v_u ~ N(0, I/d); activity = rank^-0.75 (random rank)
+//!                 v_u ~ N(0, I/d); activity = rank^-s_user (default 0.75; random rank)
 //!                 b_u ~ N(0, 0.5^2) click, r_u ~ N(0, 0.4^2) patience, k_u ~ N(0, 0.7^2) like
 //! ```
 //!
@@ -60,7 +60,7 @@ pub mod world;
 mod tests;
 
 pub use config::SynthConfig;
-pub use ctr::{ctr_dataset, ctr_dataset_of, CTR_DENSE, CTR_SPARSE};
+pub use ctr::{ctr_dataset, ctr_dataset_of, ctr_vocabularies, CTR_DENSE, CTR_SPARSE};
 pub use events::{Event, EventStream, Exposure};
 pub use labels::LABELS;
 pub use world::World;

@@ -13,11 +13,13 @@ pub const USER_LATENT_SCALE: f32 = 1.0;
 pub const AUTHOR_TOPIC_LOYALTY: f64 = 0.7;
 pub const AUTHOR_QUALITY_SD: f32 = 0.3;
 pub const ITEM_QUALITY_SD: f32 = 0.4;
-/// Popularity weight of the item of rank r (1-based) is `r^-POPULARITY_EXPONENT`; ranks
-/// follow `quality + N(0, POPULARITY_RANK_NOISE^2)`, so popular items are a bit better.
+/// Popularity weight of the item of rank r (1-based) is `r^-s`, `s` =
+/// `SynthConfig::item_popularity_exponent` (default this); ranks follow
+/// `quality + N(0, POPULARITY_RANK_NOISE^2)`, so popular items are a bit better.
 pub const POPULARITY_EXPONENT: f64 = 0.9;
 pub const POPULARITY_RANK_NOISE: f32 = 1.0;
-/// Activity of the user of (random) rank r is `r^-ACTIVITY_EXPONENT`.
+/// Activity of the user of (random) rank r is `r^-s`, `s` =
+/// `SynthConfig::user_activity_exponent` (default this).
 pub const ACTIVITY_EXPONENT: f64 = 0.75;
 /// Number of user activity buckets (equal-size rank buckets, 0 = most active).
 pub const ACTIVITY_BUCKETS: u32 = 10;

@@ -238,3 +238,128 @@ fn oracle_scores_needs_a_known_label_and_an_oracle() {
     ds.oracle = None;
     assert!(oracle_scores(&ds, "click").is_err());
 }
+
+/// Least-squares slope of `ln count` on `ln rank` (1-based) over the head of the ranks,
+/// up to the first rank whose count falls below `min_count` (Poisson noise stays small,
+/// and cutting by rank, not by each count, keeps lucky tail counts from flattening it).
+/// Zero counts mark ranks to skip.
+fn log_log_slope(counts_by_rank: &[u64], min_count: u64) -> f64 {
+    let head = counts_by_rank
+        .iter()
+        .position(|&c| c > 0 && c < min_count)
+        .unwrap_or(counts_by_rank.len());
+    let points: Vec<(f64, f64)> = counts_by_rank[..head]
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(r, &c)| (((r + 1) as f64).ln(), (c as f64).ln()))
+        .collect();
+    assert!(points.len() >= 50, "too few ranks to fit: {}", points.len());
+    let n = points.len() as f64;
+    let (mx, my) = (
+        points.iter().map(|p| p.0).sum::<f64>() / n,
+        points.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    sxy / sxx
+}
+
+/// Event counts of users by activity rank, and of back-catalogue items (always
+/// published, so only popularity decides their share) by popularity rank.
+fn counts_by_rank(world: &World) -> (Vec<u64>, Vec<u64>) {
+    let (mut users, mut items) = (vec![0u64; world.users.len()], vec![0u64; world.items.len()]);
+    for e in world.events() {
+        users[e.user as usize] += 1;
+        items[e.item as usize] += 1;
+    }
+    let mut by_activity: Vec<usize> = (0..users.len()).collect();
+    by_activity.sort_by(|&a, &b| world.users[b].activity.total_cmp(&world.users[a].activity));
+    let mut by_popularity: Vec<usize> = (0..items.len()).collect();
+    by_popularity.sort_by(|&a, &b| {
+        world.items[b]
+            .popularity
+            .total_cmp(&world.items[a].popularity)
+    });
+    // Ranks are over all items; items published during the period are left out (their
+    // share also depends on when they appear): count 0 marks them.
+    let items_by_rank = by_popularity
+        .iter()
+        .map(|&i| {
+            if world.items[i].publish_time <= 0 {
+                items[i]
+            } else {
+                0
+            }
+        })
+        .collect();
+    (
+        by_activity.iter().map(|&u| users[u]).collect(),
+        items_by_rank,
+    )
+}
+
+/// The Zipf exponents are what the event counts show: with one topic and no random
+/// exposure, an item's exposure share is its popularity weight `rank^-s`, and a user's
+/// event share is `rank^-s`, so `ln count` falls with `ln rank` at slope `-s`.
+#[test]
+fn zipf_frequencies_follow_the_configured_exponents() {
+    for (s_item, s_user) in [(0.7, 1.1), (1.2, 0.6)] {
+        let cfg = SynthConfig {
+            n_users: 2_000,
+            n_items: 1_000,
+            n_topics: 1,
+            random_exposure: 0.0,
+            events: 300_000,
+            item_popularity_exponent: s_item,
+            user_activity_exponent: s_user,
+            seed: 11,
+            ..SynthConfig::default()
+        };
+        let world = World::new(&cfg).unwrap();
+        let (users, items) = counts_by_rank(&world);
+        let (fit_user, fit_item) = (log_log_slope(&users, 30), log_log_slope(&items, 30));
+        eprintln!("s_user {s_user}: fit {fit_user:.3}; s_item {s_item}: fit {fit_item:.3}");
+        assert!(
+            (fit_user + s_user).abs() < 0.05,
+            "users: slope {fit_user}, s = {s_user}"
+        );
+        assert!(
+            (fit_item + s_item).abs() < 0.05,
+            "items: slope {fit_item}, s = {s_item}"
+        );
+    }
+}
+
+#[test]
+fn zipf_exponents_are_deterministic_and_leave_the_default_hash_alone() {
+    let longtail = SynthConfig {
+        item_popularity_exponent: 1.1,
+        user_activity_exponent: 1.0,
+        ..small(4)
+    };
+    let (a, b) = (
+        ctr_dataset(&longtail).unwrap(),
+        ctr_dataset(&longtail).unwrap(),
+    );
+    assert_eq!(
+        (&a.sparse, &a.labels, &a.oracle),
+        (&b.sparse, &b.labels, &b.oracle)
+    );
+    let default = ctr_dataset(&small(4)).unwrap();
+    assert_ne!(a.sparse, default.sparse);
+    // The resolved config (hashed into results' data_sha256) names the exponents only
+    // when they differ from the defaults, so the existing tasks keep their data hashes.
+    let text = serde_json::to_string(&small(4)).unwrap();
+    assert!(!text.contains("exponent"), "{text}");
+    let text = serde_json::to_string(&longtail).unwrap();
+    assert!(text.contains("\"item_popularity_exponent\":1.1"), "{text}");
+    let back: SynthConfig = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, longtail);
+    let bad = SynthConfig {
+        user_activity_exponent: -1.0,
+        ..small(4)
+    };
+    let err = World::new(&bad).unwrap_err().to_string();
+    assert!(err.contains("user_activity_exponent"), "{err}");
+}

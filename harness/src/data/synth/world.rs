@@ -139,7 +139,7 @@ impl World {
         let mut by_score: Vec<usize> = (0..items.len()).collect();
         by_score.sort_by(|&a, &b| rank_score[b].total_cmp(&rank_score[a]).then(a.cmp(&b)));
         for (rank, &i) in by_score.iter().enumerate() {
-            items[i].popularity = ((rank + 1) as f64).powf(-POPULARITY_EXPONENT);
+            items[i].popularity = ((rank + 1) as f64).powf(-cfg.item_popularity_exponent);
         }
 
         let gamma = Gamma::new(cfg.interest_concentration, 1.0).expect("validated concentration");
@@ -169,7 +169,7 @@ impl World {
         let users: Vec<User> = activity_rank
             .iter()
             .map(|&rank| User {
-                activity: ((rank + 1) as f64).powf(-ACTIVITY_EXPONENT),
+                activity: ((rank + 1) as f64).powf(-cfg.user_activity_exponent),
                 activity_bucket: (rank as u64 * ACTIVITY_BUCKETS as u64 / cfg.n_users as u64)
                     as u32,
                 click_propensity: normal(&mut rng) * USER_PROPENSITY_SD,
