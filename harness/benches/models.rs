@@ -1,25 +1,61 @@
 //! Forward (inference, no tape) and train step (forward, backward, optimizer) of every
 //! catalog model with its default config on one fixed synthetic batch: 1024 examples,
-//! 8 sparse fields of 10,000 ids each, 4 dense features.
+//! 8 sparse fields of 10,000 ids each, 4 dense features. Models that need training
+//! statistics (id frequencies for AMTL/MDE, pair statistics for PCF-GNN and the
+//! statistics table) get them from the same batch, with fields f0 x f1 as the pair.
 //! Run: `cargo bench -p harness --bench models -- --warm-up-time 1 --measurement-time 3`
 
 use baselines::engine::{predict_logits, train_step, OptimConfig, Optimizer, ParamStore};
-use baselines::{build, Batch, Cpu, FeatureSpec, CATALOG};
+use baselines::{build, pair_fields, Batch, Cpu, FeatureSpec, PairStat, PairStats, CATALOG};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 
 const BATCH: usize = 1024;
 const FIELDS: usize = 8;
 const VOCAB: u32 = 10_000;
 const DENSE: usize = 4;
 
-fn spec() -> FeatureSpec {
+/// The features, with training statistics counted over `train`.
+fn spec(train: &Batch) -> FeatureSpec {
+    let mut frequencies = vec![vec![0u32; VOCAB as usize]; FIELDS];
+    let mut pairs: BTreeMap<(u32, u32), (u32, u32)> = BTreeMap::new();
+    for (row, &y) in train.sparse.chunks_exact(FIELDS).zip(&train.labels) {
+        for (f, &id) in row.iter().enumerate() {
+            frequencies[f][id as usize] += 1;
+        }
+        let e = pairs.entry((row[0], row[1])).or_default();
+        e.0 += 1;
+        e.1 += y as u32;
+    }
+    let pairs = pairs
+        .into_iter()
+        .map(|((a, b), (count, positives))| PairStat {
+            a,
+            b,
+            count,
+            positives,
+        })
+        .collect();
     FeatureSpec {
         sparse: (0..FIELDS).map(|i| (format!("f{i}"), VOCAB)).collect(),
         dense: (0..DENSE).map(|i| format!("d{i}")).collect(),
-        frequencies: None,
-        pairs: None,
+        frequencies: Some(frequencies),
+        pairs: Some(PairStats {
+            fields: ("f0".into(), "f1".into()),
+            pairs,
+        }),
+    }
+}
+
+/// Defaults, except the field pair of the models that cross two fields.
+fn config(name: &str) -> serde_json::Value {
+    let pair = serde_json::json!({"fields": ["f0", "f1"]});
+    if pair_fields(name, &pair).is_some() {
+        pair
+    } else {
+        serde_json::Value::Null
     }
 }
 
@@ -43,12 +79,14 @@ fn batch() -> Batch {
 
 fn bench(c: &mut Criterion) {
     let b = batch();
+    let spec = spec(&b);
     let mut g = c.benchmark_group("models");
     g.sample_size(20);
     g.throughput(Throughput::Elements(BATCH as u64));
     for info in CATALOG {
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let model = build(info.name, &serde_json::Value::Null, &spec(), &mut store).unwrap();
+        let model = build(info.name, &config(info.name), &spec, &mut store)
+            .unwrap_or_else(|e| panic!("{}: {e}", info.name));
         g.bench_with_input(BenchmarkId::new("forward", info.name), &b, |bench, b| {
             bench.iter(|| predict_logits(model.as_ref(), &store, b))
         });
