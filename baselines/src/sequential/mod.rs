@@ -2,12 +2,65 @@
 //! trained and evaluated through `crate::sequence` (`SeqBatch`, `SeqForward`).
 //! Adding one = a file here plus an entry in `SEQ_CATALOG` and `build_seq`.
 
+pub mod sasrec;
+
+pub use sasrec::{SasRec, SasRecConfig};
+
 use crate::catalog::{ModelError, ModelInfo};
 use crate::engine::{Dev, ParamStore};
 use crate::sequence::{SeqModel, SeqSpec};
 
 /// Sequential models, described like `crate::CATALOG`'s (family "sequential").
-pub const SEQ_CATALOG: &[ModelInfo] = &[];
+pub const SEQ_CATALOG: &[ModelInfo] = &[ModelInfo {
+    name: "sasrec",
+    family: "sequential",
+    paper: "Kang & McAuley, Self-Attentive Sequential Recommendation, ICDM 2018, arXiv 1808.09781, Sec. III (A embedding, B-C self-attention blocks, D prediction, E loss)",
+    summary: "Item + learned position embeddings, L pre-norm causal self-attention blocks (x + Dropout(SA(LN(x))), then x + Dropout(FFN(LN(x))) with a ReLU FFN of width d), final layer norm; next-item scores <F_t, E[i]> with the shared item table; BCE on the target against the batch's sampled negative(s) per position, or sampled softmax (config loss).",
+    simplifications: "Queries, keys and values all come from LN(x) (the paper's g(x) = x + Dropout(g(LN(x))) form; the authors' code takes keys/values from un-normalised x); no sqrt(d) scaling of the item embeddings and no dropout on attention weights (the authors' code has both); linear layers have biases; the BCE sums over every negative the batch carries (SASRec uses one); padding rows of the embedding are zeroed instead of masking outputs after each block (equivalent for real positions, since padding keys are hidden from them).",
+    needs_sparse: false,
+}];
+
+fn parse<C: serde::de::DeserializeOwned>(
+    model: &str,
+    config: &serde_json::Value,
+) -> Result<C, ModelError> {
+    let value = if config.is_null() {
+        serde_json::Value::Object(Default::default())
+    } else {
+        config.clone()
+    };
+    serde_json::from_value(value).map_err(|e| bad(model, e.to_string()))
+}
+
+fn bad(model: &str, msg: String) -> ModelError {
+    ModelError::BadConfig {
+        model: model.to_string(),
+        msg,
+    }
+}
+
+/// Checks that sequential model `name` exists and its `config` parses and is valid for
+/// `spec`, without allocating parameters.
+pub fn validate_seq(
+    name: &str,
+    config: &serde_json::Value,
+    spec: &SeqSpec,
+) -> Result<(), ModelError> {
+    let _ = spec;
+    match name {
+        "sasrec" => parse::<SasRecConfig>(name, config)?
+            .check()
+            .map_err(|m| bad(name, m)),
+        _ => Err(ModelError::Unknown {
+            name: name.to_string(),
+            known: SEQ_CATALOG
+                .iter()
+                .map(|m| m.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
 
 /// Builds sequential model `name` with `config` (JSON; null = defaults) for `spec`.
 pub fn build_seq<D: Dev>(
@@ -16,13 +69,9 @@ pub fn build_seq<D: Dev>(
     spec: &SeqSpec,
     store: &mut ParamStore<D>,
 ) -> Result<Box<dyn SeqModel<D>>, ModelError> {
-    let _ = (config, spec, store);
-    Err(ModelError::Unknown {
-        name: name.to_string(),
-        known: SEQ_CATALOG
-            .iter()
-            .map(|m| m.name)
-            .collect::<Vec<_>>()
-            .join(", "),
+    validate_seq(name, config, spec)?;
+    Ok(match name {
+        "sasrec" => Box::new(SasRec::new(store, spec, &parse(name, config)?)),
+        _ => unreachable!("validated sequential model `{name}` has no constructor"),
     })
 }
