@@ -2,8 +2,10 @@
 //! trained and evaluated through `crate::sequence` (`SeqBatch`, `SeqForward`).
 //! Adding one = a file here plus an entry in `SEQ_CATALOG` and `build_seq`.
 
+pub mod hstu;
 pub mod sasrec;
 
+pub use hstu::{Hstu, HstuConfig};
 pub use sasrec::{SasRec, SasRecConfig};
 
 use crate::catalog::{ModelError, ModelInfo};
@@ -17,6 +19,13 @@ pub const SEQ_CATALOG: &[ModelInfo] = &[ModelInfo {
     paper: "Kang & McAuley, Self-Attentive Sequential Recommendation, ICDM 2018, arXiv 1808.09781, Sec. III (A embedding, B-C self-attention blocks, D prediction, E loss)",
     summary: "Item + learned position embeddings, L pre-norm causal self-attention blocks (x + Dropout(SA(LN(x))), then x + Dropout(FFN(LN(x))) with a ReLU FFN of width d), final layer norm; next-item scores <F_t, E[i]> with the shared item table; BCE on the target against the batch's sampled negative(s) per position, or sampled softmax (config loss).",
     simplifications: "Queries, keys and values all come from LN(x) (the paper's g(x) = x + Dropout(g(LN(x))) form; the authors' code takes keys/values from un-normalised x); no sqrt(d) scaling of the item embeddings and no dropout on attention weights (the authors' code has both); linear layers have biases; the BCE sums over every negative the batch carries (SASRec uses one); padding rows of the embedding are zeroed instead of masking outputs after each block (equivalent for real positions, since padding keys are hidden from them).",
+    needs_sparse: false,
+}, ModelInfo {
+    name: "hstu",
+    family: "sequential",
+    paper: "Zhai et al., Actions Speak Louder than Words: Trillion-Parameter Sequential Transducers for Generative Recommendations, ICML 2024, arXiv 2402.17152, Sec. 3.1 (Eq. 1-3), as the retrieval model of Sec. 4.1.1",
+    summary: "Item + learned position embeddings, then L HSTU layers: U, V, Q, K = SiLU(f1(LN(X))); pointwise aggregated attention SiLU(Q K^T + rab^{p,t}) V / n (no softmax; causal, padding hidden; rab = learned relative-position weight + learned weight per log-bucketed time difference, per layer, shared by heads); Y = X + f2(LN(AV) ⊙ U). Shared item table scores next items; sampled softmax (default) or BCE over the batch's negatives.",
+    simplifications: "Relative time uses t_i - t_j between the query's and the key's own events (the authors' code uses the timestamp of the item after the query, which SeqBatch does not carry); f1 is four d x d linear maps with biases (the code: one bias-free d x 4d matrix), and both layer norms have learned scale and shift (the code: none); no output L2 normalisation or temperature; the sampled softmax uses the batch's uniform negatives (the paper: many negatives); no jagged kernels, M-FALCON or stochastic length.",
     needs_sparse: false,
 }];
 
@@ -51,6 +60,9 @@ pub fn validate_seq(
         "sasrec" => parse::<SasRecConfig>(name, config)?
             .check()
             .map_err(|m| bad(name, m)),
+        "hstu" => parse::<HstuConfig>(name, config)?
+            .check()
+            .map_err(|m| bad(name, m)),
         _ => Err(ModelError::Unknown {
             name: name.to_string(),
             known: SEQ_CATALOG
@@ -72,6 +84,7 @@ pub fn build_seq<D: Dev>(
     validate_seq(name, config, spec)?;
     Ok(match name {
         "sasrec" => Box::new(SasRec::new(store, spec, &parse(name, config)?)),
+        "hstu" => Box::new(Hstu::new(store, spec, &parse(name, config)?)),
         _ => unreachable!("validated sequential model `{name}` has no constructor"),
     })
 }

@@ -4,8 +4,9 @@
 //! predictable from the last one while popularity alone is a weak but non-trivial
 //! ranking. Plus batching, scoring, training and hit-rate helpers.
 
+use baselines::engine::Ctx;
 use baselines::engine::{OptimConfig, Optimizer, ParamStore, SparseOptim};
-use baselines::{seq_train_step, seq_user_vectors, Cpu, SeqBatch, SeqModel, SeqSpec};
+use baselines::{build_seq, seq_train_step, seq_user_vectors, Cpu, SeqBatch, SeqModel, SeqSpec};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -205,4 +206,85 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
+}
+
+/// For `states(batch) -> batch * max_len * d` values (evaluation mode): changing the item
+/// at position `p` of every row changes no state at an earlier position, and does
+/// change the state at `p` itself (so the check can fail).
+pub fn assert_causal(states: impl Fn(&SeqBatch) -> Vec<f32>, b: &SeqBatch, d: usize, n_items: u32) {
+    let l = b.max_len;
+    let base = states(b);
+    for p in [l / 2, l - 1] {
+        let mut c = b.clone();
+        for r in 0..b.size {
+            let i = r * l + p;
+            if c.items[i] != 0 {
+                c.items[i] = c.items[i] % n_items + 1;
+            }
+        }
+        let s = states(&c);
+        for r in 0..b.size {
+            let at = |q: usize| (r * l + q) * d..(r * l + q + 1) * d;
+            for q in 0..p {
+                let diff = max_abs_diff(&base[at(q)], &s[at(q)]);
+                assert!(
+                    diff < 1e-6,
+                    "row {r}: position {q} moved by {diff} after a change at {p}"
+                );
+            }
+            if b.items[r * l + p] != 0 {
+                let diff = max_abs_diff(&base[at(p)], &s[at(p)]);
+                assert!(
+                    diff > 1e-5,
+                    "row {r}: the changed position {p} did not move"
+                );
+            }
+        }
+    }
+}
+
+/// The states of positions holding an item are equal in `a` and `b`.
+pub fn assert_real_positions_equal(a: &[f32], b: &[f32], batch: &SeqBatch, d: usize) {
+    for (k, &i) in batch.items.iter().enumerate() {
+        if i != 0 {
+            let diff = max_abs_diff(&a[k * d..(k + 1) * d], &b[k * d..(k + 1) * d]);
+            assert!(diff < 1e-6, "position {k} moved by {diff}");
+        }
+    }
+}
+
+/// `b` with the padding row of `table` overwritten in `store` and every padded time
+/// changed: what no real position may notice.
+pub fn scramble_padding(
+    store: &mut ParamStore<Cpu>,
+    table: baselines::engine::TableId,
+    b: &SeqBatch,
+) -> SeqBatch {
+    let d = store.table(table).dim();
+    let mut w = store.table(table).weights();
+    w[..d].iter_mut().for_each(|x| *x = 3.0);
+    store.table_mut(table).set_weights(&w);
+    let mut c = b.clone();
+    for (t, &i) in c.times.iter_mut().zip(&b.items) {
+        if i == 0 {
+            *t = 123_456;
+        }
+    }
+    c
+}
+
+/// Model `name` built with `config` (whose `dim` is `d`) returns `batch * interests`
+/// user vectors of width `d`, `(n_items + 1) * d` item values and a finite positive loss.
+pub fn assert_shapes(name: &str, config: serde_json::Value, d: usize, interests: usize) {
+    let world = MarkovWorld::new(30);
+    let spec = seq_spec(30, 7);
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    let m = build_seq(name, &config, &spec, &mut store).unwrap();
+    let b = markov_batch(&world, 5, 7, 1, 1);
+    let (u, _) = seq_user_vectors(m.as_ref(), &store, &eval_view(&b));
+    assert_eq!(m.interests(), interests);
+    assert_eq!(u.len(), 5 * interests * d);
+    assert_eq!(m.item_vectors(&store).len(), 31 * d);
+    let loss = m.loss_train(&store, &b, &mut Ctx::training()).as_vec()[0];
+    assert!(loss.is_finite() && loss > 0.0, "{name}: loss {loss}");
 }
