@@ -3,9 +3,11 @@
 //! Adding one = a file here plus an entry in `SEQ_CATALOG` and `build_seq`.
 
 pub mod hstu;
+pub mod kuaiformer;
 pub mod sasrec;
 
 pub use hstu::{Hstu, HstuConfig};
+pub use kuaiformer::{KuaiFormer, KuaiFormerConfig};
 pub use sasrec::{SasRec, SasRecConfig};
 
 use crate::catalog::{ModelError, ModelInfo};
@@ -26,6 +28,13 @@ pub const SEQ_CATALOG: &[ModelInfo] = &[ModelInfo {
     paper: "Zhai et al., Actions Speak Louder than Words: Trillion-Parameter Sequential Transducers for Generative Recommendations, ICML 2024, arXiv 2402.17152, Sec. 3.1 (Eq. 1-3), as the retrieval model of Sec. 4.1.1",
     summary: "Item + learned position embeddings, then L HSTU layers: U, V, Q, K = SiLU(f1(LN(X))); pointwise aggregated attention SiLU(Q K^T + rab^{p,t}) V / n (no softmax; causal, padding hidden; rab = learned relative-position weight + learned weight per log-bucketed time difference, per layer, shared by heads); Y = X + f2(LN(AV) ⊙ U). Shared item table scores next items; sampled softmax (default) or BCE over the batch's negatives.",
     simplifications: "Relative time uses t_i - t_j between the query's and the key's own events (the authors' code uses the timestamp of the item after the query, which SeqBatch does not carry); f1 is four d x d linear maps with biases (the code: one bias-free d x 4d matrix), and both layer norms have learned scale and shift (the code: none); no output L2 normalisation or temperature; the sampled softmax uses the batch's uniform negatives (the paper: many negatives); no jagged kernels, M-FALCON or stochastic length.",
+    needs_sparse: false,
+}, ModelInfo {
+    name: "kuaiformer",
+    family: "sequential",
+    paper: "Liu et al., KuaiFormer: Transformer-Based Retrieval at Kuaishou, arXiv 2411.10057, Sec. 3 (3.3 sequence compression, 3.4 multi-interest query tokens, 3.5 in-batch softmax with logQ and label smoothing)",
+    summary: "Older items in groups (levels of count x size, oldest first; default the paper's proportions: 2 groups of n/4, 5 of n/16, the rest raw, i.e. 256 -> 55 tokens), each group through a one-layer bidirectional transformer and mean-pooled; recent items raw; k learnable query tokens appended; causal Llama-style transformer (RMS norm, multi-head attention with output projection, SwiGLU); the k query outputs are the user's interests, scored by max_j <u_j, E[x]>; in-batch softmax over the batch's next items with logQ correction (training target counts) and label smoothing.",
+    simplifications: "Item ids only: tokens are item embeddings (the paper: an MLP over the id and about 10 side features, which SeqBatch does not carry); learned absolute positions instead of rotary ones; linear layers have biases; the label-smoothed loss is the project spec's reading, -(1-α) log p_pos - Σ_neg (α/|B|) log(1 - p_neg), not checked against the PDF (α has no reported value; default 0.1); in-batch duplicates of the positive are hidden rather than treated as negatives; Q(x) is the item's share of training targets (the paper: a streaming frequency estimate); trains only on the item after each history's end (one prediction per user, as the paper's requests), so it sees fewer targets per epoch than SASRec; no separate per-interest ANN serving.",
     needs_sparse: false,
 }];
 
@@ -55,13 +64,16 @@ pub fn validate_seq(
     config: &serde_json::Value,
     spec: &SeqSpec,
 ) -> Result<(), ModelError> {
-    let _ = spec;
     match name {
         "sasrec" => parse::<SasRecConfig>(name, config)?
             .check()
             .map_err(|m| bad(name, m)),
         "hstu" => parse::<HstuConfig>(name, config)?
             .check()
+            .map_err(|m| bad(name, m)),
+        "kuaiformer" => parse::<KuaiFormerConfig>(name, config)?
+            .check(spec)
+            .map(|_| ())
             .map_err(|m| bad(name, m)),
         _ => Err(ModelError::Unknown {
             name: name.to_string(),
@@ -85,6 +97,7 @@ pub fn build_seq<D: Dev>(
     Ok(match name {
         "sasrec" => Box::new(SasRec::new(store, spec, &parse(name, config)?)),
         "hstu" => Box::new(Hstu::new(store, spec, &parse(name, config)?)),
+        "kuaiformer" => Box::new(KuaiFormer::new(store, spec, &parse(name, config)?)),
         _ => unreachable!("validated sequential model `{name}` has no constructor"),
     })
 }
