@@ -124,3 +124,5 @@ pub fn pair_stats(b: &Batch, cols: (usize, usize), names: (&str, &str)) -> PairS
             .collect(),
     }
 }
+
+pub mod seq;
