@@ -8,6 +8,7 @@ mod auc;
 mod gauc;
 mod logloss;
 mod radix;
+pub mod retrieval;
 
 pub use auc::auc;
 pub use gauc::{gauc, GaucResult};
