@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod error;
 pub mod join;
 pub mod loaders;
+pub mod seq_batcher;
 pub mod sequences;
 pub mod split;
 pub mod synth;

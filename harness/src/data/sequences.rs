@@ -21,6 +21,18 @@ use super::error::{DataError, DataResult};
 use super::split::SplitHashes;
 use super::table::{ColumnData, Table};
 
+/// Interaction events as parallel columns: `users[r]` and `items[r]` are dense ids
+/// (interned in order of first appearance) naming `user_names[..]`/`item_names[..]`,
+/// `times[r]` the event time.
+#[derive(Debug, Clone, Copy)]
+pub struct Events<'a> {
+    pub users: &'a [u32],
+    pub items: &'a [u32],
+    pub times: &'a [i64],
+    pub user_names: &'a [String],
+    pub item_names: &'a [String],
+}
+
 /// Users' chronological item sequences.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sequences {
@@ -56,19 +68,21 @@ impl Sequences {
         &self.times[self.offsets[u]..self.offsets[u + 1]]
     }
 
-    /// Sequences from parallel event columns: `users[r]` and `items[r]` are dense ids
-    /// (any range) naming `user_names`/`item_names`, `times[r]` the event time.
-    /// `what` names the source in errors.
+    /// Sequences from parallel event columns (see `Events`). `what` names the source in
+    /// errors.
     pub fn from_events(
         what: &str,
         name: &str,
-        users: &[u32],
-        items: &[u32],
-        times: &[i64],
-        user_names: &[String],
-        item_names: &[String],
+        events: &Events,
         min_events: usize,
     ) -> DataResult<Sequences> {
+        let Events {
+            users,
+            items,
+            times,
+            user_names,
+            item_names,
+        } = *events;
         assert!(users.len() == items.len() && items.len() == times.len());
         let mut order: Vec<usize> = (0..users.len()).collect();
         // Stable: equal (user, time) keep row order.
@@ -157,14 +171,17 @@ impl Sequences {
                 .map(|&x| x.round() as i64)
                 .collect(),
         };
+        let events = Events {
+            users: &users,
+            items: &items,
+            times: &times,
+            user_names: &user_names,
+            item_names: &item_names,
+        };
         Sequences::from_events(
             &table.source.display().to_string(),
             name,
-            &users,
-            &items,
-            &times,
-            &user_names,
-            &item_names,
+            &events,
             min_events,
         )
     }
@@ -284,17 +301,15 @@ mod tests {
         let users = [0, 1, 0, 2, 0, 1, 2, 2, 0];
         let items = [5, 6, 4, 7, 5, 3, 4, 9, 8];
         let times = [10, 1, 30, 5, 30, 2, 6, 7, 40];
-        Sequences::from_events(
-            "t",
-            "t",
-            &users,
-            &items,
-            &times,
-            &names("u", 3),
-            &names("i", 10),
-            3,
-        )
-        .unwrap()
+        let (un, inames) = (names("u", 3), names("i", 10));
+        let events = Events {
+            users: &users,
+            items: &items,
+            times: &times,
+            user_names: &un,
+            item_names: &inames,
+        };
+        Sequences::from_events("t", "t", &events, 3).unwrap()
     }
 
     #[test]
@@ -350,18 +365,17 @@ mod tests {
 
     #[test]
     fn too_few_events_everywhere_is_an_error() {
-        let err = Sequences::from_events(
-            "f.txt",
-            "t",
-            &[0, 1],
-            &[0, 0],
-            &[0, 0],
-            &names("u", 2),
-            &names("i", 1),
-            3,
-        )
-        .unwrap_err()
-        .to_string();
+        let (un, inames) = (names("u", 2), names("i", 1));
+        let events = Events {
+            users: &[0, 1],
+            items: &[0, 0],
+            times: &[0, 0],
+            user_names: &un,
+            item_names: &inames,
+        };
+        let err = Sequences::from_events("f.txt", "t", &events, 3)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("f.txt") && err.contains("at least 3 events"),
             "{err}"

@@ -116,7 +116,7 @@ impl RetrievalMetric {
             return None;
         };
         let r = rank as usize;
-        let inside = k.map_or(true, |k| r < k);
+        let inside = k.is_none_or(|k| r < k);
         Some(match kind {
             _ if !inside => 0.0,
             RankKind::Hr | RankKind::Recall => 1.0,

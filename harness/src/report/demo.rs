@@ -130,6 +130,7 @@ fn cell(
         train_config: serde_json::json!({}),
         provenance: provenance(seed),
         scores_file: Some(format!("seed-{seed}.scores.bin")),
+        values_file: None,
     };
     write_atomic(&scores_path(&path), &s.encode()).unwrap();
     write_result(&path, &r).unwrap();

@@ -5,4 +5,4 @@ pub mod prepare;
 pub mod ranking;
 pub mod spec;
 
-pub use spec::{SuiteSpec, TaskKind, TaskSpec, TrainSpec};
+pub use spec::{check_model, RetrievalSpec, SuiteSpec, TaskKind, TaskSpec, TrainSpec};
