@@ -103,6 +103,29 @@ pub struct Cost {
     /// GPU memory from the CUDA driver after training, when run on CUDA.
     #[serde(default)]
     pub gpu_memory: Option<GpuMemory>,
+    /// Retrieval cells only: the serving side per user. On these cells "example" in
+    /// the fields above means one training sequence (a user's row), and `latency`
+    /// times user vectors plus the full-corpus top-`latency_top_k` of a batch of users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrieval: Option<RetrievalCost>,
+}
+
+/// What serving a retrieval model costs per user.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RetrievalCost {
+    /// Forward FLOPs of the user side (`user_vectors`) per evaluated user.
+    pub user_flops_per_user: f64,
+    /// FLOPs of scoring the whole corpus for one user: `2 d` per (interest, item) plus
+    /// the max over interests.
+    pub scoring_flops_per_user: f64,
+    pub items: usize,
+    pub dim: usize,
+    pub interests: usize,
+    /// Test users evaluated per second: user vectors, full-corpus scores, the held-out
+    /// item's ranks (and top-K lists when R/R* asks for them).
+    pub eval_users_per_second: f64,
+    /// K of the top-K the latencies include.
+    pub latency_top_k: usize,
 }
 
 /// FLOPs per example by phase and kind (see `baselines::engine::flops`).

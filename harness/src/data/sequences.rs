@@ -200,7 +200,7 @@ impl Sequences {
 }
 
 /// Which held-out position is evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stage {
     Valid,
     Test,
