@@ -268,11 +268,11 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
                     baselines::validate(m, &config, &features)
                         .with_context(|| format!("task `{}`", spec.name))?;
                 }
-                TaskData::Rows(prep)
+                TaskData::Rows(Box::new(prep))
             }
-            TaskKind::Retrieval => {
-                TaskData::Seqs(prepare_seq(spec, &opts.data_root).with_context(context)?)
-            }
+            TaskKind::Retrieval => TaskData::Seqs(Box::new(
+                prepare_seq(spec, &opts.data_root).with_context(context)?,
+            )),
         };
         for (_, model, seed) in todo.iter().map(|c| (**c).clone()) {
             let mut spec = spec.clone();
@@ -334,8 +334,8 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
 
 /// A task's prepared data, by kind.
 enum TaskData {
-    Rows(Prepared),
-    Seqs(PreparedSeq),
+    Rows(Box<Prepared>),
+    Seqs(Box<PreparedSeq>),
 }
 
 /// Writes a cell's per-example scores or per-user values, then its JSON (naming the

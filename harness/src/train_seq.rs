@@ -18,6 +18,10 @@ use crate::data::seq_batcher::train_batch;
 use crate::data::sequences::Sequences;
 use crate::train::{CurvePoint, EarlyStop, TrainError, Verdict};
 
+/// Validation metrics of the current parameters.
+pub type Validate<'a, D> =
+    dyn FnMut(&dyn SeqModel<D>, &ParamStore<D>) -> BTreeMap<String, f64> + 'a;
+
 pub struct SeqTrainPlan<'a> {
     pub batch_size: usize,
     pub max_epochs: usize,
@@ -53,7 +57,7 @@ pub fn train_seq<D: Dev>(
     seqs: &Sequences,
     train_users: &[usize],
     plan: &SeqTrainPlan,
-    validate: &mut dyn FnMut(&dyn SeqModel<D>, &ParamStore<D>) -> BTreeMap<String, f64>,
+    validate: &mut Validate<D>,
     progress: &ProgressBar,
 ) -> Result<SeqTrained, TrainError> {
     let mut opt = Optimizer::new(&plan.optim, store);

@@ -59,7 +59,7 @@ pub fn model_vectors<D: Dev>(
     let interests = model.interests().max(1);
     let items = model.item_vectors(store);
     let rows = seqs.n_items as usize + 1;
-    if items.is_empty() || items.len() % rows != 0 {
+    if items.is_empty() || !items.len().is_multiple_of(rows) {
         return Err(format!(
             "item_vectors has {} values, not a multiple of n_items + 1 = {rows}",
             items.len()
