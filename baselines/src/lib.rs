@@ -17,8 +17,10 @@ pub mod sequential;
 pub use batch::{Batch, FeatureSpec, PairStat, PairStats};
 pub use catalog::{build, info, pair_fields, validate, ModelError, ModelInfo, CATALOG};
 pub use model::{Forward, Model};
-pub use sequence::{seq_train_step, seq_user_vectors, SeqBatch, SeqForward, SeqModel, SeqSpec};
-pub use sequential::{build_seq, SEQ_CATALOG};
+pub use sequence::{
+    seq_gradient_norms, seq_train_step, seq_user_vectors, SeqBatch, SeqForward, SeqModel, SeqSpec,
+};
+pub use sequential::{build_seq, validate_seq, SEQ_CATALOG};
 
 /// The CPU device every default build has.
 pub type Cpu = dfdx::tensor::Cpu;

@@ -11,7 +11,7 @@
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Ctx, Dev, Flops, Mat, Optimizer, ParamStore, Track};
+use crate::engine::{parameter_gradient_norms, Ctx, Dev, Flops, Mat, Optimizer, ParamStore, Track};
 
 /// What a sequential task looks like; models size their parameters from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,4 +158,16 @@ pub fn seq_user_vectors<D: Dev>(
     let mut ctx = Ctx::default();
     let u = model.user_vectors_eval(store, batch, &mut ctx);
     (u.as_vec(), ctx.flops)
+}
+
+/// L2 norm of every parameter's gradient of the model's loss on `batch` (tables: of the
+/// rows looked up), by name, without updating anything; 0 where the loss does not reach.
+pub fn seq_gradient_norms<D: Dev>(
+    model: &dyn SeqModel<D>,
+    store: &ParamStore<D>,
+    batch: &SeqBatch,
+) -> Vec<(String, f32)> {
+    let mut ctx = Ctx::training();
+    let mut grads = model.loss_train(store, batch, &mut ctx).backward();
+    parameter_gradient_norms(store, &ctx, &mut grads)
 }

@@ -21,7 +21,11 @@
 //! | embedding gather (`gather`) | 1 / copied value (`rows * dim`) | 1 / value: the scatter-add of per-lookup gradients into per-row sums (`rows * dim`) |
 //! | softmax over `len` (`softmax`) | 5 / element (max, sub, exp, sum, div) | 4 / element (`y ⊙ (dY - Σ y dY)`) |
 //! | layer norm over `len` (`layer_norm`) | 8 / element (mean, var, normalize, scale, shift) | 14 / element (incl. `dγ`, `dβ`) |
-//! | attention `q[n,h,lq,dh]`, `k,v[n,h,lk,dh]` (`attention`) | `4 n h lq lk dh` (two matmuls) + softmax of `n h lq lk` | `8 n h lq lk dh` + softmax backward |
+//! | attention `q[n,h,lq,dh]`, `k,v[n,h,lk,dh]` (`attention`) | `4 n h lq lk dh` (two matmuls) + scale 1 / score + softmax of `n h lq lk` | `8 n h lq lk dh` + 1 / score + softmax backward |
+//! | pointwise attention (HSTU, `attention`): `SiLU(q k^T + rab) / n ⊙ mask` then `v` | `2 n h lq lk (dqk + dv)` + 4 / score (sigmoid, product, `/n`, mask) | `4 n h lq lk (dqk + dv)` + 6 / score (sigmoid 1, product 2, scale 1, mask 2) |
+//! | RMS norm over `len` (`norm`) | 4 / element (square, mean, divide, scale) | 6 / element |
+//! | softmax cross-entropy over `len` classes (`loss`) | 5 / element + 3 / row (log-sum-exp, minus the positive, mean) | 4 / element + 1 / row |
+//! | smoothing term `Σ w log(1 - p)` (`loss`) | 5 / element (exp, 1 - p, ln, weight, sum) | 4 / element |
 //! | pooling (`pool`: sum/mean of `len` vectors of `dim`) | `len * dim` | `len * dim` |
 //! | BCE-with-logits + mean (`loss`) | 9 / example | 5 / example (`(σ(z) - y) / n`) |
 //!
@@ -60,6 +64,23 @@ pub const SOFTMAX_BACKWARD: u64 = 4;
 /// Layer-norm FLOPs per element.
 pub const LAYER_NORM_FORWARD: u64 = 8;
 pub const LAYER_NORM_BACKWARD: u64 = 14;
+/// RMS-norm FLOPs per element: `x / sqrt(mean(x^2) + eps) * g` (square, mean, divide,
+/// scale; the per-row `sqrt` and `+ eps` are not counted).
+pub const RMS_NORM_FORWARD: u64 = 4;
+pub const RMS_NORM_BACKWARD: u64 = 6;
+/// Pointwise (HSTU) attention FLOPs per score besides the two products: forward SiLU as
+/// sigmoid + product (2), the `1/n` scale (1) and the 0/1 mask (1); backward the
+/// sigmoid (1), the product (2), the scale (1) and the mask (2).
+pub const POINTWISE_SCORE_FORWARD: u64 = 4;
+pub const POINTWISE_SCORE_BACKWARD: u64 = 6;
+/// Softmax cross-entropy: per element of the logits (as softmax) and per row.
+pub const XENT_FORWARD: u64 = 5;
+pub const XENT_BACKWARD: u64 = 4;
+pub const XENT_ROW_FORWARD: u64 = 3;
+pub const XENT_ROW_BACKWARD: u64 = 1;
+/// Label-smoothing term `Σ w log(1 - p)` per element.
+pub const SMOOTHING_FORWARD: u64 = 5;
+pub const SMOOTHING_BACKWARD: u64 = 4;
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Flops {
@@ -194,6 +215,44 @@ impl Flops {
         let scores = (problems * lq * lk) as u64;
         self.add("attention", scores, scores); // the 1/sqrt(dh) scale
         self.softmax(problems * lq, lk);
+    }
+    /// HSTU's pointwise aggregated attention `(SiLU(q k^T + rab) / n ⊙ mask) v` for
+    /// `n * heads` problems (the bias add, when present, is a separate elementwise op).
+    pub fn pointwise_attention(
+        &mut self,
+        n: usize,
+        heads: usize,
+        lq: usize,
+        lk: usize,
+        dqk: usize,
+        dv: usize,
+    ) {
+        let scores = (n * heads * lq * lk) as u64;
+        let prod = scores * (dqk + dv) as u64;
+        self.add(
+            "attention",
+            2 * prod + POINTWISE_SCORE_FORWARD * scores,
+            4 * prod + POINTWISE_SCORE_BACKWARD * scores,
+        );
+    }
+    /// RMS normalization over `len` values (with a scale), `rows` times.
+    pub fn rms_norm(&mut self, rows: usize, len: usize) {
+        let e = (rows * len) as u64;
+        self.add("norm", RMS_NORM_FORWARD * e, RMS_NORM_BACKWARD * e);
+    }
+    /// Softmax cross-entropy of `rows` examples over `len` classes, and its mean.
+    pub fn softmax_xent(&mut self, rows: usize, len: usize) {
+        let (r, e) = (rows as u64, (rows * len) as u64);
+        self.add(
+            "loss",
+            XENT_FORWARD * e + XENT_ROW_FORWARD * r,
+            XENT_BACKWARD * e + XENT_ROW_BACKWARD * r,
+        );
+    }
+    /// The label-smoothing term over `elements` probabilities.
+    pub fn smoothing(&mut self, elements: usize) {
+        let e = elements as u64;
+        self.add("loss", SMOOTHING_FORWARD * e, SMOOTHING_BACKWARD * e);
     }
     /// Sum or mean pooling of `len` vectors of width `dim`, `rows` times.
     pub fn pool(&mut self, rows: usize, len: usize, dim: usize) {

@@ -17,4 +17,6 @@ pub use init::Init;
 pub use optim::{OptimConfig, Optimizer};
 pub use params::{Col, Mat, MatId, ParamCounts, ParamStore, Scope, Snapshot, TableId, VecId};
 pub use sparse::{SparseOptim, SparseTable};
-pub use step::{gradient_norms, predict_logits, train_step, Ctx, Lookup, StepOutput};
+pub use step::{
+    gradient_norms, parameter_gradient_norms, predict_logits, train_step, Ctx, Lookup, StepOutput,
+};

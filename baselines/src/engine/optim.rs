@@ -48,8 +48,9 @@ pub struct Optimizer<D: Dev> {
     step: i32,
     mat_moments: Vec<(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)>,
     vec_moments: Vec<(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)>,
-    /// Host copy of one lookup's gradient, reused across steps.
+    /// Host copy of one table's lookup gradients and their row ids, reused across steps.
     sparse_grad: Vec<f32>,
+    sparse_ids: Vec<u32>,
 }
 
 impl<D: Dev> Optimizer<D> {
@@ -94,6 +95,7 @@ impl<D: Dev> Optimizer<D> {
             mat_moments,
             vec_moments,
             sparse_grad: Vec::new(),
+            sparse_ids: Vec::new(),
         }
     }
 
@@ -136,17 +138,78 @@ impl<D: Dev> Optimizer<D> {
                 .try_update(self.step, p, m, v, &*g)
                 .expect("adam update");
         }
-        for lookup in lookups {
-            self.sparse_grad
-                .resize(lookup.leaf.shape().num_elements(), 0.0);
-            grads.get(&lookup.leaf).copy_into(&mut self.sparse_grad);
-            let table = &mut store.tables_mut()[lookup.table.0];
-            let rows = table.apply(&lookup.ids, &self.sparse_grad);
+        // One row-wise update per table and step: a model that looks a table up several
+        // times in one forward (inputs, targets, negatives of the same item table) must
+        // get the summed gradient applied once, not one optimizer step per lookup.
+        let mut tables: Vec<usize> = lookups.iter().map(|l| l.table.0).collect();
+        tables.sort_unstable();
+        tables.dedup();
+        for t in tables {
+            self.sparse_grad.clear();
+            self.sparse_ids.clear();
+            for lookup in lookups.iter().filter(|l| l.table.0 == t) {
+                let start = self.sparse_grad.len();
+                self.sparse_grad
+                    .resize(start + lookup.leaf.shape().num_elements(), 0.0);
+                grads
+                    .get(&lookup.leaf)
+                    .copy_into(&mut self.sparse_grad[start..]);
+                self.sparse_ids.extend_from_slice(&lookup.ids);
+            }
+            let table = &mut store.tables_mut()[t];
+            let rows = table.apply(&self.sparse_ids, &self.sparse_grad);
             let per_value = match table.optimizer() {
                 Some(SparseOptim::Adagrad { .. }) => ADAGRAD_PER_VALUE,
                 _ => ADAM_PER_VALUE,
             };
             flops.add_optimizer("embedding", per_value * (rows * table.dim()) as u64);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Ctx, Init, Mat};
+    use crate::Cpu;
+
+    /// Weights of a 4-row table after one Adam step on `loss = Σ_k <x_k, r_k>` where the
+    /// rows `ids` are looked up in the given groups (one lookup per group).
+    fn step_with_lookups(groups: &[&[u32]]) -> Vec<f32> {
+        let mut store = ParamStore::new(Cpu::default(), 3);
+        let table = store
+            .scope("t")
+            .table("items", 4, 2, Init::Normal { std: 0.1 });
+        let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+        let mut ctx = Ctx::<Cpu>::training();
+        let mut loss = None;
+        let mut k: f32 = 0.0;
+        for ids in groups {
+            let x: Mat<Cpu, OwnedTape<f32, Cpu>> = ctx.lookup(&store, table, ids.to_vec());
+            let r: Vec<f32> = (0..ids.len() * 2)
+                .map(|_| {
+                    k += 1.0;
+                    k.sin()
+                })
+                .collect();
+            let r = store.dev().tensor_from_vec(r, (ids.len(), 2));
+            let term = (x * r).sum::<Rank0, _>();
+            loss = Some(match loss {
+                None => term,
+                Some(l) => l + term,
+            });
+        }
+        let mut grads = loss.unwrap().backward();
+        let mut flops = Flops::default();
+        opt.step(&mut store, &mut grads, ctx.lookups(), &mut flops);
+        assert_eq!(flops.optimizer_by_kind()["embedding"], 14 * 3 * 2);
+        store.table(table).weights()
+    }
+
+    #[test]
+    fn several_lookups_of_one_table_make_one_update_with_summed_gradients() {
+        let split = step_with_lookups(&[&[0, 1], &[1, 2]]);
+        let joined = step_with_lookups(&[&[0, 1, 1, 2]]);
+        assert_eq!(split, joined);
     }
 }

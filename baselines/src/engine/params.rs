@@ -70,6 +70,9 @@ impl<D: Dev> ParamStore<D> {
     pub fn table(&self, id: TableId) -> &SparseTable {
         &self.tables[id.0]
     }
+    pub fn table_mut(&mut self, id: TableId) -> &mut SparseTable {
+        &mut self.tables[id.0]
+    }
     pub fn tables(&self) -> &[SparseTable] {
         &self.tables
     }

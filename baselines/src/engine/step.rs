@@ -141,6 +141,16 @@ pub fn gradient_norms<D: Dev>(
     let logits = model.logits_train(store, batch, &mut ctx);
     let labels = label_tensor(store.dev(), batch);
     let mut grads = logits.bce_with_logits(labels).mean().backward();
+    parameter_gradient_norms(store, &ctx, &mut grads)
+}
+
+/// L2 norm of each parameter's gradient in `grads` (tables: summed over the forward's
+/// lookups of that table), by name; 0 for a parameter the loss does not reach.
+pub fn parameter_gradient_norms<D: Dev>(
+    store: &ParamStore<D>,
+    ctx: &Ctx<D>,
+    grads: &mut Gradients<f32, D>,
+) -> Vec<(String, f32)> {
     let norm = |v: Vec<f32>| v.iter().map(|x| x * x).sum::<f32>().sqrt();
     let mut out = Vec::new();
     for (name, p) in &store.mats {

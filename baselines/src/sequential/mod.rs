@@ -2,12 +2,89 @@
 //! trained and evaluated through `crate::sequence` (`SeqBatch`, `SeqForward`).
 //! Adding one = a file here plus an entry in `SEQ_CATALOG` and `build_seq`.
 
+pub mod hstu;
+pub mod kuaiformer;
+pub mod sasrec;
+
+pub use hstu::{Hstu, HstuConfig};
+pub use kuaiformer::{KuaiFormer, KuaiFormerConfig};
+pub use sasrec::{SasRec, SasRecConfig};
+
 use crate::catalog::{ModelError, ModelInfo};
 use crate::engine::{Dev, ParamStore};
 use crate::sequence::{SeqModel, SeqSpec};
 
 /// Sequential models, described like `crate::CATALOG`'s (family "sequential").
-pub const SEQ_CATALOG: &[ModelInfo] = &[];
+pub const SEQ_CATALOG: &[ModelInfo] = &[ModelInfo {
+    name: "sasrec",
+    family: "sequential",
+    paper: "Kang & McAuley, Self-Attentive Sequential Recommendation, ICDM 2018, arXiv 1808.09781, Sec. III (A embedding, B-C self-attention blocks, D prediction, E loss)",
+    summary: "Item + learned position embeddings, L pre-norm causal self-attention blocks (x + Dropout(SA(LN(x))), then x + Dropout(FFN(LN(x))) with a ReLU FFN of width d), final layer norm; next-item scores <F_t, E[i]> with the shared item table; BCE on the target against the batch's sampled negative(s) per position, or sampled softmax (config loss).",
+    simplifications: "Queries, keys and values all come from LN(x) (the paper's g(x) = x + Dropout(g(LN(x))) form; the authors' code takes keys/values from un-normalised x); no sqrt(d) scaling of the item embeddings and no dropout on attention weights (the authors' code has both); linear layers have biases; the BCE sums over every negative the batch carries (SASRec uses one); padding rows of the embedding are zeroed instead of masking outputs after each block (equivalent for real positions, since padding keys are hidden from them).",
+    needs_sparse: false,
+}, ModelInfo {
+    name: "hstu",
+    family: "sequential",
+    paper: "Zhai et al., Actions Speak Louder than Words: Trillion-Parameter Sequential Transducers for Generative Recommendations, ICML 2024, arXiv 2402.17152, Sec. 3.1 (Eq. 1-3), as the retrieval model of Sec. 4.1.1",
+    summary: "Item + learned position embeddings, then L HSTU layers: U, V, Q, K = SiLU(f1(LN(X))); pointwise aggregated attention SiLU(Q K^T + rab^{p,t}) V / n (no softmax; causal, padding hidden; rab = learned relative-position weight + learned weight per log-bucketed time difference, per layer, shared by heads); Y = X + f2(LN(AV) ⊙ U). Shared item table scores next items; sampled softmax (default) or BCE over the batch's negatives.",
+    simplifications: "Relative time uses t_i - t_j between the query's and the key's own events (the authors' code uses the timestamp of the item after the query, which SeqBatch does not carry); f1 is four d x d linear maps with biases (the code: one bias-free d x 4d matrix), and both layer norms have learned scale and shift (the code: none); no output L2 normalisation or temperature; the sampled softmax uses the batch's uniform negatives (the paper: many negatives); no jagged kernels, M-FALCON or stochastic length.",
+    needs_sparse: false,
+}, ModelInfo {
+    name: "kuaiformer",
+    family: "sequential",
+    paper: "Liu et al., KuaiFormer: Transformer-Based Retrieval at Kuaishou, arXiv 2411.10057, Sec. 3 (3.3 sequence compression, 3.4 multi-interest query tokens, 3.5 in-batch softmax with logQ and label smoothing)",
+    summary: "Older items in groups (levels of count x size, oldest first; default the paper's proportions: 2 groups of n/4, 5 of n/16, the rest raw, i.e. 256 -> 55 tokens), each group through a one-layer bidirectional transformer and mean-pooled; recent items raw; k learnable query tokens appended; causal Llama-style transformer (RMS norm, multi-head attention with output projection, SwiGLU); the k query outputs are the user's interests, scored by max_j <u_j, E[x]>; in-batch softmax over the batch's next items with logQ correction (training target counts) and label smoothing.",
+    simplifications: "Item ids only: tokens are item embeddings (the paper: an MLP over the id and about 10 side features, which SeqBatch does not carry); learned absolute positions instead of rotary ones; linear layers have biases; the label-smoothed loss is the project spec's reading, -(1-α) log p_pos - Σ_neg (α/|B|) log(1 - p_neg), not checked against the PDF (α has no reported value; default 0.1); in-batch duplicates of the positive are hidden rather than treated as negatives; Q(x) is the item's share of training targets (the paper: a streaming frequency estimate); trains only on the item after each history's end (one prediction per user, as the paper's requests), so it sees fewer targets per epoch than SASRec; no separate per-interest ANN serving.",
+    needs_sparse: false,
+}];
+
+fn parse<C: serde::de::DeserializeOwned>(
+    model: &str,
+    config: &serde_json::Value,
+) -> Result<C, ModelError> {
+    let value = if config.is_null() {
+        serde_json::Value::Object(Default::default())
+    } else {
+        config.clone()
+    };
+    serde_json::from_value(value).map_err(|e| bad(model, e.to_string()))
+}
+
+fn bad(model: &str, msg: String) -> ModelError {
+    ModelError::BadConfig {
+        model: model.to_string(),
+        msg,
+    }
+}
+
+/// Checks that sequential model `name` exists and its `config` parses and is valid for
+/// `spec`, without allocating parameters.
+pub fn validate_seq(
+    name: &str,
+    config: &serde_json::Value,
+    spec: &SeqSpec,
+) -> Result<(), ModelError> {
+    match name {
+        "sasrec" => parse::<SasRecConfig>(name, config)?
+            .check()
+            .map_err(|m| bad(name, m)),
+        "hstu" => parse::<HstuConfig>(name, config)?
+            .check()
+            .map_err(|m| bad(name, m)),
+        "kuaiformer" => parse::<KuaiFormerConfig>(name, config)?
+            .check(spec)
+            .map(|_| ())
+            .map_err(|m| bad(name, m)),
+        _ => Err(ModelError::Unknown {
+            name: name.to_string(),
+            known: SEQ_CATALOG
+                .iter()
+                .map(|m| m.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
 
 /// Builds sequential model `name` with `config` (JSON; null = defaults) for `spec`.
 pub fn build_seq<D: Dev>(
@@ -16,13 +93,11 @@ pub fn build_seq<D: Dev>(
     spec: &SeqSpec,
     store: &mut ParamStore<D>,
 ) -> Result<Box<dyn SeqModel<D>>, ModelError> {
-    let _ = (config, spec, store);
-    Err(ModelError::Unknown {
-        name: name.to_string(),
-        known: SEQ_CATALOG
-            .iter()
-            .map(|m| m.name)
-            .collect::<Vec<_>>()
-            .join(", "),
+    validate_seq(name, config, spec)?;
+    Ok(match name {
+        "sasrec" => Box::new(SasRec::new(store, spec, &parse(name, config)?)),
+        "hstu" => Box::new(Hstu::new(store, spec, &parse(name, config)?)),
+        "kuaiformer" => Box::new(KuaiFormer::new(store, spec, &parse(name, config)?)),
+        _ => unreachable!("validated sequential model `{name}` has no constructor"),
     })
 }

@@ -98,3 +98,4 @@ pub fn logloss(logits: &[f32], labels: &[f32]) -> f64 {
         .sum::<f64>()
         / labels.len() as f64
 }
+pub mod seq;

@@ -1,0 +1,277 @@
+//! HSTU (Zhai et al., Actions Speak Louder than Words: Trillion-Parameter Sequential
+//! Transducers for Generative Recommendations, ICML 2024, arXiv 2402.17152, Sec. 3.1),
+//! as a sequential retrieval model.
+//!
+//! Each layer (Eq. 1-3), on `X` of `(batch * len, d)`:
+//! - `U, V, Q, K = Split(φ1(f1(LN(X))))`, `φ1 = SiLU`, `f1` linear;
+//! - `A(X) V(X) = φ2(Q K^T + rab^{p,t}) V / n` with `φ2 = SiLU`, no softmax (pointwise
+//!   aggregated attention), `n` the padded length, causal and padding mask;
+//! - `Y = X + f2(LN(A V) ⊙ U)` (dropout before `f2`'s residual add when training).
+//!
+//! `rab^{p,t}` is learned per layer and shared by the heads: a weight per relative
+//! position `j - i` (`2 len - 1` of them) plus a weight per time bucket
+//! `⌊ln(max(|t_i - t_j|, 1)) / 0.301⌋` clamped to `time_buckets` (the authors' code's
+//! bucketization). Inputs are item plus learned absolute position embeddings; outputs
+//! score items with the shared item table; training uses the batch's sampled negatives
+//! (sampled softmax by default, as Sec. 4.1.1, or BCE).
+
+use dfdx::prelude::*;
+use serde::Deserialize;
+
+use super::sasrec::{check_width, default_dim, default_dropout};
+use crate::engine::{Ctx, Dev, Init, Mat, ParamStore, Scope, Track, VecId};
+use crate::layers::activation::{dropout, silu};
+use crate::layers::attention::Seq3;
+use crate::layers::{
+    last_rows, pointwise_attention, sampled_loss, valid_positions, AttnMask, Linear, Norm,
+    NormKind, SampledLoss, SeqEmbedding,
+};
+use crate::sequence::{SeqBatch, SeqForward, SeqSpec};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HstuConfig {
+    /// Embedding and hidden width d (U, V, Q, K each d wide, split over the heads).
+    #[serde(default = "default_dim")]
+    pub dim: usize,
+    #[serde(default = "default_blocks")]
+    pub blocks: usize,
+    #[serde(default = "default_heads")]
+    pub heads: usize,
+    #[serde(default = "default_dropout")]
+    pub dropout: f32,
+    /// Learned relative position bias `rab^p`.
+    #[serde(default = "yes")]
+    pub position_bias: bool,
+    /// Learned relative time bias `rab^t` over log-bucketed time differences.
+    #[serde(default = "yes")]
+    pub time_bias: bool,
+    /// Largest time bucket (the authors' code: 128).
+    #[serde(default = "default_buckets")]
+    pub time_buckets: usize,
+    #[serde(default = "default_loss")]
+    pub loss: SampledLoss,
+}
+
+fn default_blocks() -> usize {
+    2
+}
+fn default_heads() -> usize {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn default_buckets() -> usize {
+    128
+}
+fn default_loss() -> SampledLoss {
+    SampledLoss::SampledSoftmax
+}
+
+impl HstuConfig {
+    pub fn check(&self) -> Result<(), String> {
+        check_width(self.dim, self.heads, self.dropout)?;
+        if self.blocks == 0 {
+            return Err("blocks must be at least 1".into());
+        }
+        if self.time_bias && self.time_buckets == 0 {
+            return Err("time_buckets must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// The time bucket of a difference of `dt` seconds.
+pub fn time_bucket(dt: i64, max_bucket: usize) -> usize {
+    let x = (dt.unsigned_abs().max(1) as f64).ln() / 0.301;
+    (x as usize).min(max_bucket)
+}
+
+/// One HSTU layer (Eq. 1-3).
+pub struct HstuLayer {
+    pub norm_in: Norm,
+    pub u: Linear,
+    pub v: Linear,
+    pub q: Linear,
+    pub k: Linear,
+    pub norm_attn: Norm,
+    pub out: Linear,
+    pub pos_bias: Option<VecId>,
+    pub time_bias: Option<VecId>,
+}
+
+impl HstuLayer {
+    fn new<D: Dev>(s: &mut Scope<'_, D>, cfg: &HstuConfig, max_len: usize) -> Self {
+        let d = cfg.dim;
+        let init = Init::Normal { std: 0.02 };
+        HstuLayer {
+            norm_in: Norm::new(&mut s.pp("norm_in"), NormKind::LayerNorm, d),
+            u: Linear::new(&mut s.pp("u"), d, d),
+            v: Linear::new(&mut s.pp("v"), d, d),
+            q: Linear::new(&mut s.pp("q"), d, d),
+            k: Linear::new(&mut s.pp("k"), d, d),
+            norm_attn: Norm::new(&mut s.pp("norm_attn"), NormKind::LayerNorm, d),
+            out: Linear::new(&mut s.pp("out"), d, d),
+            pos_bias: cfg
+                .position_bias
+                .then(|| s.vec("rab_position", 2 * max_len - 1, init)),
+            time_bias: cfg
+                .time_bias
+                .then(|| s.vec("rab_time", cfg.time_buckets + 1, init)),
+        }
+    }
+
+    /// `rab^{p,t}` of the batch, `(batch, len, len)`, or `None` with both biases off.
+    fn bias<D: Dev, T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        buckets: usize,
+        ctx: &mut Ctx<D>,
+    ) -> Option<Seq3<D, T>> {
+        let (b, l) = (batch.size, batch.max_len);
+        let dev = store.dev().clone();
+        let pos = self.pos_bias.map(|w| {
+            let idx: Vec<usize> = (0..l)
+                .flat_map(|i| (0..l).map(move |j| l - 1 + j - i))
+                .collect();
+            ctx.flops.copy(l * l);
+            store
+                .vec(w)
+                .retaped::<T>()
+                .gather(dev.tensor_from_vec(idx, (l * l,)))
+                .reshape_like(&(l, l))
+                .broadcast_like::<_, Axis<0>>(&(b, l, l))
+        });
+        let time = self.time_bias.map(|w| {
+            let t = &batch.times;
+            let mut idx = Vec::with_capacity(b * l * l);
+            for r in 0..b {
+                for i in 0..l {
+                    let ti = t[r * l + i];
+                    idx.extend((0..l).map(|j| time_bucket(ti - t[r * l + j], buckets)));
+                }
+            }
+            ctx.flops.copy(b * l * l);
+            store
+                .vec(w)
+                .retaped::<T>()
+                .gather(dev.tensor_from_vec(idx, (b * l * l,)))
+                .reshape_like(&(b, l, l))
+        });
+        match (pos, time) {
+            (Some(p), Some(t)) => {
+                ctx.flops.elementwise(b * l * l);
+                Some(t + p)
+            }
+            (p, t) => p.or(t),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn forward<D: Dev, T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        x: Mat<D, T>,
+        batch: &SeqBatch,
+        mask: &AttnMask,
+        cfg: &HstuConfig,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        let (n, d) = *x.shape();
+        let a = self.norm_in.forward(store, x.retaped::<T>(), ctx);
+        let proj = |lin: &Linear, a: Mat<D, T>, ctx: &mut Ctx<D>| {
+            let y = lin.forward(store, a, ctx);
+            silu(y, ctx)
+        };
+        let u = proj(&self.u, a.retaped::<T>(), ctx);
+        let v = proj(&self.v, a.retaped::<T>(), ctx);
+        let q = proj(&self.q, a.retaped::<T>(), ctx);
+        let k = proj(&self.k, a, ctx);
+        let rab = self.bias::<D, T>(store, batch, cfg.time_buckets, ctx);
+        let av = pointwise_attention(q, k, v, cfg.heads, mask, rab, ctx);
+        ctx.flops.elementwise(n * d);
+        let gated = self.norm_attn.forward(store, av, ctx) * u;
+        let y = self
+            .out
+            .forward(store, dropout(gated, cfg.dropout, ctx), ctx);
+        ctx.flops.elementwise(n * d);
+        x + y
+    }
+}
+
+pub struct Hstu {
+    pub cfg: HstuConfig,
+    pub emb: SeqEmbedding,
+    pub layers: Vec<HstuLayer>,
+}
+
+impl Hstu {
+    /// Parameters under `hstu.`: `embedding.{items,positions}`, `layer.<i>.*`.
+    pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &SeqSpec, cfg: &HstuConfig) -> Self {
+        let mut s = store.scope("hstu");
+        let emb = SeqEmbedding::new(
+            &mut s.pp("embedding"),
+            spec.n_items,
+            spec.max_len,
+            cfg.dim,
+            true,
+        );
+        let layers = (0..cfg.blocks)
+            .map(|i| HstuLayer::new(&mut s.pp("layer").pp(i), cfg, spec.max_len))
+            .collect();
+        Hstu {
+            cfg: cfg.clone(),
+            emb,
+            layers,
+        }
+    }
+
+    /// The final state at every position, `(batch * max_len, d)`.
+    pub fn states<D: Dev, T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        assert_eq!(
+            batch.times.len(),
+            batch.items.len(),
+            "hstu: the batch needs a time per position"
+        );
+        let mask = AttnMask::causal(&valid_positions(batch), batch.size, batch.max_len);
+        let mut x = self.emb.forward::<D, T>(store, batch, ctx);
+        x = dropout(x, self.cfg.dropout, ctx);
+        for layer in &self.layers {
+            x = layer.forward(store, x, batch, &mask, &self.cfg, ctx);
+        }
+        x
+    }
+}
+
+impl<D: Dev> SeqForward<D> for Hstu {
+    fn loss<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Tensor<Rank0, f32, D, T> {
+        let h = self.states::<D, T>(store, batch, ctx);
+        sampled_loss(self.cfg.loss, h, batch, self.emb.table, store, ctx)
+    }
+
+    fn user_vectors<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        let h = self.states::<D, T>(store, batch, ctx);
+        last_rows(h, batch.size, 1, ctx)
+    }
+
+    fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
+        store.table(self.emb.table).weights()
+    }
+}

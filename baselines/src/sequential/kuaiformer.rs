@@ -1,0 +1,394 @@
+//! KuaiFormer (Liu et al., KuaiFormer: Transformer-Based Retrieval at Kuaishou,
+//! arXiv 2411.10057, Sec. 3), on item-id histories.
+//!
+//! - Sequence compression (Sec. 3.3): the oldest items form groups (levels of `count`
+//!   groups of `size` items, oldest level first); each group passes through a one-layer
+//!   bidirectional transformer (one per level) and is mean-pooled over its items into
+//!   one token; the most recent items stay raw tokens. The paper's 256 items become
+//!   2 x 64 + 5 x 16 grouped + 48 raw = 55 tokens; by default (`groups: null`) any
+//!   `max_len` n >= 16 is cut in the same proportions: 2 groups of ⌊n/4⌋, 5 groups of
+//!   ⌊n/16⌋, the remaining n - 2⌊n/4⌋ - 5⌊n/16⌋ raw (n < 16: no compression).
+//! - Multi-interest queries (Sec. 3.4): `k` learnable query tokens appended after the
+//!   item tokens; a causal Llama-style transformer (RMS norm, masked multi-head
+//!   attention with output projection, SwiGLU FFN; learned positions) runs over all
+//!   tokens, so query `j` sees every item token and the queries before it; the outputs
+//!   at the query positions are the user's interests `u_1..u_k`.
+//! - Scoring and training (Sec. 3.5): `score(x) = max_j <u_j, E[x]>`; in-batch softmax
+//!   over the batch's next items with the logQ correction `s - log Q(x)` (Q from the
+//!   training target counts) and label smoothing (see `layers::in_batch_loss`). Only the
+//!   target after each history's end is trained on, as in the paper (one prediction per
+//!   user request).
+
+use dfdx::prelude::*;
+use serde::Deserialize;
+
+use super::sasrec::{check_width, default_dim, default_dropout};
+use crate::engine::{Ctx, Dev, Init, Mat, MatId, ParamStore, Track};
+use crate::layers::activation::dropout;
+use crate::layers::attention::Seq3;
+use crate::layers::seq_embedding::EMBEDDING_STD;
+use crate::layers::{
+    in_batch_loss, last_rows, log_sampling_probs, AttnMask, BlockConfig, FfnKind, Norm, NormKind,
+    SeqEmbedding, TransformerBlock,
+};
+use crate::sequence::{SeqBatch, SeqForward, SeqSpec};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KuaiFormerConfig {
+    #[serde(default = "default_dim")]
+    pub dim: usize,
+    /// Causal transformer layers over the compressed tokens.
+    #[serde(default = "default_layers")]
+    pub layers: usize,
+    #[serde(default = "default_heads")]
+    pub heads: usize,
+    /// Learnable query tokens = interests per user (k).
+    #[serde(default = "default_interests")]
+    pub interests: usize,
+    /// Compression levels `[count, size]`, oldest first; `null` = the paper's
+    /// proportions (see the module doc), `[]` = no compression.
+    #[serde(default)]
+    pub groups: Option<Vec<[usize; 2]>>,
+    /// SwiGLU hidden width as a multiple of `dim`.
+    #[serde(default = "default_ffn_mult")]
+    pub ffn_mult: usize,
+    #[serde(default = "default_dropout")]
+    pub dropout: f32,
+    /// Label smoothing α of the in-batch softmax.
+    #[serde(default = "default_smoothing")]
+    pub label_smoothing: f32,
+    /// Subtract log Q(x) from in-batch logits (needs `SeqSpec.item_counts`; without
+    /// them no correction is made).
+    #[serde(default = "yes")]
+    pub logq: bool,
+}
+
+fn default_layers() -> usize {
+    2
+}
+fn default_heads() -> usize {
+    2
+}
+fn default_interests() -> usize {
+    4
+}
+fn default_ffn_mult() -> usize {
+    2
+}
+fn default_smoothing() -> f32 {
+    0.1
+}
+fn yes() -> bool {
+    true
+}
+
+/// Where the history's positions go: grouped levels, then raw items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// `(count, size, first position)` per level, oldest first.
+    pub levels: Vec<(usize, usize, usize)>,
+    /// First raw position; positions `raw_start..max_len` stay raw tokens.
+    pub raw_start: usize,
+    pub max_len: usize,
+}
+
+impl Layout {
+    /// The layout of `max_len` positions for `groups` (`None` = the paper's proportions).
+    pub fn new(max_len: usize, groups: Option<&[[usize; 2]]>) -> Result<Layout, String> {
+        let default;
+        let groups = match groups {
+            Some(g) => g,
+            None if max_len >= 16 => {
+                default = [[2, max_len / 4], [5, max_len / 16]];
+                &default[..]
+            }
+            None => &[],
+        };
+        let mut levels = Vec::new();
+        let mut start = 0;
+        for &[count, size] in groups {
+            if count == 0 || size == 0 {
+                return Err(format!(
+                    "groups: [{count}, {size}] needs a count and size >= 1"
+                ));
+            }
+            levels.push((count, size, start));
+            start += count * size;
+        }
+        if start > max_len {
+            return Err(format!(
+                "groups: {start} grouped positions exceed max_len {max_len}"
+            ));
+        }
+        Ok(Layout {
+            levels,
+            raw_start: start,
+            max_len,
+        })
+    }
+    /// Compressed group tokens.
+    pub fn group_tokens(&self) -> usize {
+        self.levels.iter().map(|l| l.0).sum()
+    }
+    pub fn raw_tokens(&self) -> usize {
+        self.max_len - self.raw_start
+    }
+    /// Item tokens after compression (without the query tokens).
+    pub fn item_tokens(&self) -> usize {
+        self.group_tokens() + self.raw_tokens()
+    }
+}
+
+impl KuaiFormerConfig {
+    pub fn check(&self, spec: &SeqSpec) -> Result<Layout, String> {
+        check_width(self.dim, self.heads, self.dropout)?;
+        if self.layers == 0 || self.interests == 0 || self.ffn_mult == 0 {
+            return Err("layers, interests and ffn_mult must be at least 1".into());
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return Err(format!(
+                "label_smoothing must be in [0, 1), got {}",
+                self.label_smoothing
+            ));
+        }
+        Layout::new(spec.max_len, self.groups.as_deref())
+    }
+}
+
+pub struct KuaiFormer {
+    pub cfg: KuaiFormerConfig,
+    pub layout: Layout,
+    pub emb: SeqEmbedding,
+    /// One bidirectional encoder per compression level.
+    pub group_encoders: Vec<TransformerBlock>,
+    /// `(k, d)` query tokens.
+    pub queries: MatId,
+    /// `(tokens, d)` positions of the item and query tokens.
+    pub positions: MatId,
+    pub blocks: Vec<TransformerBlock>,
+    pub norm: Norm,
+    log_q: Option<Vec<f32>>,
+}
+
+impl KuaiFormer {
+    /// Parameters under `kuaiformer.`: `embedding.items`, `group.<level>.*`, `queries`,
+    /// `positions`, `block.<i>.*`, `norm`. Panics on a config `check` rejects.
+    pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &SeqSpec, cfg: &KuaiFormerConfig) -> Self {
+        let layout = cfg.check(spec).expect("kuaiformer config");
+        let d = cfg.dim;
+        let block = BlockConfig {
+            dim: d,
+            heads: cfg.heads,
+            ffn_hidden: cfg.ffn_mult * d,
+            ffn: FfnKind::SwiGlu,
+            norm: NormKind::RmsNorm,
+            out_proj: true,
+            dropout: cfg.dropout,
+        };
+        let tokens = layout.item_tokens() + cfg.interests;
+        let init = Init::Normal { std: EMBEDDING_STD };
+        let mut s = store.scope("kuaiformer");
+        let emb = SeqEmbedding::new(&mut s.pp("embedding"), spec.n_items, spec.max_len, d, false);
+        let group_encoders = (0..layout.levels.len())
+            .map(|i| TransformerBlock::new(&mut s.pp("group").pp(i), block))
+            .collect();
+        let queries = s.mat("queries", cfg.interests, d, init);
+        let positions = s.mat("positions", tokens, d, init);
+        let blocks = (0..cfg.layers)
+            .map(|i| TransformerBlock::new(&mut s.pp("block").pp(i), block))
+            .collect();
+        let norm = Norm::new(&mut s.pp("norm"), NormKind::RmsNorm, d);
+        let log_q = cfg
+            .logq
+            .then(|| spec.item_counts.as_deref().map(log_sampling_probs))
+            .flatten();
+        KuaiFormer {
+            cfg: cfg.clone(),
+            layout,
+            emb,
+            group_encoders,
+            queries,
+            positions,
+            blocks,
+            norm,
+            log_q,
+        }
+    }
+
+    /// Tokens per sequence: compressed item tokens then the `k` queries.
+    pub fn tokens(&self) -> usize {
+        self.layout.item_tokens() + self.cfg.interests
+    }
+
+    /// The input tokens `(batch, tokens, d)` before positions, and which hold content
+    /// (a group with at least one item, a raw item, a query).
+    pub fn input_tokens<D: Dev, T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> (Seq3<D, T>, Vec<bool>) {
+        let (b, l, d) = (batch.size, batch.max_len, self.cfg.dim);
+        let dev = store.dev().clone();
+        let e = self.emb.forward::<D, T>(store, batch, ctx);
+        let mut parts: Vec<Seq3<D, T>> = Vec::new();
+        let mut part_valid: Vec<(usize, Vec<bool>)> = Vec::new();
+        for (&(count, size, start), enc) in self.layout.levels.iter().zip(&self.group_encoders) {
+            let idx: Vec<usize> = (0..b)
+                .flat_map(|r| (0..count * size).map(move |o| r * l + start + o))
+                .collect();
+            let valid: Vec<bool> = idx.iter().map(|&i| batch.items[i] != 0).collect();
+            let rows = idx.len();
+            ctx.flops.copy(rows * d);
+            let x = e.retaped::<T>().gather(dev.tensor_from_vec(idx, (rows,)));
+            let mask = AttnMask::bidirectional(&valid, b * count, size);
+            let y = enc.forward(store, x, &mask, ctx);
+            // Mean over each group's items: weights valid / (items in the group).
+            let filled: Vec<usize> = valid
+                .chunks(size)
+                .map(|g| g.iter().filter(|&&v| v).count())
+                .collect();
+            let w: Vec<f32> = valid
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    if v {
+                        1.0 / filled[i / size] as f32
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            ctx.flops.elementwise(rows * d);
+            ctx.flops.pool(b * count, size, d);
+            let w = dev
+                .tensor_from_vec(w, (rows,))
+                .broadcast_like::<_, Axis<1>>(&(rows, d));
+            let pooled = (y * w)
+                .reshape_like(&(b * count, size, d))
+                .sum::<(usize, usize), Axis<1>>()
+                .reshape_like(&(b, count, d));
+            parts.push(pooled);
+            part_valid.push((count, filled.iter().map(|&f| f > 0).collect()));
+        }
+        let raw = self.layout.raw_tokens();
+        if raw > 0 {
+            let idx: Vec<usize> = (0..b)
+                .flat_map(|r| (self.layout.raw_start..l).map(move |p| r * l + p))
+                .collect();
+            let valid = idx.iter().map(|&i| batch.items[i] != 0).collect();
+            ctx.flops.copy(b * raw * d);
+            let x = e.gather(dev.tensor_from_vec(idx, (b * raw,)));
+            parts.push(x.reshape_like(&(b, raw, d)));
+            part_valid.push((raw, valid));
+        }
+        let k = self.cfg.interests;
+        ctx.flops.copy(b * k * d);
+        parts.push(
+            store
+                .mat(self.queries)
+                .retaped::<T>()
+                .broadcast_like::<_, Axis<0>>(&(b, k, d)),
+        );
+        part_valid.push((k, vec![true; b * k]));
+        let mut parts = parts.into_iter();
+        let mut x = parts.next().expect("query tokens");
+        for p in parts {
+            ctx.flops
+                .copy(x.shape().num_elements() + p.shape().num_elements());
+            x = (x, p).concat_along(Axis::<1>);
+        }
+        // Token validity in (row, token) order.
+        let t = self.tokens();
+        let mut valid = Vec::with_capacity(b * t);
+        for r in 0..b {
+            for (n, v) in &part_valid {
+                valid.extend_from_slice(&v[r * n..(r + 1) * n]);
+            }
+        }
+        (x, valid)
+    }
+
+    /// Every token's final state, `(batch * tokens, d)`; the last `k` rows of each
+    /// sequence are the interests.
+    pub fn encode<D: Dev, T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        let (b, d, t) = (batch.size, self.cfg.dim, self.tokens());
+        let (x, valid) = self.input_tokens::<D, T>(store, batch, ctx);
+        ctx.flops.elementwise(b * t * d);
+        let p = store
+            .mat(self.positions)
+            .retaped::<T>()
+            .broadcast_like::<_, Axis<0>>(&(b, t, d));
+        let mut x = dropout((x + p).reshape_like(&(b * t, d)), self.cfg.dropout, ctx);
+        let mask = AttnMask::causal(&valid, b, t);
+        for block in &self.blocks {
+            x = block.forward(store, x, &mask, ctx);
+        }
+        self.norm.forward(store, x, ctx)
+    }
+}
+
+impl<D: Dev> SeqForward<D> for KuaiFormer {
+    fn loss<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Tensor<Rank0, f32, D, T> {
+        let k = self.cfg.interests;
+        let u = self.user_vectors::<T>(store, batch, ctx);
+        let l = batch.max_len;
+        let rows: Vec<usize> = (0..batch.size)
+            .filter(|&r| batch.targets[r * l + l - 1] != 0)
+            .collect();
+        let targets: Vec<u32> = rows.iter().map(|&r| batch.targets[r * l + l - 1]).collect();
+        if rows.is_empty() {
+            return u.sum::<Rank0, _>() * 0.0;
+        }
+        let u = if rows.len() < batch.size {
+            let idx: Vec<usize> = rows
+                .iter()
+                .flat_map(|&r| (0..k).map(move |j| r * k + j))
+                .collect();
+            ctx.flops.copy(idx.len() * self.cfg.dim);
+            let n = idx.len();
+            u.gather(store.dev().tensor_from_vec(idx, (n,)))
+        } else {
+            u
+        };
+        in_batch_loss(
+            u,
+            k,
+            &targets,
+            self.emb.table,
+            self.log_q.as_deref(),
+            self.cfg.label_smoothing,
+            store,
+            ctx,
+        )
+    }
+
+    fn user_vectors<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        let h = self.encode::<D, T>(store, batch, ctx);
+        last_rows(h, batch.size, self.cfg.interests, ctx)
+    }
+
+    fn interests(&self) -> usize {
+        self.cfg.interests
+    }
+
+    fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
+        store.table(self.emb.table).weights()
+    }
+}

@@ -1,0 +1,169 @@
+//! SASRec (Kang & McAuley, Self-Attentive Sequential Recommendation, ICDM 2018,
+//! arXiv 1808.09781, Sec. III).
+//!
+//! - Embedding (III-A): `Ê = E[s] + P`, item embeddings plus learned absolute positions;
+//!   padding rows are zero.
+//! - Blocks (III-B, III-C): `L` causal self-attention blocks, each
+//!   `S = x + Dropout(SA(LN(x)))`, `F = S + Dropout(FFN(LN(S)))`,
+//!   `SA(X) = softmax(X W^Q (X W^K)^T / sqrt(d) + M) X W^V` with `M` hiding later
+//!   positions and padding, `FFN(x) = ReLU(x W1 + b1) W2 + b2` (width d), then a final
+//!   layer norm (as in the authors' code).
+//! - Prediction (III-D): `r = <F_t, E[i]>` with the shared item embedding `E`.
+//! - Loss (III-E): binary cross-entropy on the target and one sampled negative per
+//!   position (`loss: "bce"`, every negative of the batch if it has several), or the
+//!   sampled softmax over target + negatives (`loss: "sampled_softmax"`).
+//!
+//! The user vector is the final state at position `max_len - 1` (the latest item).
+
+use serde::Deserialize;
+
+use crate::engine::{Ctx, Dev, Mat, ParamStore, Track};
+use crate::layers::{
+    last_rows, sampled_loss, valid_positions, AttnMask, BlockConfig, FfnKind, Norm, NormKind,
+    SampledLoss, SeqEmbedding, TransformerBlock,
+};
+use crate::sequence::{SeqBatch, SeqForward, SeqSpec};
+use dfdx::prelude::*;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SasRecConfig {
+    /// Embedding and hidden width d.
+    #[serde(default = "default_dim")]
+    pub dim: usize,
+    /// Self-attention blocks.
+    #[serde(default = "default_blocks")]
+    pub blocks: usize,
+    /// Attention heads (the paper uses one; d must be divisible by it).
+    #[serde(default = "default_heads")]
+    pub heads: usize,
+    /// Dropout on embeddings, attention output and FFN (training only).
+    #[serde(default = "default_dropout")]
+    pub dropout: f32,
+    #[serde(default)]
+    pub loss: SampledLoss,
+}
+
+pub(crate) fn default_dim() -> usize {
+    64
+}
+fn default_blocks() -> usize {
+    2
+}
+fn default_heads() -> usize {
+    1
+}
+pub(crate) fn default_dropout() -> f32 {
+    0.2
+}
+
+impl Default for SasRecConfig {
+    fn default() -> Self {
+        SasRecConfig {
+            dim: default_dim(),
+            blocks: default_blocks(),
+            heads: default_heads(),
+            dropout: default_dropout(),
+            loss: SampledLoss::Bce,
+        }
+    }
+}
+
+/// Checks shared by the transformer models' configs.
+pub(crate) fn check_width(dim: usize, heads: usize, dropout: f32) -> Result<(), String> {
+    if dim == 0 || dim.checked_rem(heads) != Some(0) {
+        return Err(format!(
+            "dim ({dim}) must be positive and divisible by heads ({heads})"
+        ));
+    }
+    if !(0.0..1.0).contains(&dropout) {
+        return Err(format!("dropout must be in [0, 1), got {dropout}"));
+    }
+    Ok(())
+}
+
+impl SasRecConfig {
+    pub fn check(&self) -> Result<(), String> {
+        check_width(self.dim, self.heads, self.dropout)?;
+        if self.blocks == 0 {
+            return Err("blocks must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+pub struct SasRec {
+    pub cfg: SasRecConfig,
+    pub emb: SeqEmbedding,
+    pub blocks: Vec<TransformerBlock>,
+    pub norm: Norm,
+}
+
+impl SasRec {
+    /// Parameters under `sasrec.`: `embedding.{items,positions}`, `block.<i>.*`, `norm`.
+    pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &SeqSpec, cfg: &SasRecConfig) -> Self {
+        let mut s = store.scope("sasrec");
+        let d = cfg.dim;
+        let emb = SeqEmbedding::new(&mut s.pp("embedding"), spec.n_items, spec.max_len, d, true);
+        let block = BlockConfig {
+            dim: d,
+            heads: cfg.heads,
+            ffn_hidden: d,
+            ffn: FfnKind::Relu,
+            norm: NormKind::LayerNorm,
+            out_proj: false,
+            dropout: cfg.dropout,
+        };
+        let blocks = (0..cfg.blocks)
+            .map(|i| TransformerBlock::new(&mut s.pp("block").pp(i), block))
+            .collect();
+        SasRec {
+            cfg: cfg.clone(),
+            emb,
+            blocks,
+            norm: Norm::new(&mut s.pp("norm"), NormKind::LayerNorm, d),
+        }
+    }
+
+    /// The final state at every position, `(batch * max_len, d)`.
+    pub fn states<D: Dev, T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        let mask = AttnMask::causal(&valid_positions(batch), batch.size, batch.max_len);
+        let mut x = self.emb.forward::<D, T>(store, batch, ctx);
+        x = crate::layers::activation::dropout(x, self.cfg.dropout, ctx);
+        for block in &self.blocks {
+            x = block.forward(store, x, &mask, ctx);
+        }
+        self.norm.forward(store, x, ctx)
+    }
+}
+
+impl<D: Dev> SeqForward<D> for SasRec {
+    fn loss<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Tensor<Rank0, f32, D, T> {
+        let h = self.states::<D, T>(store, batch, ctx);
+        sampled_loss(self.cfg.loss, h, batch, self.emb.table, store, ctx)
+    }
+
+    fn user_vectors<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        let h = self.states::<D, T>(store, batch, ctx);
+        last_rows(h, batch.size, 1, ctx)
+    }
+
+    fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
+        store.table(self.emb.table).weights()
+    }
+}
