@@ -270,9 +270,24 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
                 }
                 TaskData::Rows(Box::new(prep))
             }
-            TaskKind::Retrieval => TaskData::Seqs(Box::new(
-                prepare_seq(spec, &opts.data_root).with_context(context)?,
-            )),
+            TaskKind::Retrieval => {
+                let prep = prepare_seq(spec, &opts.data_root).with_context(context)?;
+                let seq_spec = baselines::SeqSpec {
+                    n_items: prep.seqs.n_items,
+                    max_len: spec.retrieval_spec().max_len,
+                    item_counts: None,
+                };
+                for m in models {
+                    let config = spec
+                        .models
+                        .get(m)
+                        .cloned()
+                        .unwrap_or(serde_json::Value::Null);
+                    baselines::validate_seq(m, &config, &seq_spec)
+                        .with_context(|| format!("task `{}`", spec.name))?;
+                }
+                TaskData::Seqs(Box::new(prep))
+            }
         };
         for (_, model, seed) in todo.iter().map(|c| (**c).clone()) {
             let mut spec = spec.clone();

@@ -382,3 +382,44 @@ mod tests {
         );
     }
 }
+
+/// The real files, when `../shared/data` is present: sizes after the leave-one-out
+/// filter (users with >= 3 events), as the data cards state them.
+#[cfg(test)]
+mod shared_data {
+    use super::*;
+    use crate::data::loaders::common::testutil::shared;
+    use crate::data::loaders::{recbole, seqlines};
+
+    fn describe(s: &Sequences) -> (usize, u32, usize, usize) {
+        (s.n_users(), s.n_items, s.n_events(), s.dropped_users)
+    }
+
+    #[test]
+    fn beauty_sequences() {
+        let Some(p) = shared("amazon-beauty/beauty.txt") else {
+            return;
+        };
+        let t = seqlines::load_seq_lines(&p).unwrap();
+        let s =
+            Sequences::from_table(&t, "amazon-beauty", "user_id", "item_id", "@row", 3).unwrap();
+        assert_eq!(describe(&s), (40_226, 54_542, 353_962, 0));
+        // File order is chronological per user: times are the row index.
+        assert!(s
+            .offsets
+            .windows(2)
+            .all(|w| s.times[w[0]..w[1]].windows(2).all(|t| t[0] < t[1])));
+        assert_eq!(s.n_events() + s.dropped_events, 353_962);
+    }
+
+    #[test]
+    fn ml100k_sequences() {
+        let Some(p) = shared("ml-100k/ml-100k.inter") else {
+            return;
+        };
+        let t = recbole::load_atomic(&p).unwrap();
+        let s = Sequences::from_table(&t, "ml-100k", "user_id", "item_id", "timestamp", 3).unwrap();
+        assert_eq!(describe(&s), (943, 1682, 100_000, 0));
+        assert_eq!(s.n_events() + s.dropped_events, 100_000);
+    }
+}
