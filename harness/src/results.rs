@@ -388,6 +388,24 @@ impl UserValues {
         Some((v, vec![1.0; ranks.len()]))
     }
 
+    /// `(a, b, weights)` of metric `name` user by user, for the paired tests over users
+    /// (`stats::paired_bootstrap`, `stats::paired_randomization`): `self` is model A,
+    /// `other` model B of the same task and seed. `None` when either lacks the metric,
+    /// the users differ, or the weights differ (R/R*'s `R*_u` is the ideal revenue, the
+    /// same for every model).
+    pub fn pair_with(
+        &self,
+        other: &UserValues,
+        name: &str,
+    ) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        if self.users != other.users {
+            return None;
+        }
+        let (a, wa) = self.per_user(name)?;
+        let (b, wb) = other.per_user(name)?;
+        (wa == wb).then_some((a, b, wa))
+    }
+
     /// Layout (little-endian): magic `RBUSERS1`, n: u64, columns: u64, n x u32 users,
     /// then per column: name length u32, name (UTF-8), n x f64.
     pub fn encode(&self) -> Vec<u8> {
@@ -490,6 +508,28 @@ mod tests {
         assert_eq!((rr, w), (vec![0.5, 0.0, 0.5], vec![2.0, 0.0, 1.0]));
         assert!(v.per_user("hr@10_s50").is_none());
         assert!(v.per_user("auc").is_none());
+        // Pairing with a second model of the same users and ideal revenue.
+        let mut w = v.clone();
+        w.columns.insert("rank".into(), vec![12.0, 0.0, 1.0]);
+        let (a, b, weights) = v.pair_with(&w, "hr@10").unwrap();
+        assert_eq!(
+            (a, b, weights),
+            (vec![1.0, 1.0, 0.0], vec![0.0, 1.0, 1.0], vec![1.0; 3])
+        );
+        let boot = crate::stats::paired_bootstrap(
+            &v.pair_with(&w, "mrr").unwrap().0,
+            &w.per_user("mrr").unwrap().0,
+            &[1.0; 3],
+            200,
+            0,
+            0.95,
+        );
+        assert!(boot.is_some());
+        w.users[0] = 1;
+        assert!(
+            v.pair_with(&w, "hr@10").is_none(),
+            "different users do not pair"
+        );
     }
 
     #[test]
