@@ -158,27 +158,26 @@ pub fn top_k_row(scores: &[f32], seen: &[u32], k: usize) -> Vec<u32> {
     // Once the buffer has been compacted, the K-th best so far: only items strictly
     // better enter (an equal score comes with a larger id, so it ranks below).
     let mut kth: Option<f32> = None;
-    let mut next_seen = seen.iter().copied().peekable();
-    for (i, &s) in scores.iter().enumerate().skip(1) {
-        let i = i as u32;
-        while next_seen.peek().is_some_and(|&x| x < i) {
-            next_seen.next();
-        }
-        if next_seen.peek() == Some(&i) {
-            continue;
-        }
-        if let Some(f) = kth {
-            let enters = if f.is_nan() { !s.is_nan() } else { s > f };
-            if !enters {
-                continue;
+    // The candidates are the runs of ids between seen items: scan each run in a tight
+    // loop, with no per-item seen test.
+    let end = scores.len() as u32;
+    let mut from = 1u32;
+    for stop in seen.iter().copied().filter(|&x| x >= 1 && x < end).chain([end]) {
+        for (offset, &s) in scores[from as usize..stop as usize].iter().enumerate() {
+            if let Some(f) = kth {
+                let enters = if f.is_nan() { !s.is_nan() } else { s > f };
+                if !enters {
+                    continue;
+                }
+            }
+            buf.push((s, from + offset as u32));
+            if buf.len() == 2 * k {
+                buf.select_nth_unstable_by(k - 1, better);
+                kth = Some(buf[k - 1].0);
+                buf.truncate(k);
             }
         }
-        buf.push((s, i));
-        if buf.len() == 2 * k {
-            buf.select_nth_unstable_by(k - 1, better);
-            kth = Some(buf[k - 1].0);
-            buf.truncate(k);
-        }
+        from = stop + 1;
     }
     buf.sort_unstable_by(better);
     buf.truncate(k);
