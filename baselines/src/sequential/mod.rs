@@ -2,6 +2,7 @@
 //! trained and evaluated through `crate::sequence` (`SeqBatch`, `SeqForward`).
 //! Adding one = a file here plus an entry in `SEQ_CATALOG` and `build_seq`.
 
+pub mod genrank_tokens;
 pub mod hstu;
 pub mod kuaiformer;
 pub mod sasrec;
