@@ -162,7 +162,12 @@ pub fn top_k_row(scores: &[f32], seen: &[u32], k: usize) -> Vec<u32> {
     // loop, with no per-item seen test.
     let end = scores.len() as u32;
     let mut from = 1u32;
-    for stop in seen.iter().copied().filter(|&x| x >= 1 && x < end).chain([end]) {
+    for stop in seen
+        .iter()
+        .copied()
+        .filter(|&x| x >= 1 && x < end)
+        .chain([end])
+    {
         for (offset, &s) in scores[from as usize..stop as usize].iter().enumerate() {
             if let Some(f) = kth {
                 let enters = if f.is_nan() { !s.is_nan() } else { s > f };
