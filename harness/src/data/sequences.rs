@@ -187,11 +187,21 @@ impl Sequences {
     }
 
     /// How often each item (index = id) occurs in the users' TRAINING prefixes: the
-    /// popularity the trivial baseline ranks by, and `SeqSpec::item_counts`.
+    /// popularity the trivial baseline ranks by.
     pub fn train_counts(&self) -> Vec<u32> {
+        self.count_items(|prefix| prefix)
+    }
+
+    /// How often each item (index = id) is a TRAINING target (a prefix item after the
+    /// first): `SeqSpec::item_counts`, e.g. for sampled-softmax logQ corrections.
+    pub fn train_target_counts(&self) -> Vec<u32> {
+        self.count_items(|prefix| &prefix[1..])
+    }
+
+    fn count_items(&self, part: impl Fn(&[u32]) -> &[u32]) -> Vec<u32> {
         let mut c = vec![0u32; self.n_items as usize + 1];
         for u in 0..self.n_users() {
-            for &i in LooView::new(self, u).train() {
+            for &i in part(LooView::new(self, u).train()) {
                 c[i as usize] += 1;
             }
         }
@@ -341,6 +351,7 @@ mod tests {
         let v = LooView::new(&s, 1);
         assert_eq!(v.train(), &[3]);
         assert_eq!(s.train_counts(), vec![0, 1, 1, 1, 0, 0]);
+        assert_eq!(s.train_target_counts(), vec![0, 0, 1, 0, 0, 0]);
     }
 
     #[test]

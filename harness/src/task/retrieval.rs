@@ -91,7 +91,7 @@ pub fn run_cell<D: Dev>(
     let seq_spec = SeqSpec {
         n_items: seqs.n_items,
         max_len: r.max_len,
-        item_counts: Some(prep.item_counts.clone()),
+        item_counts: Some(prep.target_counts.clone()),
     };
     let model_config = spec.models[id.model].clone();
     let mut store = ParamStore::new(dev.clone(), id.seed);

@@ -26,6 +26,8 @@ pub struct PreparedSeq {
     pub world: Option<SeqWorld>,
     /// Training-prefix count per item (index = id): popularity.
     pub item_counts: Vec<u32>,
+    /// Training-target count per item (index = id): `SeqSpec::item_counts`.
+    pub target_counts: Vec<u32>,
     pub seconds: f64,
     /// The task's metrics, parsed.
     pub metrics: Vec<RetrievalMetric>,
@@ -101,6 +103,7 @@ pub fn prepare_seq(spec: &TaskSpec, data_root: &Path) -> DataResult<PreparedSeq>
     Ok(PreparedSeq {
         split_hashes: loo_hashes(&seqs),
         item_counts: seqs.train_counts(),
+        target_counts: seqs.train_target_counts(),
         seqs,
         data_sha256,
         world,
