@@ -340,10 +340,14 @@ fn list_shows_tasks_models_and_json() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    for m in ["lr", "dnn", "dcnv2"] {
+    for m in ["lr", "dnn", "dcnv2", "sasrec"] {
         assert!(models.contains(&m), "{m} missing from {models:?}");
     }
-    assert_eq!(models.len(), baselines::CATALOG.len());
+    // Ranking and sequential models alike.
+    assert_eq!(
+        models.len(),
+        baselines::CATALOG.len() + baselines::SEQ_CATALOG.len()
+    );
 }
 
 fn tiny_seq(name: &str) -> serde_json::Value {
