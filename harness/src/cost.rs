@@ -110,6 +110,36 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// Times `f`: 3 warm-up calls, then repetitions until `budget` is spent (within
+/// `min_reps..=max_reps`); `batch_size` items per call.
+pub fn time_calls(
+    batch_size: usize,
+    budget: Duration,
+    min_reps: usize,
+    max_reps: usize,
+    mut f: impl FnMut(),
+) -> Latency {
+    for _ in 0..3 {
+        f();
+    }
+    let mut ms = Vec::new();
+    let started = Instant::now();
+    while ms.len() < max_reps && (ms.len() < min_reps || started.elapsed() < budget) {
+        let t = Instant::now();
+        f();
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    let p50 = percentile(&ms, 50.0);
+    Latency {
+        batch_size,
+        reps: ms.len(),
+        p50_ms: p50,
+        p99_ms: percentile(&ms, 99.0),
+        examples_per_second: batch_size as f64 / (p50 / 1e3).max(1e-12),
+    }
+}
+
 /// Latency of `predict_logits` on each of `batches` (each timed separately): 3 warm-up
 /// calls, then repetitions until `budget` is spent (within `min_reps..=max_reps`).
 pub fn latencies<D: Dev>(
@@ -123,25 +153,9 @@ pub fn latencies<D: Dev>(
     batches
         .iter()
         .map(|b| {
-            for _ in 0..3 {
+            time_calls(b.size, budget, min_reps, max_reps, || {
                 std::hint::black_box(predict_logits(model, store, b));
-            }
-            let mut ms = Vec::new();
-            let started = Instant::now();
-            while ms.len() < max_reps && (ms.len() < min_reps || started.elapsed() < budget) {
-                let t = Instant::now();
-                std::hint::black_box(predict_logits(model, store, b));
-                ms.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            ms.sort_by(f64::total_cmp);
-            let p50 = percentile(&ms, 50.0);
-            Latency {
-                batch_size: b.size,
-                reps: ms.len(),
-                p50_ms: p50,
-                p99_ms: percentile(&ms, 99.0),
-                examples_per_second: b.size as f64 / (p50 / 1e3).max(1e-12),
-            }
+            })
         })
         .collect()
 }

@@ -11,3 +11,4 @@ pub mod runner;
 pub mod stats;
 pub mod task;
 pub mod train;
+pub mod train_seq;

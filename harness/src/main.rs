@@ -251,6 +251,11 @@ fn cost_command(cli: &Cli) -> Result<ExitCode> {
     let models: Vec<String> = models
         .clone()
         .unwrap_or_else(|| spec.models.keys().cloned().collect());
+    anyhow::ensure!(
+        spec.kind == harness::task::TaskKind::Ranking,
+        "recbench cost measures ranking tasks; a retrieval cell's cost (FLOPs per user, \
+         scoring FLOPs, memory, throughput, serving latency) is recorded by `recbench run`"
+    );
     for m in &models {
         spec.require_entry(m).map_err(anyhow::Error::msg)?;
     }
@@ -440,7 +445,10 @@ fn list(cli: &Cli, cards: &PathBuf) {
         })
         .collect();
     datasets.sort();
-    let models: Vec<_> = baselines::CATALOG.iter().collect();
+    let models: Vec<_> = baselines::CATALOG
+        .iter()
+        .chain(baselines::SEQ_CATALOG)
+        .collect();
     if cli.json {
         let v = serde_json::json!({"tasks": tasks, "suites": suites, "models": models, "datasets": datasets});
         println!("{v}");
@@ -478,10 +486,15 @@ fn print_summary(s: &RunSummary) {
     if by.is_empty() {
         return;
     }
-    println!(
-        "{:<22} {:<8} {:>5}  {:<18} {:<18} {:<18}",
-        "task", "model", "seeds", "auc", "gauc", "logloss"
-    );
+    // Three columns: the ranking metrics, or the retrieval ones, whichever the run has.
+    let columns: Vec<&str> = ["auc", "gauc", "logloss", "ndcg@10", "hr@10", "mrr"]
+        .into_iter()
+        .filter(|k| by.values().flatten().any(|m| m.contains_key(*k)))
+        .take(3)
+        .collect();
+    print!("{:<22} {:<8} {:>5} ", "task", "model", "seeds");
+    columns.iter().for_each(|c| print!(" {c:<18}"));
+    println!();
     for ((task, model), ms) in by {
         let cell = |k: &str| {
             let v: Vec<f64> = ms.iter().filter_map(|m| m.get(k).copied()).collect();
@@ -496,12 +509,8 @@ fn print_summary(s: &RunSummary) {
                 (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
             format!("{mean:.4} ± {sd:.4}")
         };
-        println!(
-            "{task:<22} {model:<8} {:>5}  {:<18} {:<18} {:<18}",
-            ms.len(),
-            cell("auc"),
-            cell("gauc"),
-            cell("logloss")
-        );
+        print!("{task:<22} {model:<8} {:>5} ", ms.len());
+        columns.iter().for_each(|c| print!(" {:<18}", cell(c)));
+        println!();
     }
 }

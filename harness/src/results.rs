@@ -1,6 +1,8 @@
 //! Result records: one JSON file per cell (task x model x seed) and, beside it, the
 //! per-example test scores in a compact binary file, so statistics can be recomputed
-//! later (DeLong, per-user bootstrap) without rerunning. Both are written to a temporary
+//! later (DeLong, per-user bootstrap) without rerunning; retrieval cells store per-user
+//! values instead (`UserValues`: the held-out item's ranks, per-user revenue), which
+//! pair over users the same way. All are written to a temporary
 //! file in the same directory and renamed into place, so a crash never leaves a partial
 //! result: a cell is finished exactly when its JSON exists. Schema: results/README.md.
 
@@ -15,6 +17,7 @@ use crate::train::CurvePoint;
 
 pub const SCHEMA_VERSION: u32 = 1;
 const SCORES_MAGIC: &[u8; 8] = b"RBSCORE1";
+const USERS_MAGIC: &[u8; 8] = b"RBUSERS1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -100,6 +103,29 @@ pub struct Cost {
     /// GPU memory from the CUDA driver after training, when run on CUDA.
     #[serde(default)]
     pub gpu_memory: Option<GpuMemory>,
+    /// Retrieval cells only: the serving side per user. On these cells "example" in
+    /// the fields above means one training sequence (a user's row), and `latency`
+    /// times user vectors plus the full-corpus top-`latency_top_k` of a batch of users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrieval: Option<RetrievalCost>,
+}
+
+/// What serving a retrieval model costs per user.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RetrievalCost {
+    /// Forward FLOPs of the user side (`user_vectors`) per evaluated user.
+    pub user_flops_per_user: f64,
+    /// FLOPs of scoring the whole corpus for one user: `2 d` per (interest, item) plus
+    /// the max over interests.
+    pub scoring_flops_per_user: f64,
+    pub items: usize,
+    pub dim: usize,
+    pub interests: usize,
+    /// Test users evaluated per second: user vectors, full-corpus scores, the held-out
+    /// item's ranks (and top-K lists when R/R* asks for them).
+    pub eval_users_per_second: f64,
+    /// K of the top-K the latencies include.
+    pub latency_top_k: usize,
 }
 
 /// FLOPs per example by phase and kind (see `baselines::engine::flops`).
@@ -177,6 +203,10 @@ pub struct CellResult {
     pub provenance: Provenance,
     /// File name (beside this JSON) of the per-example test scores, if written.
     pub scores_file: Option<String>,
+    /// File name (beside this JSON) of the per-user test values of a retrieval cell
+    /// (`UserValues`), if written.
+    #[serde(default)]
+    pub values_file: Option<String>,
 }
 
 /// `<root>/<run>/<task>/<model>/seed-<n>.json`.
@@ -189,6 +219,10 @@ pub fn cell_path(root: &Path, run: &str, task: &str, model: &str, seed: u64) -> 
 
 pub fn scores_path(json: &Path) -> PathBuf {
     json.with_extension("scores.bin")
+}
+
+pub fn values_path(json: &Path) -> PathBuf {
+    json.with_extension("users.bin")
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, fsync,
@@ -312,9 +346,191 @@ impl Scores {
     }
 }
 
+/// Per-user test values of a retrieval cell, one row per evaluated user (dense user
+/// index of the task's sequences, ascending), one named column per quantity:
+/// `rank` (0-based pessimistic full-corpus rank of the held-out item), `rank_s<N>`
+/// (its rank among N sampled negatives), and for each R/R* metric `rr@M@K` the
+/// per-user `rr@M@K:R` and `rr@M@K:R*`. Every retrieval metric of the cell is a mean
+/// over these rows, so two models' files pair user by user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserValues {
+    pub users: Vec<u32>,
+    pub columns: BTreeMap<String, Vec<f64>>,
+}
+
+impl UserValues {
+    /// Per-user values of metric `name` and their weights in its mean: rank metrics
+    /// weigh users equally; `rr@M@K` gives `R_u / R*_u` weighted by `R*_u` (users
+    /// with `R*_u = 0` get value 0 and weight 0), whose weighted mean is `sum R / sum R*`.
+    /// `None` when the file lacks the columns the metric needs.
+    pub fn per_user(&self, name: &str) -> Option<(Vec<f64>, Vec<f64>)> {
+        use crate::metrics::retrieval::{Protocol, RetrievalMetric};
+        let metric = RetrievalMetric::parse(name).ok()?;
+        if let RetrievalMetric::Revenue { .. } = metric {
+            let r = self.columns.get(&format!("{name}:R"))?;
+            let rs = self.columns.get(&format!("{name}:R*"))?;
+            let v = r
+                .iter()
+                .zip(rs)
+                .map(|(&a, &b)| if b > 0.0 { a / b } else { 0.0 })
+                .collect();
+            return Some((v, rs.clone()));
+        }
+        let col = match metric.protocol() {
+            Protocol::Full => "rank".to_string(),
+            Protocol::Sampled(n) => format!("rank_s{n}"),
+        };
+        let ranks = self.columns.get(&col)?;
+        let v: Vec<f64> = ranks
+            .iter()
+            .map(|&r| metric.of_rank(r as u32).unwrap_or(f64::NAN))
+            .collect();
+        Some((v, vec![1.0; ranks.len()]))
+    }
+
+    /// `(a, b, weights)` of metric `name` user by user, for the paired tests over users
+    /// (`stats::paired_bootstrap`, `stats::paired_randomization`): `self` is model A,
+    /// `other` model B of the same task and seed. `None` when either lacks the metric,
+    /// the users differ, or the weights differ (R/R*'s `R*_u` is the ideal revenue, the
+    /// same for every model).
+    pub fn pair_with(
+        &self,
+        other: &UserValues,
+        name: &str,
+    ) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        if self.users != other.users {
+            return None;
+        }
+        let (a, wa) = self.per_user(name)?;
+        let (b, wb) = other.per_user(name)?;
+        (wa == wb).then_some((a, b, wa))
+    }
+
+    /// Layout (little-endian): magic `RBUSERS1`, n: u64, columns: u64, n x u32 users,
+    /// then per column: name length u32, name (UTF-8), n x f64.
+    pub fn encode(&self) -> Vec<u8> {
+        let n = self.users.len();
+        let mut out = Vec::with_capacity(24 + 4 * n + self.columns.len() * (8 * n + 32));
+        out.extend_from_slice(USERS_MAGIC);
+        out.extend_from_slice(&(n as u64).to_le_bytes());
+        out.extend_from_slice(&(self.columns.len() as u64).to_le_bytes());
+        self.users
+            .iter()
+            .for_each(|u| out.extend_from_slice(&u.to_le_bytes()));
+        for (name, col) in &self.columns {
+            assert_eq!(
+                col.len(),
+                n,
+                "column `{name}` has {} rows, not {n}",
+                col.len()
+            );
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            col.iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        }
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<UserValues, String> {
+        let mut at = 0usize;
+        let mut take = |len: usize| -> Result<&[u8], String> {
+            let s = bytes
+                .get(at..at + len)
+                .ok_or_else(|| format!("truncated at byte {at} of {}", bytes.len()))?;
+            at += len;
+            Ok(s)
+        };
+        if take(8)? != USERS_MAGIC {
+            return Err("missing RBUSERS1 header".into());
+        }
+        let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap()) as usize;
+        let n = u64_of(take(8)?);
+        let cols = u64_of(take(8)?);
+        let users = take(4 * n)?
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let mut columns = BTreeMap::new();
+        for _ in 0..cols {
+            let len = u32::from_le_bytes(take(4)?.try_into().unwrap()) as usize;
+            let name = String::from_utf8(take(len)?.to_vec()).map_err(|e| e.to_string())?;
+            let col = take(8 * n)?
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            columns.insert(name, col);
+        }
+        if at != bytes.len() {
+            return Err(format!("{} trailing bytes", bytes.len() - at));
+        }
+        Ok(UserValues { users, columns })
+    }
+
+    pub fn read(path: &Path) -> Result<UserValues, ResultError> {
+        let bytes = std::fs::read(path).map_err(|source| ResultError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        UserValues::decode(&bytes).map_err(|msg| ResultError::Format {
+            path: path.to_path_buf(),
+            msg,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_values_round_trip_and_give_per_user_metrics() {
+        let v = UserValues {
+            users: vec![0, 2, 5],
+            columns: [
+                ("rank".to_string(), vec![0.0, 3.0, 20.0]),
+                ("rank_s100".to_string(), vec![0.0, 0.0, 1.0]),
+                ("rr@2@10:R".to_string(), vec![1.0, 0.0, 0.5]),
+                ("rr@2@10:R*".to_string(), vec![2.0, 0.0, 1.0]),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let bytes = v.encode();
+        assert_eq!(UserValues::decode(&bytes).unwrap(), v);
+        assert!(UserValues::decode(&bytes[..bytes.len() - 3])
+            .unwrap_err()
+            .contains("truncated"));
+        let (hr, w) = v.per_user("hr@10").unwrap();
+        assert_eq!((hr, w), (vec![1.0, 1.0, 0.0], vec![1.0; 3]));
+        assert_eq!(v.per_user("hr@1_s100").unwrap().0, vec![1.0, 1.0, 0.0]);
+        let (rr, w) = v.per_user("rr@2@10").unwrap();
+        assert_eq!((rr, w), (vec![0.5, 0.0, 0.5], vec![2.0, 0.0, 1.0]));
+        assert!(v.per_user("hr@10_s50").is_none());
+        assert!(v.per_user("auc").is_none());
+        // Pairing with a second model of the same users and ideal revenue.
+        let mut w = v.clone();
+        w.columns.insert("rank".into(), vec![12.0, 0.0, 1.0]);
+        let (a, b, weights) = v.pair_with(&w, "hr@10").unwrap();
+        assert_eq!(
+            (a, b, weights),
+            (vec![1.0, 1.0, 0.0], vec![0.0, 1.0, 1.0], vec![1.0; 3])
+        );
+        let boot = crate::stats::paired_bootstrap(
+            &v.pair_with(&w, "mrr").unwrap().0,
+            &w.per_user("mrr").unwrap().0,
+            &[1.0; 3],
+            200,
+            0,
+            0.95,
+        );
+        assert!(boot.is_some());
+        w.users[0] = 1;
+        assert!(
+            v.pair_with(&w, "hr@10").is_none(),
+            "different users do not pair"
+        );
+    }
 
     #[test]
     fn scores_round_trip_and_truncation_is_detected() {

@@ -14,9 +14,12 @@ use serde::Serialize;
 use crate::data::batcher::feature_spec;
 use crate::provenance::{git_state, sha256_hex};
 use crate::results::{cell_path, scores_path, write_atomic, write_result, CellResult, Status};
-use crate::task::prepare::prepare;
+use crate::results::{values_path, Scores, UserValues};
+use crate::task::prepare::{prepare, Prepared};
 use crate::task::ranking::{run_cell, CellId};
-use crate::task::{SuiteSpec, TaskSpec};
+use crate::task::retrieval;
+use crate::task::retrieval_prep::{prepare_seq, PreparedSeq};
+use crate::task::{check_model, SuiteSpec, TaskKind, TaskSpec};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -114,10 +117,11 @@ pub fn resolve(opts: &RunOptions) -> Result<Plan> {
             None => spec.models.keys().cloned().collect(),
         };
         for m in &models {
-            // A task's own entries (catalog models and variants) or any catalog model.
-            if let Err(msg) = spec.require_entry(m) {
-                bail!("{msg}");
-            }
+            // A task's own entries (catalog models and variants) or any catalog model,
+            // of the family the task's kind takes.
+            let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
+            check_model(spec.kind, &entry.base)
+                .map_err(|e| anyhow::anyhow!("task `{}`, model `{m}`: {e}", spec.name))?;
         }
         let seeds = opts.seeds.or(suite_seeds).unwrap_or(spec.seeds);
         if seeds == 0 {
@@ -248,19 +252,39 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
             continue;
         }
         overall.set_message(format!("preparing {}", spec.name));
-        let mut prep = prepare(spec, &opts.data_root).with_context(|| {
+        let context = || {
             format!(
                 "task `{}`: preparing data (data root: {})",
                 spec.name,
                 opts.data_root.display()
             )
-        })?;
-        let features = feature_spec(&prep.dataset);
-        for m in models {
-            let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
-            baselines::validate(&entry.base, &entry.config, &features)
-                .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
-        }
+        };
+        let mut data = match spec.kind {
+            TaskKind::Ranking => {
+                let prep = prepare(spec, &opts.data_root).with_context(context)?;
+                let features = feature_spec(&prep.dataset);
+                for m in models {
+                    let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
+                    baselines::validate(&entry.base, &entry.config, &features)
+                        .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
+                }
+                TaskData::Rows(Box::new(prep))
+            }
+            TaskKind::Retrieval => {
+                let prep = prepare_seq(spec, &opts.data_root).with_context(context)?;
+                let seq_spec = baselines::SeqSpec {
+                    n_items: prep.seqs.n_items,
+                    max_len: spec.retrieval_spec().max_len,
+                    item_counts: None,
+                };
+                for m in models {
+                    let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
+                    baselines::validate_seq(&entry.base, &entry.config, &seq_spec)
+                        .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
+                }
+                TaskData::Seqs(Box::new(prep))
+            }
+        };
         for (_, model, seed) in todo.iter().map(|c| (**c).clone()) {
             let mut spec = spec.clone();
             spec.models
@@ -282,7 +306,23 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
                 seed,
                 device: &opts.device.to_string(),
             };
-            let (mut result, scores) = run_cell(dev, &spec, &mut prep, &id, &bar)
+            let cell = match &mut data {
+                TaskData::Rows(prep) => {
+                    run_cell(dev, &spec, prep, &id, &bar).map(|(r, s)| (r, s, None))
+                }
+                TaskData::Seqs(prep) => {
+                    let build =
+                        |name: &str,
+                         config: &serde_json::Value,
+                         seq: &baselines::SeqSpec,
+                         store: &mut baselines::engine::ParamStore<D>| {
+                            baselines::build_seq(name, config, seq, store)
+                        };
+                    retrieval::run_cell(dev, &spec, prep, &id, &bar, &build)
+                        .map(|(r, v)| (r, None, v))
+                }
+            };
+            let (mut result, scores, values) = cell
                 .with_context(|| format!("task `{}`, model `{model}`, seed {seed}", spec.name))?;
             bar.finish_and_clear();
             multi.remove(&bar);
@@ -290,13 +330,7 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
             result.provenance.git_dirty = dirty;
             result.provenance.config_sha256 = config_hash(&spec, &model, seed);
             let path = path_of(t, &model, seed);
-            if let Some(scores) = scores {
-                let sp = scores_path(&path);
-                write_atomic(&sp, &scores.encode())
-                    .with_context(|| format!("writing {}", sp.display()))?;
-                result.scores_file = sp.file_name().map(|f| f.to_string_lossy().to_string());
-            }
-            write_result(&path, &result).with_context(|| format!("writing {}", path.display()))?;
+            write_cell(&path, &mut result, scores.as_ref(), values.as_ref())?;
             summary.ran += 1;
             if result.status == Status::Failed {
                 summary.failed += 1;
@@ -307,6 +341,34 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
     }
     overall.finish_and_clear();
     Ok(summary)
+}
+
+/// A task's prepared data, by kind.
+enum TaskData {
+    Rows(Box<Prepared>),
+    Seqs(Box<PreparedSeq>),
+}
+
+/// Writes a cell's per-example scores or per-user values, then its JSON (naming the
+/// side file), each atomically: the JSON exists only once everything it needs does.
+pub fn write_cell(
+    path: &Path,
+    result: &mut CellResult,
+    scores: Option<&Scores>,
+    values: Option<&UserValues>,
+) -> Result<()> {
+    let name = |p: &Path| p.file_name().map(|f| f.to_string_lossy().to_string());
+    if let Some(scores) = scores {
+        let sp = scores_path(path);
+        write_atomic(&sp, &scores.encode()).with_context(|| format!("writing {}", sp.display()))?;
+        result.scores_file = name(&sp);
+    }
+    if let Some(values) = values {
+        let vp = values_path(path);
+        write_atomic(&vp, &values.encode()).with_context(|| format!("writing {}", vp.display()))?;
+        result.values_file = name(&vp);
+    }
+    write_result(path, result).with_context(|| format!("writing {}", path.display()))
 }
 
 fn skipped_line(plan: &Plan, t: usize, model: &str, seed: u64, path: PathBuf) -> CellLine {

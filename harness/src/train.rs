@@ -104,6 +104,61 @@ pub fn higher_is_better(metric: &str) -> bool {
     metric != "logloss"
 }
 
+/// What early stopping makes of an epoch's validation score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Best so far: keep these parameters.
+    Improved,
+    Continue,
+    /// `patience` epochs without improvement: stop.
+    Stop,
+}
+
+/// Early stopping on one validation metric (shared by both training loops).
+#[derive(Debug, Clone)]
+pub struct EarlyStop<'a> {
+    monitor: &'a str,
+    patience: usize,
+    best: Option<f64>,
+    /// The best epoch so far (0 = none had a score).
+    pub best_epoch: usize,
+}
+
+impl<'a> EarlyStop<'a> {
+    pub fn new(monitor: &'a str, patience: usize) -> Self {
+        EarlyStop {
+            monitor,
+            patience,
+            best: None,
+            best_epoch: 0,
+        }
+    }
+
+    /// Records `epoch`'s score (None = the metric was not computable).
+    pub fn observe(&mut self, epoch: usize, score: Option<f64>) -> Verdict {
+        let improved = match (score, self.best) {
+            (Some(s), Some(b)) => {
+                if higher_is_better(self.monitor) {
+                    s > b
+                } else {
+                    s < b
+                }
+            }
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if improved {
+            self.best = score;
+            self.best_epoch = epoch;
+            Verdict::Improved
+        } else if epoch - self.best_epoch.max(1) >= self.patience {
+            Verdict::Stop
+        } else {
+            Verdict::Continue
+        }
+    }
+}
+
 fn rows_metrics<D: Dev>(
     model: &dyn Model<D>,
     store: &ParamStore<D>,
@@ -136,7 +191,8 @@ pub fn train<D: Dev>(
     let start = Instant::now();
     let mut train_time = 0.0;
     let mut curve = Vec::new();
-    let (mut best, mut best_epoch, mut best_snap) = (None::<f64>, 0, store.snapshot());
+    let mut stop = EarlyStop::new(plan.monitor, plan.patience);
+    let mut best_snap = store.snapshot();
     let (mut seen, mut flops) = (0usize, Flops::default());
     let steps_per_epoch = train_rows.len().div_ceil(plan.batch_size);
     progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
@@ -168,25 +224,13 @@ pub fn train<D: Dev>(
             valid,
             seconds: start.elapsed().as_secs_f64(),
         });
-        let improved = match (score, best) {
-            (Some(s), Some(b)) => {
-                if higher_is_better(plan.monitor) {
-                    s > b
-                } else {
-                    s < b
-                }
-            }
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if improved {
-            best = score;
-            best_epoch = epoch;
-            best_snap = store.snapshot();
-        } else if epoch - best_epoch.max(1) >= plan.patience {
-            break;
+        match stop.observe(epoch, score) {
+            Verdict::Improved => best_snap = store.snapshot(),
+            Verdict::Continue => {}
+            Verdict::Stop => break,
         }
     }
+    let best_epoch = stop.best_epoch;
     if best_epoch > 0 {
         store.restore(&best_snap);
     }

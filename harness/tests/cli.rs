@@ -432,10 +432,209 @@ fn list_shows_tasks_models_and_json() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    for m in ["lr", "dnn", "dcnv2"] {
+    for m in ["lr", "dnn", "dcnv2", "sasrec"] {
         assert!(models.contains(&m), "{m} missing from {models:?}");
     }
-    assert_eq!(models.len(), baselines::CATALOG.len());
+    // Ranking and sequential models alike.
+    assert_eq!(
+        models.len(),
+        baselines::CATALOG.len() + baselines::SEQ_CATALOG.len()
+    );
+}
+
+fn tiny_seq(name: &str) -> serde_json::Value {
+    json!({
+        "name": name, "kind": "retrieval",
+        "dataset": {"source": "synth_seq",
+                    "config": {"seed": 2, "n_users": 150, "n_items": 60, "n_topics": 4, "latent_dim": 4, "mean_length": 8.0}},
+        "split": {"kind": "leave_one_out"},
+        "metrics": ["ndcg@10", "hr@10", "mrr", "hr@10_s100", "rr@2@10"],
+        "models": {"sasrec": {"dim": 8, "blocks": 1, "heads": 1, "dropout": 0.0}},
+        "retrieval": {"max_len": 10},
+        "seeds": 2,
+        "train": {"batch_size": 64, "max_epochs": 2, "patience": 1}
+    })
+}
+
+#[test]
+fn retrieval_run_writes_cells_with_user_values_resumes_and_reports() {
+    let env = Env::new();
+    env.task(tiny_seq("seq"));
+    let out = env.run(&["run", "seq", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = env.result_files();
+    // 1 model x 2 seeds, each a JSON and a per-user values file.
+    assert_eq!(files.len(), 4, "{files:?}");
+    let json = env.path("results/seq/seq/sasrec/seed-1.json");
+    let r = read_result(&json).unwrap();
+    assert_eq!(r.status, Status::Ok, "{:?}", r.error);
+    for m in ["ndcg@10", "hr@10", "mrr", "hr@10_s100", "rr@2@10"] {
+        assert!((0.0..=1.0).contains(&r.metrics[m]), "{m}: {:?}", r.metrics);
+        assert!(
+            r.trivial_metrics.contains_key(m) && r.oracle_metrics.as_ref().unwrap().contains_key(m)
+        );
+    }
+    assert_eq!(r.values_file.as_deref(), Some("seed-1.users.bin"));
+    let values = harness::results::UserValues::read(&json.with_extension("users.bin")).unwrap();
+    assert_eq!(values.users.len(), 150);
+    assert_eq!(r.provenance.split_sha256.train.len(), 64);
+    assert!(r.cost.retrieval.is_some());
+
+    let resumed = env.run(&["run", "seq", "--resume", "--json"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert_eq!(
+        stdout.matches("\"status\":\"skipped\"").count(),
+        2,
+        "{stdout}"
+    );
+
+    // The leaderboard renders the retrieval metrics on the task page.
+    let site = env.run(&["report", "--results", "results", "--out", "site"]);
+    assert!(site.status.success(), "{}", stderr(&site));
+    let page = walk_html(&env.path("site"))
+        .into_iter()
+        .filter(|(p, _)| p.contains("seq"))
+        .map(|(_, t)| t)
+        .find(|t| t.contains("ndcg@10"))
+        .expect("a task page showing ndcg@10");
+    for m in ["hr@10_s100", "rr@2@10", "mrr"] {
+        assert!(page.contains(m), "{m} not on the task page");
+    }
+}
+
+/// Every HTML file under `dir`, with its path.
+fn walk_html(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_html(&p));
+        } else if p.extension().is_some_and(|x| x == "html") {
+            out.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn retrieval_bad_data_names_file_line_and_field() {
+    let env = Env::new();
+    let good: String = (0..30).map(|i| format!("{} {}\n", i % 6, i % 9)).collect();
+    for (name, body, expect) in [
+        (
+            "arity",
+            format!("{good}3 4 5\n"),
+            "arity.txt:31: expected 2 fields, found 3",
+        ),
+        (
+            "short",
+            format!("{good}3\n"),
+            "short.txt:31: expected 2 fields, found 1",
+        ),
+    ] {
+        env.write(&format!("data/{name}.txt"), &body);
+        env.task(json!({
+            "name": name, "kind": "retrieval",
+            "dataset": {"source": "sequences", "name": name, "format": "seq_lines",
+                        "path": format!("{name}.txt"), "time": "@row"},
+            "split": {"kind": "leave_one_out"},
+            "metrics": ["ndcg@10"],
+            "models": {"sasrec": {"dim": 8, "blocks": 1}},
+            "seeds": 1
+        }));
+        let out = env.run(&["run", name, "--data-root", "data"]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(stderr(&out).contains(expect), "{name}: {}", stderr(&out));
+    }
+    let header = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n";
+    let rows: String = (0..30)
+        .map(|i| {
+            format!(
+                "u{}\ti{}\t3\t{}\n",
+                i % 5,
+                i % 8,
+                if i == 17 {
+                    "soon".to_string()
+                } else {
+                    i.to_string()
+                }
+            )
+        })
+        .collect();
+    env.write("data/t.inter", &format!("{header}{rows}"));
+    env.task(json!({
+        "name": "time", "kind": "retrieval",
+        "dataset": {"source": "sequences", "name": "t", "format": "recbole", "path": "t.inter",
+                    "time": "timestamp"},
+        "split": {"kind": "leave_one_out"},
+        "metrics": ["ndcg@10"],
+        "models": {"sasrec": {"dim": 8, "blocks": 1}},
+        "seeds": 1
+    }));
+    let err = stderr(&env.run(&["run", "time", "--data-root", "data"]));
+    assert!(err.contains("t.inter:19: field `timestamp`"), "{err}");
+    assert!(env.result_files().is_empty(), "{:?}", env.result_files());
+}
+
+#[test]
+fn models_metrics_and_splits_of_the_wrong_kind_are_named() {
+    let env = Env::new();
+    let mut spec = tiny_seq("a");
+    spec["models"] = json!({"dnn": {}});
+    env.task(spec);
+    let err = stderr(&env.run(&["run", "a"]));
+    assert!(
+        err.contains("`dnn` is a ranking model; a retrieval task takes sequential models")
+            && err.contains("sasrec"),
+        "{err}"
+    );
+    let mut spec = tiny_synth("b", 1e-3);
+    spec["models"] = json!({"sasrec": {}});
+    env.task(spec);
+    let err = stderr(&env.run(&["run", "b"]));
+    assert!(
+        err.contains("`sasrec` is a sequential model; a ranking task takes ranking models"),
+        "{err}"
+    );
+    // --models cannot smuggle one in either.
+    env.task(tiny_seq("c"));
+    let err = stderr(&env.run(&["run", "c", "--models", "lr"]));
+    assert!(err.contains("`lr` is a ranking model"), "{err}");
+    for (key, value, expect) in [
+        (
+            "split",
+            json!({"kind": "temporal", "valid": 0.1, "test": 0.1}),
+            "`split`: retrieval tasks use leave_one_out",
+        ),
+        (
+            "metrics",
+            json!(["auc"]),
+            "`metrics`: `auc`: unknown metric",
+        ),
+        (
+            "metrics",
+            json!(["hr@10_s50"]),
+            "asks for 50 sampled negatives but retrieval.sampled_negatives is 100",
+        ),
+        ("retrieval", json!({"min_events": 2}), "min_events 2 < 3"),
+    ] {
+        let mut spec = tiny_seq("d");
+        spec[key] = value;
+        env.task(spec);
+        let err = stderr(&env.run(&["run", "d"]));
+        assert!(err.contains(expect), "{key}: {err}");
+    }
+    // R/R* needs item values, which files do not have.
+    let mut spec = tiny_seq("e");
+    spec["dataset"] = json!({"source": "sequences", "name": "x", "format": "seq_lines", "path": "x.txt", "time": "@row"});
+    env.task(spec);
+    let err = stderr(&env.run(&["run", "e"]));
+    assert!(err.contains("`rr@2@10` (R/R*) needs item values"), "{err}");
+    assert!(env.result_files().is_empty());
 }
 
 #[test]

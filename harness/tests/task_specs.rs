@@ -42,7 +42,7 @@ fn tasks() -> Vec<TaskSpec> {
 }
 
 /// The task's features (vocabularies included), or `None` for a file task without the
-/// shared data.
+/// shared data and for retrieval tasks (their models are checked by `task_files.rs`).
 fn features(spec: &TaskSpec) -> Option<FeatureSpec> {
     match &spec.dataset {
         DatasetSpec::SynthCtr { config, .. } => {
@@ -71,6 +71,7 @@ fn features(spec: &TaskSpec) -> Option<FeatureSpec> {
             let prep = prepare(spec, &root).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
             Some(feature_spec(&prep.dataset))
         }
+        DatasetSpec::SynthSeq { .. } | DatasetSpec::Sequences(_) => None,
     }
 }
 

@@ -25,6 +25,51 @@ pub enum DatasetSpec {
     },
     /// Files on disk, read by a format loader.
     Files(FilesSpec),
+    /// The synthetic sequential world (`data::synth::seq`), for retrieval tasks;
+    /// `config` overrides its defaults.
+    SynthSeq {
+        #[serde(default)]
+        config: serde_json::Value,
+    },
+    /// Per-user item sequences from an interaction file, for retrieval tasks.
+    Sequences(SeqFilesSpec),
+}
+
+impl DatasetSpec {
+    /// The `source` as written in JSON.
+    pub fn source(&self) -> &'static str {
+        match self {
+            DatasetSpec::SynthCtr { .. } => "synth_ctr",
+            DatasetSpec::Files(_) => "files",
+            DatasetSpec::SynthSeq { .. } => "synth_seq",
+            DatasetSpec::Sequences(_) => "sequences",
+        }
+    }
+}
+
+/// An interaction file read as per-user sequences (`data::sequences`): which columns
+/// are the user, the item and the time. Any loader's format works.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeqFilesSpec {
+    /// Dataset name shown in results (e.g. "amazon-beauty").
+    pub name: String,
+    pub format: FileFormat,
+    /// Path relative to the data root (`--data-root`) or absolute.
+    pub path: String,
+    #[serde(default = "default_user")]
+    pub user: String,
+    #[serde(default = "default_item")]
+    pub item: String,
+    /// Time column, or "@row" for file order (ties keep file order either way).
+    pub time: String,
+}
+
+fn default_user() -> String {
+    "user_id".into()
+}
+fn default_item() -> String {
+    "item_id".into()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +171,7 @@ pub fn load_table(format: FileFormat, path: &Path) -> DataResult<Table> {
     }
 }
 
-fn resolve(root: &Path, p: &str) -> PathBuf {
+pub fn resolve(root: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     if p.is_absolute() {
         p.to_path_buf()

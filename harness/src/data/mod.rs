@@ -1,5 +1,6 @@
 //! Data: raw files -> `Table` (loaders, one per format) -> `Dataset` (builder, by task
-//! spec) -> splits -> batches. Synthetic worlds produce a `Dataset` directly.
+//! spec) -> splits -> batches. Synthetic worlds produce a `Dataset` directly. Retrieval
+//! tasks use `Sequences` (per-user item sequences, leave-one-out) instead.
 
 pub mod batcher;
 pub mod builder;
@@ -7,6 +8,8 @@ pub mod dataset;
 pub mod error;
 pub mod join;
 pub mod loaders;
+pub mod seq_batcher;
+pub mod sequences;
 pub mod split;
 pub mod synth;
 pub mod table;

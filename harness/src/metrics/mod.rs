@@ -8,6 +8,9 @@ mod auc;
 mod gauc;
 mod logloss;
 mod radix;
+pub mod retrieval;
+pub mod revenue;
+pub mod topk;
 
 pub use auc::auc;
 pub use gauc::{gauc, GaucResult};

@@ -74,6 +74,7 @@ pub fn synthetic_result(
         train_config: serde_json::json!({}),
         provenance: provenance(seed),
         scores_file: None,
+        values_file: None,
     }
 }
 

@@ -3,6 +3,9 @@
 
 pub mod prepare;
 pub mod ranking;
+pub mod retrieval;
+pub mod retrieval_eval;
+pub mod retrieval_prep;
 pub mod spec;
 
-pub use spec::{ModelEntry, SuiteSpec, TaskKind, TaskSpec, TrainSpec};
+pub use spec::{check_model, ModelEntry, RetrievalSpec, SuiteSpec, TaskKind, TaskSpec, TrainSpec};

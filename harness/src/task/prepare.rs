@@ -45,6 +45,15 @@ pub fn prepare(spec: &TaskSpec, data_root: &Path) -> DataResult<Prepared> {
             let built = build_files(files, data_root)?;
             (built.dataset, built.data_sha256, files.label.column.clone())
         }
+        other => {
+            return Err(DataError::invalid(
+                format!("task `{}`: dataset", spec.name),
+                format!(
+                    "source `{}` holds sequences for retrieval tasks, not rows",
+                    other.source()
+                ),
+            ))
+        }
     };
     let label = dataset.label_index(&label_name)?;
     Ok(Prepared {

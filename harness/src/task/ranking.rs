@@ -159,6 +159,7 @@ pub fn run_cell<D: Dev>(
             finished: String::new(),
         },
         scores_file: None,
+        values_file: None,
     };
     let trained = match trained {
         Ok(t) => t,

@@ -9,12 +9,106 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::builder::DatasetSpec;
 use crate::data::split::SplitSpec;
+use crate::metrics::retrieval::{Protocol, RetrievalMetric};
 use baselines::engine::OptimConfig;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
+    /// Rows with a binary label (CTR): `baselines::CATALOG` models, AUC/GAUC/LogLoss.
     Ranking,
+    /// Next-item retrieval over users' sequences (leave-one-out):
+    /// `baselines::SEQ_CATALOG` models, HR/NDCG/MRR over the full corpus (and sampled).
+    Retrieval,
+}
+
+impl TaskKind {
+    pub fn key(&self) -> &'static str {
+        match self {
+            TaskKind::Ranking => "ranking",
+            TaskKind::Retrieval => "retrieval",
+        }
+    }
+    /// The catalog family a task of this kind takes its models from.
+    pub fn model_family(&self) -> &'static str {
+        match self {
+            TaskKind::Ranking => "ranking",
+            TaskKind::Retrieval => "sequential",
+        }
+    }
+}
+
+/// Checks that `name` is a catalog model a task of `kind` can run, with a message that
+/// names the models it could take.
+pub fn check_model(kind: TaskKind, name: &str) -> Result<(), String> {
+    let family = kind.model_family();
+    let fits = |m: &baselines::ModelInfo| (m.family == "sequential") == (family == "sequential");
+    let known: Vec<&str> = baselines::CATALOG
+        .iter()
+        .chain(baselines::SEQ_CATALOG)
+        .filter(|m| fits(m))
+        .map(|m| m.name)
+        .collect();
+    let known = if known.is_empty() {
+        "none yet".to_string()
+    } else {
+        known.join(", ")
+    };
+    match baselines::info(name) {
+        None => Err(format!(
+            "unknown model `{name}` (known {family} models: {known})"
+        )),
+        Some(m) if !fits(m) => Err(format!(
+            "`{name}` is a {} model; a {} task takes {family} models (known: {known})",
+            m.family,
+            kind.key()
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Protocol settings of a retrieval task (`"retrieval": {...}` in the task file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrievalSpec {
+    /// Positions of history a model sees (`SeqSpec::max_len`); older items are dropped.
+    #[serde(default = "default_max_len")]
+    pub max_len: usize,
+    /// Sampled negatives per training position (`SeqBatch::negatives`), uniform over
+    /// items, never the position's target.
+    #[serde(default = "default_n_neg")]
+    pub n_neg: usize,
+    /// Users with fewer events are dropped before the split (at least 3).
+    #[serde(default = "default_min_events")]
+    pub min_events: usize,
+    /// Negatives of the sampled protocol (metrics suffixed `_s<N>`), drawn uniformly
+    /// without replacement from the user's unseen items.
+    #[serde(default = "default_sampled")]
+    pub sampled_negatives: usize,
+}
+
+fn default_max_len() -> usize {
+    50
+}
+fn default_n_neg() -> usize {
+    1
+}
+fn default_min_events() -> usize {
+    3
+}
+fn default_sampled() -> usize {
+    100
+}
+
+impl Default for RetrievalSpec {
+    fn default() -> Self {
+        RetrievalSpec {
+            max_len: default_max_len(),
+            n_neg: default_n_neg(),
+            min_events: default_min_events(),
+            sampled_negatives: default_sampled(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +131,9 @@ pub struct TaskSpec {
     pub seeds: u32,
     #[serde(default)]
     pub train: TrainSpec,
+    /// Retrieval tasks only: protocol settings (defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrieval: Option<RetrievalSpec>,
 }
 
 fn default_seeds() -> u32 {
@@ -144,22 +241,18 @@ impl TaskSpec {
         if self.metrics.is_empty() {
             return Err(invalid("metrics", "at least one metric is needed".into()));
         }
-        for m in &self.metrics {
-            if !RANKING_METRICS.contains(&m.as_str()) {
-                return Err(invalid(
-                    "metrics",
-                    format!(
-                        "unknown metric `{m}` (known: {})",
-                        RANKING_METRICS.join(", ")
-                    ),
-                ));
-            }
+        match self.kind {
+            TaskKind::Ranking => self.check_ranking().map_err(|(k, m)| invalid(k, m))?,
+            TaskKind::Retrieval => self.check_retrieval().map_err(|(k, m)| invalid(k, m))?,
         }
         if self.models.is_empty() {
             return Err(invalid("models", "at least one model is needed".into()));
         }
         for (name, config) in &self.models {
-            model_entry(name, config).map_err(|msg| invalid(&format!("models.{name}"), msg))?;
+            let entry =
+                model_entry(name, config).map_err(|msg| invalid(&format!("models.{name}"), msg))?;
+            check_model(self.kind, &entry.base)
+                .map_err(|msg| invalid(&format!("models.{name}"), msg))?;
         }
         for name in self.train.optim_overrides.keys() {
             if self.entry(name).is_none() {
@@ -187,6 +280,107 @@ impl TaskSpec {
 
     pub fn primary_metric(&self) -> &str {
         &self.metrics[0]
+    }
+
+    /// The retrieval settings (their defaults when the file has none).
+    pub fn retrieval_spec(&self) -> RetrievalSpec {
+        self.retrieval.clone().unwrap_or_default()
+    }
+
+    fn check_ranking(&self) -> Result<(), (&'static str, String)> {
+        for m in &self.metrics {
+            if !RANKING_METRICS.contains(&m.as_str()) {
+                return Err((
+                    "metrics",
+                    format!(
+                        "unknown metric `{m}` (known: {})",
+                        RANKING_METRICS.join(", ")
+                    ),
+                ));
+            }
+        }
+        if !matches!(
+            self.dataset,
+            DatasetSpec::SynthCtr { .. } | DatasetSpec::Files(_)
+        ) {
+            return Err((
+                "dataset",
+                format!(
+                    "source `{}` is for retrieval tasks (ranking tasks take synth_ctr or files)",
+                    self.dataset.source()
+                ),
+            ));
+        }
+        if self.retrieval.is_some() {
+            return Err(("retrieval", "only retrieval tasks take this key".into()));
+        }
+        Ok(())
+    }
+
+    fn check_retrieval(&self) -> Result<(), (&'static str, String)> {
+        let r = self.retrieval_spec();
+        let has_values = matches!(self.dataset, DatasetSpec::SynthSeq { .. });
+        for m in &self.metrics {
+            let metric = RetrievalMetric::parse(m).map_err(|e| ("metrics", e))?;
+            match metric {
+                RetrievalMetric::Revenue { .. } if !has_values => {
+                    return Err((
+                        "metrics",
+                        format!("`{m}` (R/R*) needs item values, which only synth_seq has"),
+                    ))
+                }
+                RetrievalMetric::Rank {
+                    protocol: Protocol::Sampled(n),
+                    ..
+                } if n != r.sampled_negatives => {
+                    return Err((
+                        "metrics",
+                        format!(
+                            "`{m}` asks for {n} sampled negatives but retrieval.sampled_negatives is {}",
+                            r.sampled_negatives
+                        ),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if !matches!(
+            self.dataset,
+            DatasetSpec::SynthSeq { .. } | DatasetSpec::Sequences(_)
+        ) {
+            return Err((
+                "dataset",
+                format!(
+                    "source `{}` is for ranking tasks (retrieval tasks take synth_seq or sequences)",
+                    self.dataset.source()
+                ),
+            ));
+        }
+        if self.split != SplitSpec::LeaveOneOut {
+            return Err((
+                "split",
+                format!(
+                    "retrieval tasks use leave_one_out, not `{}`",
+                    self.split.key()
+                ),
+            ));
+        }
+        if r.max_len == 0 || r.n_neg == 0 || r.sampled_negatives == 0 {
+            return Err((
+                "retrieval",
+                "max_len, n_neg and sampled_negatives must be positive".into(),
+            ));
+        }
+        if r.min_events < 3 {
+            return Err((
+                "retrieval",
+                format!(
+                    "min_events {} < 3: leave-one-out needs a train, a valid and a test item",
+                    r.min_events
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The cell model `name` of this task: an entry of `models` (a catalog model or a
@@ -240,6 +434,7 @@ impl ModelEntry {
 fn catalog_names() -> String {
     baselines::CATALOG
         .iter()
+        .chain(baselines::SEQ_CATALOG)
         .map(|m| m.name)
         .collect::<Vec<_>>()
         .join(", ")

@@ -54,6 +54,7 @@ pub mod events;
 pub mod labels;
 pub mod params;
 mod sampling;
+pub mod seq;
 pub mod world;
 
 #[cfg(test)]
@@ -63,6 +64,7 @@ pub use config::SynthConfig;
 pub use ctr::{ctr_dataset, ctr_dataset_of, ctr_vocabularies, CTR_DENSE, CTR_SPARSE};
 pub use events::{Event, EventStream, Exposure};
 pub use labels::LABELS;
+pub use seq::{synth_seq, SeqWorld, SynthSeq, SynthSeqConfig};
 pub use world::World;
 
 use crate::data::dataset::Dataset;

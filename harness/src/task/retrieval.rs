@@ -1,0 +1,311 @@
+//! The retrieval task: train a sequential model on the users' training prefixes with
+//! early stopping on the leave-one-out validation item, then rank the whole corpus for
+//! every user's test item (seen items filtered) and report HR/Recall/NDCG/MRR (full and
+//! sampled protocols, R/R* on synthetic worlds), next to popularity (the trivial
+//! baseline: most popular training items, seen items filtered) and, for synthetic
+//! worlds, the oracle (the true next-item probabilities).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use baselines::catalog::ModelError;
+use baselines::engine::{Dev, DeviceKind, ParamStore};
+use baselines::{seq_user_vectors, SeqModel, SeqSpec};
+use indicatif::ProgressBar;
+
+use crate::cost;
+use crate::data::seq_batcher::{eval_batch, train_users};
+use crate::data::sequences::{LooView, Stage};
+use crate::data::DataError;
+use crate::metrics::topk::{scoring_flops_per_user, top_k_all};
+use crate::provenance::{self, Provenance};
+use crate::results::{
+    CellResult, Cost, RetrievalCost, Seconds, Status, UserValues, SCHEMA_VERSION,
+};
+use crate::train_seq::{train_seq, SeqTrainPlan};
+
+use super::ranking::CellId;
+use super::retrieval_eval::{
+    model_vectors, oracle_vectors, popularity_vectors, rank_queries, summarize, top_k_needed,
+    Vectors,
+};
+use super::retrieval_prep::PreparedSeq;
+use super::spec::TaskSpec;
+
+/// Serving latency is measured for these numbers of users per call (user vectors plus
+/// the full-corpus top-`LATENCY_TOP_K`), each for about `LATENCY_BUDGET`.
+pub const LATENCY_USERS: [usize; 2] = [1, 256];
+pub const LATENCY_TOP_K: usize = 100;
+pub const LATENCY_BUDGET: Duration = Duration::from_millis(500);
+pub const LATENCY_MIN_REPS: usize = 10;
+pub const LATENCY_MAX_REPS: usize = 1000;
+
+/// How a cell gets its model: `baselines::build_seq` in the CLI; tests pass their own.
+pub type SeqBuilder<'a, D> = dyn Fn(
+        &str,
+        &serde_json::Value,
+        &SeqSpec,
+        &mut ParamStore<D>,
+    ) -> Result<Box<dyn SeqModel<D>>, ModelError>
+    + 'a;
+
+/// Metrics of `v` on `stage`'s queries, with the per-user values.
+fn evaluate(
+    prep: &PreparedSeq,
+    v: &Vectors,
+    stage: Stage,
+    seed: u64,
+) -> (BTreeMap<String, f64>, UserValues) {
+    let queries = prep.queries(stage, seed);
+    let n_sampled = prep.n_sampled();
+    let ranked = rank_queries(v, queries, n_sampled > 0, top_k_needed(&prep.metrics));
+    summarize(
+        &prep.metrics,
+        &ranked,
+        queries,
+        n_sampled,
+        prep.ideal(stage),
+    )
+}
+
+/// Runs one cell. Data and model-construction problems are errors (they concern every
+/// cell); a diverging model gives a result with status `failed`.
+pub fn run_cell<D: Dev>(
+    dev: &D,
+    spec: &TaskSpec,
+    prep: &mut PreparedSeq,
+    id: &CellId,
+    progress: &ProgressBar,
+    build: &SeqBuilder<D>,
+) -> Result<(CellResult, Option<UserValues>), DataError> {
+    let started = provenance::now_rfc3339();
+    let t0 = Instant::now();
+    let (peak_scope, rss_at_start) = cost::start_peak_window("cell");
+    let r = spec.retrieval_spec();
+    prep.prepare_queries(id.seed);
+    let prep = &*prep;
+    let seqs = &prep.seqs;
+    let task_err = |msg: String| {
+        DataError::invalid(format!("task `{}`, model `{}`", spec.name, id.model), msg)
+    };
+    let seq_spec = SeqSpec {
+        n_items: seqs.n_items,
+        max_len: r.max_len,
+        item_counts: Some(prep.target_counts.clone()),
+    };
+    let entry = spec.require_entry(id.model).map_err(task_err)?;
+    let model_config = entry.config.clone();
+    let mut store = ParamStore::new(dev.clone(), id.seed);
+    let model = build(&entry.base, &model_config, &seq_spec, &mut store)
+        .map_err(|e| task_err(e.to_string()))?;
+    // Shapes first, on two users, so a model bug is an error rather than a panic later.
+    let probe = [0, seqs.n_users() - 1];
+    model_vectors(
+        model.as_ref(),
+        &store,
+        seqs,
+        &probe,
+        Stage::Valid,
+        r.max_len,
+    )
+    .map_err(|e| task_err(format!("model output shapes: {e}")))?;
+    let users = train_users(seqs);
+    let all_users: Vec<usize> = (0..seqs.n_users()).collect();
+    let plan = SeqTrainPlan {
+        batch_size: spec.train.batch_size,
+        max_epochs: spec.train.max_epochs,
+        patience: spec.train.patience,
+        optim: spec.train.optim_for(id.model),
+        monitor: spec.primary_metric(),
+        seed: id.seed,
+        max_len: r.max_len,
+        n_neg: r.n_neg,
+    };
+    let data_seconds = t0.elapsed().as_secs_f64();
+    let mut validate = |m: &dyn SeqModel<D>, s: &ParamStore<D>| {
+        let (v, _) = model_vectors(m, s, seqs, &all_users, Stage::Valid, r.max_len)
+            .expect("shapes were checked before training");
+        evaluate(prep, &v, Stage::Valid, id.seed).0
+    };
+    let trained = train_seq(
+        model.as_ref(),
+        &mut store,
+        seqs,
+        &users,
+        &plan,
+        &mut validate,
+        progress,
+    );
+
+    let trivial = popularity_vectors(&prep.item_counts, seqs.n_users());
+    let trivial_metrics = evaluate(prep, &trivial, Stage::Test, id.seed).0;
+    let oracle_metrics = prep.world.as_ref().map(|w| {
+        let v = oracle_vectors(w, seqs, Stage::Test);
+        evaluate(prep, &v, Stage::Test, id.seed).0
+    });
+    let mut cost = Cost {
+        train_batch_size: spec.train.batch_size,
+        peak_rss_scope: peak_scope,
+        process_rss_at_start_bytes: rss_at_start,
+        ..Default::default()
+    };
+    cost::memory_cost(&store, &mut cost);
+    let train_targets: usize = (0..seqs.n_users())
+        .map(|u| LooView::new(seqs, u).train().len().saturating_sub(1))
+        .sum();
+    let rows: BTreeMap<String, usize> = [
+        ("train", users.len()),
+        ("train_targets", train_targets),
+        ("valid", seqs.n_users()),
+        ("test", seqs.n_users()),
+        ("items", seqs.n_items as usize),
+        ("events", seqs.n_events()),
+        ("dropped_users", seqs.dropped_users),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let mut result = CellResult {
+        schema_version: SCHEMA_VERSION,
+        run: id.run.to_string(),
+        task: spec.name.clone(),
+        model: id.model.to_string(),
+        base_model: entry.base_model(),
+        seed: id.seed,
+        status: Status::Ok,
+        error: None,
+        primary_metric: spec.primary_metric().to_string(),
+        metrics: BTreeMap::new(),
+        valid_metrics: BTreeMap::new(),
+        oracle_metrics,
+        trivial_metrics,
+        best_epoch: 0,
+        curve: Vec::new(),
+        rows,
+        seconds: Seconds::default(),
+        cost: Cost::default(),
+        model_config,
+        train_config: serde_json::json!({
+            "train": spec.train,
+            "retrieval": r,
+        }),
+        provenance: Provenance {
+            recbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: String::new(),
+            git_dirty: false,
+            rustc: provenance::rustc_version(),
+            device: id.device.to_string(),
+            host: provenance::host_name(),
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            data_sha256: prep.data_sha256.clone(),
+            split_sha256: prep.split_hashes.clone(),
+            config_sha256: String::new(),
+            started,
+            finished: String::new(),
+        },
+        scores_file: None,
+        values_file: None,
+    };
+    let trained = match trained {
+        Ok(t) => t,
+        Err(e) => {
+            result.status = Status::Failed;
+            result.error = Some(e.to_string());
+            result.cost = cost;
+            result.seconds = Seconds {
+                data: data_seconds,
+                total: t0.elapsed().as_secs_f64(),
+                ..Default::default()
+            };
+            result.provenance.finished = provenance::now_rfc3339();
+            return Ok((result, None));
+        }
+    };
+    let t_eval = Instant::now();
+    let (v, user_flops) = model_vectors(
+        model.as_ref(),
+        &store,
+        seqs,
+        &all_users,
+        Stage::Test,
+        r.max_len,
+    )
+    .expect("shapes were checked before training");
+    let (metrics, values) = evaluate(prep, &v, Stage::Test, id.seed);
+    let eval_seconds = t_eval.elapsed().as_secs_f64();
+    result.metrics = metrics;
+    result.valid_metrics = trained.curve[trained.best_epoch.max(1) - 1].valid.clone();
+    result.best_epoch = trained.best_epoch;
+    result.curve = trained.curve;
+    cost::flops_cost(&trained.flops, trained.examples_seen, &mut cost);
+    cost.train_examples_per_second = trained.train_examples_per_second;
+    cost.process_peak_rss_bytes = cost::peak_rss_bytes();
+    cost.gpu_memory = cost::cuda_mem_info(id.device.parse().unwrap_or(DeviceKind::Cpu));
+    let n = seqs.n_users();
+    cost.retrieval = Some(RetrievalCost {
+        user_flops_per_user: user_flops.model_forward_total() as f64 / n as f64,
+        scoring_flops_per_user: scoring_flops_per_user(
+            seqs.n_items as usize + 1,
+            v.dim,
+            v.interests,
+        ) as f64,
+        items: seqs.n_items as usize,
+        dim: v.dim,
+        interests: v.interests,
+        eval_users_per_second: n as f64 / eval_seconds.max(1e-9),
+        latency_top_k: LATENCY_TOP_K,
+    });
+    cost.latency = serve_latency(model.as_ref(), &store, prep, id.seed, &v.items, r.max_len);
+    result.cost = cost;
+    result.seconds = Seconds {
+        data: data_seconds,
+        train: trained.train_seconds,
+        eval: eval_seconds,
+        total: t0.elapsed().as_secs_f64(),
+    };
+    result.provenance.finished = provenance::now_rfc3339();
+    Ok((result, Some(values)))
+}
+
+/// Latency of serving `LATENCY_USERS` users per call: their user vectors and their
+/// full-corpus top-`LATENCY_TOP_K` with seen items filtered. The item matrix is taken
+/// as precomputed (a server caches it).
+fn serve_latency<D: Dev>(
+    model: &dyn SeqModel<D>,
+    store: &ParamStore<D>,
+    prep: &PreparedSeq,
+    seed: u64,
+    items: &[f32],
+    max_len: usize,
+) -> Vec<crate::results::Latency> {
+    let seqs = &prep.seqs;
+    let queries = prep.queries(Stage::Test, seed);
+    let dim = items.len() / (seqs.n_items as usize + 1);
+    LATENCY_USERS
+        .iter()
+        .map(|&n| {
+            let users: Vec<usize> = (0..n).map(|i| i % seqs.n_users()).collect();
+            let batch = eval_batch(seqs, &users, Stage::Test, max_len);
+            cost::time_calls(
+                n,
+                LATENCY_BUDGET,
+                LATENCY_MIN_REPS,
+                LATENCY_MAX_REPS,
+                || {
+                    let (u, _) = seq_user_vectors(model, store, &batch);
+                    let um = crate::metrics::topk::UserMatrix {
+                        vectors: &u,
+                        interests: model.interests().max(1),
+                        dim,
+                    };
+                    let im = crate::metrics::topk::ItemMatrix {
+                        vectors: items,
+                        dim,
+                    };
+                    let seen = |i: usize| queries[users[i]].seen.as_slice();
+                    std::hint::black_box(top_k_all(um, im, seen, LATENCY_TOP_K));
+                },
+            )
+        })
+        .collect()
+}
