@@ -93,10 +93,18 @@ pub fn run_cell<D: Dev>(
         max_len: r.max_len,
         item_counts: Some(prep.target_counts.clone()),
     };
-    let entry = spec.require_entry(id.model).map_err(task_err)?;
-    let model_config = entry.config.clone();
+    // A variant resolves to its catalog model; a name the catalog does not know goes to
+    // `build` as it is (tests inject their own builders), which rejects it if unknown.
+    let (base, model_config, base_model) = match spec.entry(id.model) {
+        Some(e) => (e.base.clone(), e.config.clone(), e.base_model()),
+        None => (
+            id.model.to_string(),
+            spec.models.get(id.model).cloned().unwrap_or_default(),
+            None,
+        ),
+    };
     let mut store = ParamStore::new(dev.clone(), id.seed);
-    let model = build(&entry.base, &model_config, &seq_spec, &mut store)
+    let model = build(&base, &model_config, &seq_spec, &mut store)
         .map_err(|e| task_err(e.to_string()))?;
     // Shapes first, on two users, so a model bug is an error rather than a panic later.
     let probe = [0, seqs.n_users() - 1];
@@ -170,7 +178,7 @@ pub fn run_cell<D: Dev>(
         run: id.run.to_string(),
         task: spec.name.clone(),
         model: id.model.to_string(),
-        base_model: entry.base_model(),
+        base_model,
         seed: id.seed,
         status: Status::Ok,
         error: None,
