@@ -104,8 +104,8 @@ pub fn run_cell<D: Dev>(
         ),
     };
     let mut store = ParamStore::new(dev.clone(), id.seed);
-    let model = build(&base, &model_config, &seq_spec, &mut store)
-        .map_err(|e| task_err(e.to_string()))?;
+    let model =
+        build(&base, &model_config, &seq_spec, &mut store).map_err(|e| task_err(e.to_string()))?;
     // Shapes first, on two users, so a model bug is an error rather than a panic later.
     let probe = [0, seqs.n_users() - 1];
     model_vectors(
