@@ -1,6 +1,7 @@
 //! Tasks: specs (JSON), data preparation shared by a task's cells, and one module per
 //! task kind.
 
+pub mod cell;
 pub mod prepare;
 pub mod ranking;
 pub mod retrieval;

@@ -5,6 +5,7 @@
 //! baseline: most popular training items, seen items filtered) and, for synthetic
 //! worlds, the oracle (the true next-item probabilities).
 
+use crate::task::cell::{mark_failed, new_result, CellStart};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -18,10 +19,8 @@ use crate::data::seq_batcher::{eval_batch, train_users};
 use crate::data::sequences::{LooView, Stage};
 use crate::data::DataError;
 use crate::metrics::topk::{scoring_flops_per_user, top_k_all};
-use crate::provenance::{self, Provenance};
-use crate::results::{
-    CellResult, Cost, RetrievalCost, Seconds, Status, UserValues, SCHEMA_VERSION,
-};
+use crate::provenance;
+use crate::results::{CellResult, Cost, RetrievalCost, Seconds, UserValues};
 use crate::train_seq::{train_seq, SeqTrainPlan};
 
 use super::ranking::CellId;
@@ -173,59 +172,29 @@ pub fn run_cell<D: Dev>(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let mut result = CellResult {
-        schema_version: SCHEMA_VERSION,
-        run: id.run.to_string(),
-        task: spec.name.clone(),
-        model: id.model.to_string(),
-        base_model,
-        seed: id.seed,
-        status: Status::Ok,
-        error: None,
-        primary_metric: spec.primary_metric().to_string(),
-        metrics: BTreeMap::new(),
-        valid_metrics: BTreeMap::new(),
-        oracle_metrics,
-        trivial_metrics,
-        best_epoch: 0,
-        curve: Vec::new(),
-        rows,
-        seconds: Seconds::default(),
-        cost: Cost::default(),
-        model_config,
-        train_config: serde_json::json!({
-            "train": spec.train,
-            "retrieval": r,
-        }),
-        provenance: Provenance {
-            recbench_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: String::new(),
-            git_dirty: false,
-            rustc: provenance::rustc_version(),
-            device: id.device.to_string(),
-            host: provenance::host_name(),
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    let mut result = new_result(
+        spec,
+        id,
+        CellStart {
+            base_model,
+            model_config,
+            train_config: serde_json::json!({
+                "train": spec.train,
+                "retrieval": r,
+            }),
+            oracle_metrics,
+            trivial_metrics,
+            rows,
             data_sha256: prep.data_sha256.clone(),
             split_sha256: prep.split_hashes.clone(),
-            config_sha256: String::new(),
             started,
-            finished: String::new(),
         },
-        scores_file: None,
-        values_file: None,
-    };
+    );
     let trained = match trained {
         Ok(t) => t,
         Err(e) => {
-            result.status = Status::Failed;
-            result.error = Some(e.to_string());
-            result.cost = cost;
-            result.seconds = Seconds {
-                data: data_seconds,
-                total: t0.elapsed().as_secs_f64(),
-                ..Default::default()
-            };
-            result.provenance.finished = provenance::now_rfc3339();
+            let total = t0.elapsed().as_secs_f64();
+            mark_failed(&mut result, e, cost, data_seconds, total);
             return Ok((result, None));
         }
     };

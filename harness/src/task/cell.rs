@@ -1,0 +1,87 @@
+//! What every cell's result starts from and how a failed training ends it, whatever the
+//! task kind (ranking, retrieval), so the two kinds fill `CellResult` the same way.
+
+use std::collections::BTreeMap;
+
+use crate::data::split::SplitHashes;
+use crate::provenance::{self, Provenance};
+use crate::results::{CellResult, Cost, Seconds, Status, SCHEMA_VERSION};
+use crate::task::ranking::CellId;
+use crate::task::TaskSpec;
+
+/// The parts of a new cell result that differ between task kinds.
+pub struct CellStart {
+    pub base_model: Option<String>,
+    pub model_config: serde_json::Value,
+    pub train_config: serde_json::Value,
+    pub oracle_metrics: Option<BTreeMap<String, f64>>,
+    pub trivial_metrics: BTreeMap<String, f64>,
+    pub rows: BTreeMap<String, usize>,
+    pub data_sha256: String,
+    pub split_sha256: SplitHashes,
+    /// RFC 3339 time the cell started.
+    pub started: String,
+}
+
+/// A result with status ok and nothing measured yet; the runner fills in the git state
+/// and config hash, the cell its metrics, curve, cost and times.
+pub fn new_result(spec: &TaskSpec, id: &CellId, start: CellStart) -> CellResult {
+    CellResult {
+        schema_version: SCHEMA_VERSION,
+        run: id.run.to_string(),
+        task: spec.name.clone(),
+        model: id.model.to_string(),
+        base_model: start.base_model,
+        seed: id.seed,
+        status: Status::Ok,
+        error: None,
+        primary_metric: spec.primary_metric().to_string(),
+        metrics: BTreeMap::new(),
+        valid_metrics: BTreeMap::new(),
+        oracle_metrics: start.oracle_metrics,
+        trivial_metrics: start.trivial_metrics,
+        best_epoch: 0,
+        curve: Vec::new(),
+        rows: start.rows,
+        seconds: Seconds::default(),
+        cost: Cost::default(),
+        model_config: start.model_config,
+        train_config: start.train_config,
+        provenance: Provenance {
+            recbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: String::new(),
+            git_dirty: false,
+            rustc: provenance::rustc_version(),
+            device: id.device.to_string(),
+            host: provenance::host_name(),
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            data_sha256: start.data_sha256,
+            split_sha256: start.split_sha256,
+            config_sha256: String::new(),
+            started: start.started,
+            finished: String::new(),
+        },
+        scores_file: None,
+        values_file: None,
+    }
+}
+
+/// Ends a cell whose training failed (divergence, bad data): status failed with the
+/// reason, the cost measured so far, and the seconds spent.
+pub fn mark_failed(
+    result: &mut CellResult,
+    error: impl std::fmt::Display,
+    cost: Cost,
+    data_seconds: f64,
+    total_seconds: f64,
+) {
+    result.status = Status::Failed;
+    result.error = Some(error.to_string());
+    result.cost = cost;
+    result.seconds = Seconds {
+        data: data_seconds,
+        total: total_seconds,
+        ..Default::default()
+    };
+    result.provenance.finished = provenance::now_rfc3339();
+}
