@@ -42,7 +42,7 @@ fn tasks() -> Vec<TaskSpec> {
 }
 
 /// The task's features (vocabularies included), or `None` for a file task without the
-/// shared data and for retrieval tasks (their models are checked by `task_files.rs`).
+/// shared data and for retrieval tasks (checked by the last test).
 fn features(spec: &TaskSpec) -> Option<FeatureSpec> {
     match &spec.dataset {
         DatasetSpec::SynthCtr { config, .. } => {
@@ -231,4 +231,28 @@ fn the_budget_formula_on_synth_ctr_matches_hand_counts() {
     assert_eq!(budget_name("dnn_bh_1000x"), Some(("dnn", "bh", 1000.0)));
     assert_eq!(budget_name("dcnv2_hash_10x"), Some(("dcnv2", "hash", 10.0)));
     assert_eq!(budget_name("dnn_mde"), None);
+}
+
+#[test]
+fn every_retrieval_task_validates_its_sequential_models() {
+    let retrieval: Vec<TaskSpec> = tasks()
+        .into_iter()
+        .filter(|s| s.kind == harness::task::TaskKind::Retrieval)
+        .collect();
+    assert!(
+        retrieval.iter().any(|s| s.name == "synth-seq"),
+        "no synth-seq task"
+    );
+    for spec in retrieval {
+        let seq = baselines::SeqSpec {
+            n_items: 1000,
+            max_len: spec.retrieval_spec().max_len,
+            item_counts: None,
+        };
+        for name in spec.models.keys() {
+            let e = spec.entry(name).unwrap();
+            baselines::validate_seq(&e.base, &e.config, &seq)
+                .unwrap_or_else(|err| panic!("task `{}`, model `{name}`: {err}", spec.name));
+        }
+    }
 }
