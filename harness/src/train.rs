@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use baselines::engine::{
-    predict_logits, train_step, Dev, Flops, OptimConfig, Optimizer, ParamStore,
+    predict_logits, train_step, Dev, Flops, OptimConfig, Optimizer, ParamStore, Snapshot,
 };
 use baselines::Model;
 use indicatif::ProgressBar;
@@ -159,6 +159,62 @@ impl<'a> EarlyStop<'a> {
     }
 }
 
+/// The per-epoch bookkeeping both training loops share: the learning curve, early
+/// stopping on the monitored metric, and the parameters of the best epoch so far.
+pub struct EpochLog<'a, D: Dev> {
+    start: Instant,
+    curve: Vec<CurvePoint>,
+    stop: EarlyStop<'a>,
+    best: Snapshot<D>,
+}
+
+impl<'a, D: Dev> EpochLog<'a, D> {
+    pub fn new(store: &ParamStore<D>, monitor: &'a str, patience: usize) -> Self {
+        EpochLog {
+            start: Instant::now(),
+            curve: Vec::new(),
+            stop: EarlyStop::new(monitor, patience),
+            best: store.snapshot(),
+        }
+    }
+
+    /// Records an epoch (its mean training loss and validation metrics), keeps the
+    /// parameters if it is the best so far; true when training should stop.
+    pub fn end_epoch(
+        &mut self,
+        store: &ParamStore<D>,
+        epoch: usize,
+        train_loss: f64,
+        valid: BTreeMap<String, f64>,
+    ) -> bool {
+        let score = valid.get(self.stop.monitor).copied();
+        self.curve.push(CurvePoint {
+            epoch,
+            train_loss,
+            valid,
+            seconds: self.start.elapsed().as_secs_f64(),
+        });
+        match self.stop.observe(epoch, score) {
+            Verdict::Improved => {
+                self.best = store.snapshot();
+                false
+            }
+            Verdict::Continue => false,
+            Verdict::Stop => true,
+        }
+    }
+
+    /// Restores the best epoch's parameters (if any epoch had a score); returns the
+    /// curve and the best epoch (0 = none).
+    pub fn finish(self, store: &mut ParamStore<D>) -> (Vec<CurvePoint>, usize) {
+        let best_epoch = self.stop.best_epoch;
+        if best_epoch > 0 {
+            store.restore(&self.best);
+        }
+        (self.curve, best_epoch)
+    }
+}
+
 fn rows_metrics<D: Dev>(
     model: &dyn Model<D>,
     store: &ParamStore<D>,
@@ -188,11 +244,8 @@ pub fn train<D: Dev>(
     progress: &ProgressBar,
 ) -> Result<Trained, TrainError> {
     let mut opt = Optimizer::new(&plan.optim, store);
-    let start = Instant::now();
     let mut train_time = 0.0;
-    let mut curve = Vec::new();
-    let mut stop = EarlyStop::new(plan.monitor, plan.patience);
-    let mut best_snap = store.snapshot();
+    let mut log = EpochLog::new(store, plan.monitor, plan.patience);
     let (mut seen, mut flops) = (0usize, Flops::default());
     let steps_per_epoch = train_rows.len().div_ceil(plan.batch_size);
     progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
@@ -217,23 +270,12 @@ pub fn train<D: Dev>(
         }
         train_time += t0.elapsed().as_secs_f64();
         let valid = rows_metrics(model, store, ds, valid_rows, plan.label);
-        let score = valid.get(plan.monitor).copied();
-        curve.push(CurvePoint {
-            epoch,
-            train_loss: loss_sum / train_rows.len() as f64,
-            valid,
-            seconds: start.elapsed().as_secs_f64(),
-        });
-        match stop.observe(epoch, score) {
-            Verdict::Improved => best_snap = store.snapshot(),
-            Verdict::Continue => {}
-            Verdict::Stop => break,
+        let train_loss = loss_sum / train_rows.len() as f64;
+        if log.end_epoch(store, epoch, train_loss, valid) {
+            break;
         }
     }
-    let best_epoch = stop.best_epoch;
-    if best_epoch > 0 {
-        store.restore(&best_snap);
-    }
+    let (curve, best_epoch) = log.finish(store);
     Ok(Trained {
         curve,
         best_epoch,

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::data::batcher::epoch_order;
 use crate::data::seq_batcher::train_batch;
 use crate::data::sequences::Sequences;
-use crate::train::{CurvePoint, EarlyStop, TrainError, Verdict};
+use crate::train::{CurvePoint, EpochLog, TrainError};
 
 /// Validation metrics of the current parameters.
 pub type Validate<'a, D> =
@@ -61,11 +61,8 @@ pub fn train_seq<D: Dev>(
     progress: &ProgressBar,
 ) -> Result<SeqTrained, TrainError> {
     let mut opt = Optimizer::new(&plan.optim, store);
-    let start = Instant::now();
     let mut train_time = 0.0;
-    let mut curve = Vec::new();
-    let mut stop = EarlyStop::new(plan.monitor, plan.patience);
-    let mut best_snap = store.snapshot();
+    let mut log = EpochLog::new(store, plan.monitor, plan.patience);
     let (mut seen, mut flops) = (0usize, Flops::default());
     let steps_per_epoch = train_users.len().div_ceil(plan.batch_size);
     progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
@@ -89,23 +86,12 @@ pub fn train_seq<D: Dev>(
         }
         train_time += t0.elapsed().as_secs_f64();
         let valid = validate(model, store);
-        let score = valid.get(plan.monitor).copied();
-        curve.push(CurvePoint {
-            epoch,
-            train_loss: loss_sum / train_users.len().max(1) as f64,
-            valid,
-            seconds: start.elapsed().as_secs_f64(),
-        });
-        match stop.observe(epoch, score) {
-            Verdict::Improved => best_snap = store.snapshot(),
-            Verdict::Continue => {}
-            Verdict::Stop => break,
+        let train_loss = loss_sum / train_users.len().max(1) as f64;
+        if log.end_epoch(store, epoch, train_loss, valid) {
+            break;
         }
     }
-    let best_epoch = stop.best_epoch;
-    if best_epoch > 0 {
-        store.restore(&best_snap);
-    }
+    let (curve, best_epoch) = log.finish(store);
     Ok(SeqTrained {
         curve,
         best_epoch,
