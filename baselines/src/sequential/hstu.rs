@@ -19,14 +19,15 @@ use dfdx::prelude::*;
 use serde::Deserialize;
 
 use super::sasrec::{check_width, default_dim, default_dropout};
-use crate::engine::{Ctx, Dev, Init, Mat, ParamStore, Scope, Track, VecId};
+use super::NextItemEncoder;
+use crate::engine::{Ctx, Dev, Init, Mat, ParamStore, Scope, TableId, Track, VecId};
 use crate::layers::activation::{dropout, silu};
 use crate::layers::attention::Seq3;
 use crate::layers::{
-    last_rows, pointwise_attention, sampled_loss, valid_positions, AttnMask, Linear, Norm,
-    NormKind, SampledLoss, SeqEmbedding,
+    pointwise_attention, valid_positions, AttnMask, Linear, Norm, NormKind, SampledLoss,
+    SeqEmbedding,
 };
-use crate::sequence::{SeqBatch, SeqForward, SeqSpec};
+use crate::sequence::{SeqBatch, SeqSpec};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -250,28 +251,20 @@ impl Hstu {
     }
 }
 
-impl<D: Dev> SeqForward<D> for Hstu {
-    fn loss<T: Track<D>>(
-        &self,
-        store: &ParamStore<D>,
-        batch: &SeqBatch,
-        ctx: &mut Ctx<D>,
-    ) -> Tensor<Rank0, f32, D, T> {
-        let h = self.states::<D, T>(store, batch, ctx);
-        sampled_loss(self.cfg.loss, h, batch, self.emb.table, store, ctx)
-    }
-
-    fn user_vectors<T: Track<D>>(
+/// Every position predicts its next item from the final states (`NextItemEncoder`).
+impl NextItemEncoder for Hstu {
+    fn states<D: Dev, T: Track<D>>(
         &self,
         store: &ParamStore<D>,
         batch: &SeqBatch,
         ctx: &mut Ctx<D>,
     ) -> Mat<D, T> {
-        let h = self.states::<D, T>(store, batch, ctx);
-        last_rows(h, batch.size, 1, ctx)
+        Hstu::states(self, store, batch, ctx)
     }
-
-    fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
-        store.table(self.emb.table).weights()
+    fn loss_kind(&self) -> SampledLoss {
+        self.cfg.loss
+    }
+    fn item_table(&self) -> TableId {
+        self.emb.table
     }
 }

@@ -11,8 +11,13 @@ pub use hstu::{Hstu, HstuConfig};
 pub use kuaiformer::{KuaiFormer, KuaiFormerConfig};
 pub use sasrec::{SasRec, SasRecConfig};
 
+use dfdx::prelude::*;
+
 use crate::catalog::{ModelError, ModelInfo};
+use crate::engine::{Ctx, Mat, TableId, Track};
 use crate::engine::{Dev, ParamStore};
+use crate::layers::{last_rows, sampled_loss, SampledLoss};
+use crate::sequence::{SeqBatch, SeqForward};
 use crate::sequence::{SeqModel, SeqSpec};
 
 /// Sequential models, described like `crate::CATALOG`'s (family "sequential").
@@ -101,4 +106,47 @@ pub fn build_seq<D: Dev>(
         "kuaiformer" => Box::new(KuaiFormer::new(store, spec, &parse(name, config)?)),
         _ => unreachable!("validated sequential model `{name}` has no constructor"),
     })
+}
+
+/// A model whose final state at every position predicts the next item with the shared
+/// item table (SASRec, HSTU): it gets its `SeqForward` from these three methods, so the
+/// loss (sampled, over the batch's negatives), the user vector (the last position's
+/// state) and the item vectors (the table) are written once.
+pub trait NextItemEncoder: Send + Sync {
+    /// Final states at every position, `(batch * max_len, d)`, causal.
+    fn states<D: Dev, T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T>;
+    fn loss_kind(&self) -> SampledLoss;
+    /// The item embedding table, input and output side.
+    fn item_table(&self) -> TableId;
+}
+
+impl<D: Dev, M: NextItemEncoder> SeqForward<D> for M {
+    fn loss<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Tensor<Rank0, f32, D, T> {
+        let h = self.states::<D, T>(store, batch, ctx);
+        sampled_loss(self.loss_kind(), h, batch, self.item_table(), store, ctx)
+    }
+
+    fn user_vectors<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &SeqBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        let h = self.states::<D, T>(store, batch, ctx);
+        last_rows(h, batch.size, 1, ctx)
+    }
+
+    fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
+        store.table(self.item_table()).weights()
+    }
 }

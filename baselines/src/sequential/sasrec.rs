@@ -17,13 +17,13 @@
 
 use serde::Deserialize;
 
-use crate::engine::{Ctx, Dev, Mat, ParamStore, Track};
+use super::NextItemEncoder;
+use crate::engine::{Ctx, Dev, Mat, ParamStore, TableId, Track};
 use crate::layers::{
-    last_rows, sampled_loss, valid_positions, AttnMask, BlockConfig, FfnKind, Norm, NormKind,
-    SampledLoss, SeqEmbedding, TransformerBlock,
+    valid_positions, AttnMask, BlockConfig, FfnKind, Norm, NormKind, SampledLoss, SeqEmbedding,
+    TransformerBlock,
 };
-use crate::sequence::{SeqBatch, SeqForward, SeqSpec};
-use dfdx::prelude::*;
+use crate::sequence::{SeqBatch, SeqSpec};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,28 +142,20 @@ impl SasRec {
     }
 }
 
-impl<D: Dev> SeqForward<D> for SasRec {
-    fn loss<T: Track<D>>(
-        &self,
-        store: &ParamStore<D>,
-        batch: &SeqBatch,
-        ctx: &mut Ctx<D>,
-    ) -> Tensor<Rank0, f32, D, T> {
-        let h = self.states::<D, T>(store, batch, ctx);
-        sampled_loss(self.cfg.loss, h, batch, self.emb.table, store, ctx)
-    }
-
-    fn user_vectors<T: Track<D>>(
+/// Every position predicts its next item from the final states (`NextItemEncoder`).
+impl NextItemEncoder for SasRec {
+    fn states<D: Dev, T: Track<D>>(
         &self,
         store: &ParamStore<D>,
         batch: &SeqBatch,
         ctx: &mut Ctx<D>,
     ) -> Mat<D, T> {
-        let h = self.states::<D, T>(store, batch, ctx);
-        last_rows(h, batch.size, 1, ctx)
+        SasRec::states(self, store, batch, ctx)
     }
-
-    fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
-        store.table(self.emb.table).weights()
+    fn loss_kind(&self) -> SampledLoss {
+        self.cfg.loss
+    }
+    fn item_table(&self) -> TableId {
+        self.emb.table
     }
 }
