@@ -11,9 +11,15 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Provenance {
     pub recbench_version: String,
+    /// The commit of the checkout the run started in (`git rev-parse HEAD` there).
     pub git_commit: String,
     /// True when the working tree had uncommitted changes.
     pub git_dirty: bool,
+    /// The commit the binary was built from (empty in results written before it was
+    /// recorded). Differs from `git_commit` when a binary runs in another checkout, e.g.
+    /// one carried to a GPU machine.
+    #[serde(default)]
+    pub build_commit: String,
     pub rustc: String,
     pub device: String,
     pub host: String,
@@ -39,6 +45,11 @@ pub fn git_state() -> (String, bool) {
     let dirty =
         run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     (commit, dirty)
+}
+
+/// The commit this binary was built from (`unknown` outside git).
+pub fn build_commit() -> String {
+    env!("RECBENCH_BUILD_COMMIT").to_string()
 }
 
 pub fn rustc_version() -> String {
@@ -82,4 +93,22 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The test binary is built from and run in this checkout, and the build script
+    /// reruns when HEAD moves, so the two commits agree (both `unknown` without git).
+    #[test]
+    fn build_commit_is_the_checkouts_head() {
+        let built = build_commit();
+        assert_eq!(built, git_state().0);
+        assert!(
+            built == "unknown"
+                || (built.len() == 40 && built.chars().all(|c| c.is_ascii_hexdigit())),
+            "{built}"
+        );
+    }
 }

@@ -26,6 +26,7 @@ fn provenance(seed: u64) -> Provenance {
         recbench_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: "0123456789abcdef0123456789abcdef01234567".into(),
         git_dirty: false,
+        build_commit: "0123456789abcdef0123456789abcdef01234567".into(),
         rustc: "rustc (demo)".into(),
         device: "cpu".into(),
         host: "demo-host".into(),

@@ -389,11 +389,16 @@ fn provenance(cells: &[&Cell]) -> Provenance {
         commits: set(&|c| {
             let p = &c.result.provenance;
             let short: String = p.git_commit.chars().take(12).collect();
-            if p.git_dirty {
+            let mut s = if p.git_dirty {
                 format!("{short} (dirty)")
             } else {
                 short
+            };
+            if !p.build_commit.is_empty() && p.build_commit != p.git_commit {
+                let built: String = p.build_commit.chars().take(12).collect();
+                s.push_str(&format!(", binary built from {built}"));
             }
+            s
         }),
         data_sha256: set(&|c| {
             format!(

@@ -51,6 +51,7 @@ pub fn new_result(spec: &TaskSpec, id: &CellId, start: CellStart) -> CellResult 
             recbench_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: String::new(),
             git_dirty: false,
+            build_commit: provenance::build_commit(),
             rustc: provenance::rustc_version(),
             device: id.device.to_string(),
             host: provenance::host_name(),
