@@ -237,7 +237,8 @@ fn in_batch_loss_matches_a_hand_computation() {
     let mut cnt: Vec<u32> = (0..=n).map(|i| 1 + (i * 7) % 11).collect();
     cnt[0] = 0;
     spec.item_counts = Some(cnt.clone());
-    let cfg = json!({"dim": d, "interests": k, "dropout": 0.0, "label_smoothing": alpha});
+    let cfg = json!({"dim": d, "interests": k, "dropout": 0.0, "label_smoothing": alpha,
+                     "requests": 1});
     let mut store = ParamStore::new(Cpu::default(), 9);
     let m = build_seq("kuaiformer", &cfg, &spec, &mut store).unwrap();
     let got = m.loss_train(&store, &b, &mut Ctx::training()).as_vec()[0] as f64;
@@ -382,7 +383,8 @@ fn flop_counter_matches_hand_formula() {
     let m = build_seq(
         "kuaiformer",
         &json!({"dim": d, "heads": h, "layers": 1, "interests": k, "ffn_mult": 2,
-                "groups": [[2, 4], [1, 2]], "dropout": 0.0, "label_smoothing": 0.1}),
+                "groups": [[2, 4], [1, 2]], "dropout": 0.0, "label_smoothing": 0.1,
+                "requests": 1}),
         &spec,
         &mut store,
     )
@@ -438,5 +440,55 @@ fn flop_counter_matches_hand_formula() {
     assert_eq!(
         train.optimizer_by_kind()["embedding"],
         14 * rows.len() as u64 * d
+    );
+}
+
+/// Replaying a history as several requests: each replayed row is the history cut
+/// before an earlier position (nothing at or after the cut), its one target is the item
+/// that followed the cut, and the loss with `requests: r` is exactly the single-request
+/// loss of the replayed batch.
+#[test]
+fn requests_replay_cut_histories_without_leakage() {
+    use baselines::sequential::kuaiformer::request_batch;
+    let (n, l) = (20u32, 8);
+    let world = MarkovWorld::new(n);
+    let b = markov_batch(&world, 5, l, 1, 3);
+    let r = request_batch(&b, 4);
+    assert_eq!(r.size, 5 * 4);
+    let stride = l / 4;
+    for row in 0..b.size {
+        let orig = b.items_row(row);
+        for c in 0..4 {
+            let shift = c * stride;
+            let got = r.items_row(row * 4 + c);
+            assert!(got[..shift].iter().all(|&x| x == 0), "left padding");
+            assert_eq!(
+                &got[shift..],
+                &orig[..l - shift],
+                "the history before the cut"
+            );
+            let target = r.targets[(row * 4 + c) * l + l - 1];
+            assert_eq!(target, b.targets[row * l + l - 1 - shift]);
+            if shift > 0 && orig[l - 1 - shift] != 0 {
+                assert_eq!(target, orig[l - shift], "the item right after the cut");
+            }
+            let others = &r.targets[(row * 4 + c) * l..(row * 4 + c) * l + l - 1];
+            assert!(others.iter().all(|&t| t == 0), "one target per request");
+        }
+    }
+    let mut spec = seq_spec(n, l);
+    spec.item_counts = Some((0..=n).map(|i| u32::from(i > 0)).collect());
+    let cfg = |q: usize| json!({"dim": 8, "interests": 2, "dropout": 0.0, "requests": q});
+    let mut s1 = ParamStore::new(Cpu::default(), 4);
+    let one = build_seq("kuaiformer", &cfg(1), &spec, &mut s1).unwrap();
+    let mut s4 = ParamStore::new(Cpu::default(), 4);
+    let four = build_seq("kuaiformer", &cfg(4), &spec, &mut s4).unwrap();
+    let replayed = one.loss_train(&s1, &r, &mut Ctx::training()).as_vec()[0];
+    let direct = four.loss_train(&s4, &b, &mut Ctx::training()).as_vec()[0];
+    let last_only = one.loss_train(&s1, &b, &mut Ctx::training()).as_vec()[0];
+    assert!((replayed - direct).abs() < 1e-6, "{replayed} vs {direct}");
+    assert!(
+        (direct - last_only).abs() > 1e-4,
+        "requests changed nothing"
     );
 }

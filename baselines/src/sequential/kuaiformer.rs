@@ -15,9 +15,13 @@
 //!   at the query positions are the user's interests `u_1..u_k`.
 //! - Scoring and training (Sec. 3.5): `score(x) = max_j <u_j, E[x]>`; in-batch softmax
 //!   over the batch's next items with the logQ correction `s - log Q(x)` (Q from the
-//!   training target counts) and label smoothing (see `layers::in_batch_loss`). Only the
-//!   target after each history's end is trained on, as in the paper (one prediction per
-//!   user request).
+//!   training target counts) and label smoothing (see `layers::in_batch_loss`). The
+//!   paper trains one prediction per user request; a user's history here is one
+//!   training prefix per epoch, so `requests` (default 4) replays it as that many
+//!   requests: the history cut after its last item and after `requests - 1` earlier
+//!   items spread evenly over the last `max_len` positions (`request_batch`), each
+//!   predicting the item that followed its cut. `requests: 1` trains only on the item
+//!   after the history's end.
 
 use dfdx::prelude::*;
 use serde::Deserialize;
@@ -62,6 +66,57 @@ pub struct KuaiFormerConfig {
     /// them no correction is made).
     #[serde(default = "yes")]
     pub logq: bool,
+    /// Requests replayed per training history (see the module doc); >= 1.
+    #[serde(default = "default_requests")]
+    pub requests: usize,
+}
+
+fn default_requests() -> usize {
+    4
+}
+
+/// The training batch as `requests` requests per row (rows of one request adjacent,
+/// latest first): request `c` cuts the history after position `max_len - 1 - c *
+/// stride` (stride = `max_len / requests`, at least 1), shifts what precedes the cut
+/// right so its last item sits at `max_len - 1` (left padding), and keeps as targets
+/// only the item that followed the cut. Nothing at or after the cut is in the row.
+pub fn request_batch(batch: &SeqBatch, requests: usize) -> SeqBatch {
+    let l = batch.max_len;
+    let stride = (l / requests.max(1)).max(1);
+    let mut out = SeqBatch {
+        size: 0,
+        max_len: l,
+        n_neg: batch.n_neg,
+        ..Default::default()
+    };
+    for r in 0..batch.size {
+        for c in 0..requests.max(1) {
+            let shift = c * stride;
+            if shift >= l {
+                break;
+            }
+            let row = |v: &[u32]| -> Vec<u32> {
+                let v = &v[r * l..(r + 1) * l];
+                (0..l)
+                    .map(|j| if j < shift { 0 } else { v[j - shift] })
+                    .collect()
+            };
+            out.items.extend(row(&batch.items));
+            let t = &batch.times[r * l..(r + 1) * l];
+            out.times
+                .extend((0..l).map(|j| if j < shift { 0 } else { t[j - shift] }));
+            let mut targets = vec![0; l];
+            targets[l - 1] = batch.targets[r * l + l - 1 - shift];
+            out.targets.extend(targets);
+            let n = batch.n_neg;
+            let p = r * l + l - 1 - shift;
+            let mut negatives = vec![0; l * n];
+            negatives[(l - 1) * n..].copy_from_slice(&batch.negatives[p * n..(p + 1) * n]);
+            out.negatives.extend(negatives);
+            out.size += 1;
+        }
+    }
+    out
 }
 
 fn default_layers() -> usize {
@@ -143,8 +198,8 @@ impl Layout {
 impl KuaiFormerConfig {
     pub fn check(&self, spec: &SeqSpec) -> Result<Layout, String> {
         check_width(self.dim, self.heads, self.dropout)?;
-        if self.layers == 0 || self.interests == 0 || self.ffn_mult == 0 {
-            return Err("layers, interests and ffn_mult must be at least 1".into());
+        if self.layers == 0 || self.interests == 0 || self.ffn_mult == 0 || self.requests == 0 {
+            return Err("layers, interests, ffn_mult and requests must be at least 1".into());
         }
         if !(0.0..1.0).contains(&self.label_smoothing) {
             return Err(format!(
@@ -342,6 +397,13 @@ impl<D: Dev> SeqForward<D> for KuaiFormer {
         ctx: &mut Ctx<D>,
     ) -> Tensor<Rank0, f32, D, T> {
         let k = self.cfg.interests;
+        let replayed;
+        let batch = if self.cfg.requests > 1 {
+            replayed = request_batch(batch, self.cfg.requests);
+            &replayed
+        } else {
+            batch
+        };
         let u = self.user_vectors::<T>(store, batch, ctx);
         let l = batch.max_len;
         let rows: Vec<usize> = (0..batch.size)
