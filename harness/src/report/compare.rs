@@ -1,8 +1,8 @@
 //! Everything known about "model A vs model B on one task": per metric, the seed-level
 //! summaries, paired t-test and Wilcoxon over the seeds both ran; DeLong's test on the
 //! shared test examples for every seed (AUC); and the paired bootstrap and
-//! randomization over groups (users) of the per-user AUC behind GAUC, averaged over
-//! the seeds both ran. `recbench compare` prints it; the task pages use the same
+//! randomization over groups (users) of the per-user AUC behind GAUC (ranking) or of
+//! the primary metric's per-user values (retrieval), averaged over the seeds both ran. `recbench compare` prints it; the task pages use the same
 //! numbers for "vs best".
 
 use std::collections::BTreeMap;
@@ -52,7 +52,9 @@ pub struct MetricComparison {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupTests {
-    pub metric: &'static str,
+    /// `gauc` (ranking: per-user AUC from the scores) or a retrieval task's primary
+    /// metric (from the per-user values).
+    pub metric: String,
     pub seeds: Vec<u64>,
     pub bootstrap: Bootstrap,
     pub randomization: Randomization,
@@ -208,7 +210,7 @@ pub fn compare(
         let rz = paired_randomization(&ga, &gb, &w, opts.resamples, opts.seed);
         match (bs, rz) {
             (Some(bootstrap), Some(randomization)) => Some(GroupTests {
-                metric: "gauc",
+                metric: "gauc".into(),
                 seeds: group_seeds,
                 bootstrap,
                 randomization,
@@ -216,6 +218,7 @@ pub fn compare(
             _ => None,
         }
     };
+    let groups = groups.or_else(|| user_value_tests(&ma, &mb, primary, opts, &mut notes));
     PairComparison {
         task,
         a: name(a),
@@ -229,6 +232,58 @@ pub fn compare(
 }
 
 /// The full comparison as terminal text.
+/// Paired bootstrap and randomization over users of `metric` from the cells' per-user
+/// values (retrieval): each user's value averaged over the seeds both models ran, with
+/// the metric's own weights. None when no seed has values for both.
+fn user_value_tests(
+    ma: &BTreeMap<u64, &Cell>,
+    mb: &BTreeMap<u64, &Cell>,
+    metric: &str,
+    opts: PairOptions,
+    notes: &mut Vec<String>,
+) -> Option<GroupTests> {
+    // Per user: (sum a, sum b, sum weight, seeds).
+    let mut per_user: BTreeMap<u32, (f64, f64, f64, usize)> = BTreeMap::new();
+    let mut seeds = Vec::new();
+    for (s, ca) in ma {
+        let (Some(va), Some(vb)) = (&ca.values, mb.get(s).and_then(|c| c.values.as_ref())) else {
+            continue;
+        };
+        let Some((a, b, w)) = va.pair_with(vb, metric) else {
+            notes.push(format!(
+                "seed {s}: per-user values of `{metric}` not paired (different users or no such column)"
+            ));
+            continue;
+        };
+        for (i, &u) in va.users.iter().enumerate() {
+            let e = per_user.entry(u).or_default();
+            e.0 += a[i];
+            e.1 += b[i];
+            e.2 += w[i];
+            e.3 += 1;
+        }
+        seeds.push(*s);
+    }
+    if per_user.is_empty() {
+        return None;
+    }
+    let (mut ua, mut ub, mut uw) = (Vec::new(), Vec::new(), Vec::new());
+    for (sa, sb, w, n) in per_user.values() {
+        let n = *n as f64;
+        ua.push(sa / n);
+        ub.push(sb / n);
+        uw.push(w / n);
+    }
+    let bootstrap = paired_bootstrap(&ua, &ub, &uw, opts.resamples, opts.seed, opts.level)?;
+    let randomization = paired_randomization(&ua, &ub, &uw, opts.resamples, opts.seed)?;
+    Some(GroupTests {
+        metric: metric.to_string(),
+        seeds,
+        bootstrap,
+        randomization,
+    })
+}
+
 pub fn format_text(c: &PairComparison) -> String {
     use std::fmt::Write;
     let mut o = String::new();
@@ -306,14 +361,20 @@ pub fn format_text(c: &PairComparison) -> String {
     if let Some(g) = &c.groups {
         let b = &g.bootstrap;
         let r = &g.randomization;
+        let (what, weights) = if g.metric == "gauc" {
+            ("AUC".to_string(), ", weighted by examples")
+        } else {
+            (g.metric.clone(), "")
+        };
         let _ = writeln!(
             o,
-            "\nOver users ({} groups, per-user AUC averaged over seeds {:?}, weighted by examples):",
+            "\nOver users ({} groups, per-user {what} averaged over seeds {:?}{weights}):",
             b.groups, g.seeds
         );
         let _ = writeln!(
             o,
-            "  ΔGAUC = {:+.5}; paired bootstrap ({} resamples, seed {}): se {:.5}, 95% CI [{:+.5}, {:+.5}], p = {}",
+            "  Δ{} = {:+.5}; paired bootstrap ({} resamples, seed {}): se {:.5}, 95% CI [{:+.5}, {:+.5}], p = {}",
+            if g.metric == "gauc" { "GAUC" } else { g.metric.as_str() },
             b.diff, b.resamples, b.seed, b.se, b.ci.0, b.ci.1, fmt_p(b.p)
         );
         let _ = writeln!(
@@ -340,5 +401,65 @@ pub fn fmt_p(p: f64) -> String {
         format!("{p:.2e}")
     } else {
         format!("{p:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::demo::synthetic_cell;
+    use crate::results::{Cost, UserValues};
+
+    /// A retrieval cell whose users' full-corpus ranks are `ranks`.
+    fn cell(model: &str, seed: u64, users: &[u32], ranks: &[f64]) -> Cell {
+        let mut c = synthetic_cell("seq", model, seed, &[("hr@10", 0.0)], Cost::default());
+        c.values = Some(UserValues {
+            users: users.to_vec(),
+            columns: [("rank".to_string(), ranks.to_vec())].into_iter().collect(),
+        });
+        c
+    }
+
+    /// Retrieval cells are compared user by user on the primary metric: A hits the top
+    /// 10 for every even user, B for none, so ΔHR@10 over users is exactly 0.5.
+    #[test]
+    fn retrieval_cells_get_user_level_tests_on_the_primary_metric() {
+        let users: Vec<u32> = (0..100).collect();
+        let a_ranks: Vec<f64> = users
+            .iter()
+            .map(|u| if u % 2 == 0 { 1.0 } else { 50.0 })
+            .collect();
+        let b_ranks = vec![50.0; 100];
+        let a: Vec<Cell> = (0..2).map(|s| cell("a", s, &users, &a_ranks)).collect();
+        let b: Vec<Cell> = (0..2).map(|s| cell("b", s, &users, &b_ranks)).collect();
+        let (ra, rb): (Vec<&Cell>, Vec<&Cell>) = (a.iter().collect(), b.iter().collect());
+        let opts = PairOptions {
+            level: 0.95,
+            resamples: 2000,
+            seed: 1,
+        };
+        let c = compare(&ra, &rb, &["hr@10".into()], "hr@10", opts);
+        let g = c.groups.expect("user-level tests");
+        assert_eq!(g.metric, "hr@10");
+        assert_eq!(g.seeds, vec![0, 1]);
+        assert!(
+            (g.bootstrap.diff - 0.5).abs() < 1e-12,
+            "{}",
+            g.bootstrap.diff
+        );
+        assert!(g.bootstrap.ci.0 > 0.3 && g.bootstrap.ci.1 < 0.7);
+        assert!(g.randomization.p < 0.01, "{}", g.randomization.p);
+
+        // Different users in B: not paired, said in a note, no tests.
+        let other: Vec<u32> = (1000..1100).collect();
+        let b2: Vec<Cell> = (0..2).map(|s| cell("b", s, &other, &b_ranks)).collect();
+        let rb2: Vec<&Cell> = b2.iter().collect();
+        let c = compare(&ra, &rb2, &["hr@10".into()], "hr@10", opts);
+        assert!(c.groups.is_none());
+        assert!(
+            c.notes.iter().any(|n| n.contains("not paired")),
+            "{:?}",
+            c.notes
+        );
     }
 }

@@ -98,6 +98,7 @@ pub fn synthetic_cell(
         result,
         cost_raw,
         scores: None,
+        values: None,
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::results::{read_result, scores_path, CellResult, Scores, Status};
+use crate::results::{read_result, scores_path, CellResult, Scores, Status, UserValues};
 
 /// One finished or failed cell.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub struct Cell {
     pub cost_raw: serde_json::Map<String, serde_json::Value>,
     /// Per-example test scores; None when absent or unreadable (then in `bad`).
     pub scores: Option<Scores>,
+    /// Per-user test values (retrieval cells); None when absent or unreadable.
+    pub values: Option<UserValues>,
 }
 
 impl Cell {
@@ -216,12 +218,20 @@ fn load_cell(path: &Path) -> Result<(Cell, Option<String>), String> {
             }
         }
     };
+    let (values, why) = match (&result.values_file, result.status) {
+        (Some(f), Status::Ok) => match UserValues::read(&path.with_file_name(f)) {
+            Ok(v) => (Some(v), why),
+            Err(e) => (None, why.or(Some(format!("per-user values unusable: {e}")))),
+        },
+        _ => (None, why),
+    };
     Ok((
         Cell {
             path: path.to_path_buf(),
             result,
             cost_raw,
             scores,
+            values,
         },
         why,
     ))
