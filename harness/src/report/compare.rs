@@ -148,9 +148,12 @@ pub fn compare(
     for (s, ca) in &ma {
         let Some(cb) = mb.get(s) else { continue };
         let (Some(sa), Some(sb)) = (&ca.scores, &cb.scores) else {
-            notes.push(format!(
-                "seed {s}: per-example scores missing, no example-level tests"
-            ));
+            // Retrieval cells have per-user values instead (tested below).
+            if ca.values.is_none() || cb.values.is_none() {
+                notes.push(format!(
+                    "seed {s}: per-example scores missing, no example-level tests"
+                ));
+            }
             continue;
         };
         if sa.labels != sb.labels || sa.groups != sb.groups {
