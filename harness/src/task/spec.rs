@@ -217,16 +217,7 @@ pub enum SpecError {
 
 impl TaskSpec {
     pub fn load(path: &Path) -> Result<TaskSpec, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let spec: TaskSpec = serde_json::from_str(&text).map_err(|e| SpecError::Json {
-            path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            msg: e.to_string(),
-        })?;
+        let spec: TaskSpec = read_json(path)?;
         spec.check(path)?;
         Ok(spec)
     }
@@ -516,17 +507,33 @@ pub struct SuiteSpec {
 
 impl SuiteSpec {
     pub fn load(path: &Path) -> Result<SuiteSpec, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|e| SpecError::Json {
+        read_json(path)
+    }
+}
+
+/// Reads and parses a JSON file of the project's (task, suite, claim): an unreadable
+/// file or bad JSON becomes a [`SpecError`] naming the file, line and column.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_json(path, &text)
+}
+
+/// [`read_json`] on text already read (`path` is for messages).
+pub fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, SpecError> {
+    serde_json::from_str(text).map_err(|e| {
+        // serde_json appends " at line L column C"; the error's prefix already says where.
+        let m = e.to_string();
+        let at = format!(" at line {} column {}", e.line(), e.column());
+        SpecError::Json {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
-            msg: e.to_string(),
-        })
-    }
+            msg: m.strip_suffix(&at).unwrap_or(&m).to_string(),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -243,42 +243,12 @@ impl Claim {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ClaimError {
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}:{column}: {msg}")]
-    Json {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        msg: String,
-    },
-    #[error("{path}: `{key}`: {msg}")]
-    Invalid {
-        path: PathBuf,
-        key: String,
-        msg: String,
-    },
-}
+/// Claim files report errors like task specs do: file, then line and column or key.
+pub use crate::task::spec::SpecError as ClaimError;
 
 /// Parses one claim file's text (`path` is for messages).
 pub fn parse_claim(path: &Path, text: &str) -> Result<Claim, ClaimError> {
-    let claim: Claim = serde_json::from_str(text).map_err(|e| ClaimError::Json {
-        path: path.to_path_buf(),
-        line: e.line(),
-        column: e.column(),
-        // serde_json appends " at line L column C"; the prefix already says where.
-        msg: {
-            let m = e.to_string();
-            let at = format!(" at line {} column {}", e.line(), e.column());
-            m.strip_suffix(&at).unwrap_or(&m).to_string()
-        },
-    })?;
+    let claim: Claim = crate::task::spec::parse_json(path, text)?;
     let invalid = |key: &str, msg: String| ClaimError::Invalid {
         path: path.to_path_buf(),
         key: key.into(),
