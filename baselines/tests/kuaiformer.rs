@@ -11,10 +11,7 @@ use baselines::engine::{Ctx, OptimConfig, Optimizer, ParamStore};
 use baselines::layers::AttnMask;
 use baselines::sequential::kuaiformer::Layout;
 use baselines::sequential::{KuaiFormer, KuaiFormerConfig};
-use baselines::{
-    build_seq, seq_gradient_norms, seq_train_step, seq_user_vectors, Cpu, SeqBatch, SeqModel,
-    SeqSpec,
-};
+use baselines::{build_seq, seq_train_step, seq_user_vectors, Cpu, SeqBatch, SeqModel, SeqSpec};
 use common::seq::*;
 use dfdx::prelude::*;
 use serde_json::json;
@@ -32,17 +29,6 @@ fn encode(m: &KuaiFormer, store: &ParamStore<Cpu>, b: &SeqBatch) -> Vec<f32> {
 
 fn user_vectors(m: &KuaiFormer, store: &ParamStore<Cpu>, b: &SeqBatch) -> Vec<f32> {
     seq_user_vectors(m as &dyn SeqModel<Cpu>, store, &eval_view(b)).0
-}
-
-/// Counts of each item as a target in `batches` (entry 0 unused).
-fn counts(batches: &[SeqBatch], n: u32) -> Vec<u32> {
-    let mut c = vec![0u32; n as usize + 1];
-    for b in batches {
-        for &t in b.targets.iter().filter(|&&t| t != 0) {
-            c[t as usize] += 1;
-        }
-    }
-    c
 }
 
 #[test]
@@ -289,52 +275,22 @@ fn gradients_reach_every_parameter() {
     let world = MarkovWorld::new(30);
     let b = markov_batch(&world, 8, 16, 1, 4);
     let mut spec = seq_spec(30, 16);
-    spec.item_counts = Some(counts(std::slice::from_ref(&b), 30));
+    spec.item_counts = Some(target_counts(std::slice::from_ref(&b), 30));
     let mut store = ParamStore::new(Cpu::default(), 3);
-    let m = build_seq(
-        "kuaiformer",
-        &json!({"dim": 8, "heads": 2, "interests": 2, "groups": [[2, 4]]}),
-        &spec,
-        &mut store,
-    )
-    .unwrap();
-    let norms = seq_gradient_norms(m.as_ref(), &store, &b);
-    assert!(norms
-        .iter()
-        .any(|(n, _)| n.starts_with("kuaiformer.group.0")));
-    for (name, norm) in norms {
-        assert!(
-            norm > 0.0 && norm.is_finite(),
-            "{name} gets gradient {norm}"
-        );
-    }
+    let config = json!({"dim": 8, "heads": 2, "interests": 2, "groups": [[2, 4]]});
+    let m = build_seq("kuaiformer", &config, &spec, &mut store).unwrap();
+    let names = assert_gradients_reach_every_parameter("kuaiformer", m.as_ref(), &store, &b);
+    assert!(names.iter().any(|n| n.starts_with("kuaiformer.group.0")));
 }
 
 #[test]
 fn learns_the_markov_task_and_beats_popularity() {
-    let (n, l) = (40, 8);
-    let world = MarkovWorld::new(n);
-    let train_set: Vec<_> = (0..40)
-        .map(|s| markov_batch(&world, 64, l, 1, 100 + s))
-        .collect();
-    let mut spec = seq_spec(n, l);
-    spec.item_counts = Some(counts(&train_set, n));
-    let test = markov_batch(&world, 400, l, 1, 999);
-    let targets = last_targets(&test);
-    let pop = hit_rate(&popularity_scores(&train_set, n, test.size), &targets, 5);
-    let mut store = ParamStore::new(Cpu::default(), 5);
-    let m = build_seq(
+    assert_learns_markov(
         "kuaiformer",
-        &json!({"dim": 16, "layers": 1, "interests": 2, "groups": [[1, 4]]}),
-        &spec,
-        &mut store,
-    )
-    .unwrap();
-    let (first, last) = train(m.as_ref(), &mut store, &train_set, 6, 1e-2);
-    let hr = hit_rate(&scores(m.as_ref(), &store, &test), &targets, 5);
-    println!("kuaiformer: loss {first:.3} -> {last:.3}, HR@5 {hr:.3}, popularity {pop:.3}");
-    assert!(last < first, "loss did not fall");
-    assert!(hr > 0.7 && hr > pop + 0.3, "HR@5 {hr} vs popularity {pop}");
+        json!({"dim": 16, "layers": 1, "interests": 2, "groups": [[1, 4]]}),
+        1,
+        6,
+    );
 }
 
 /// FLOPs of one pre-norm block (RMS norm, attention with output projection, SwiGLU of
@@ -378,7 +334,7 @@ fn flop_counter_matches_hand_formula() {
     let world = MarkovWorld::new(20);
     let b = markov_batch(&world, bs as usize, l as usize, 1, 7);
     let mut spec = seq_spec(20, l as usize);
-    spec.item_counts = Some(counts(std::slice::from_ref(&b), 20));
+    spec.item_counts = Some(target_counts(std::slice::from_ref(&b), 20));
     let mut store = ParamStore::new(Cpu::default(), 6);
     let m = build_seq(
         "kuaiformer",
