@@ -86,19 +86,24 @@ fn cost_of_every_model_is_complete_and_consistent() {
     assert!(table.lines().next().unwrap().contains("dcnv2"));
 }
 
-#[test]
-fn embedding_values_used_is_recorded_for_amtl_and_mde_only() {
-    let spec = spec();
-    let mut prep = prepare(&spec, Path::new(".")).unwrap();
-    let plan = CostPlan {
+/// A plan for tests about memory: `train_steps` steps, no warm-up, one latency call.
+fn memory_only_plan(train_steps: usize) -> CostPlan {
+    CostPlan {
         warmup_steps: 0,
-        train_steps: 2,
+        train_steps,
         latency_batches: vec![1],
         latency_budget: Duration::from_millis(1),
         latency_min_reps: 1,
         latency_max_reps: 1,
         seed: 0,
-    };
+    }
+}
+
+#[test]
+fn embedding_values_used_is_recorded_for_amtl_and_mde_only() {
+    let spec = spec();
+    let mut prep = prepare(&spec, Path::new(".")).unwrap();
+    let plan = memory_only_plan(2);
     let dev = baselines::Cpu::default();
     let mut cost =
         |name: &str| measure_model(&dev, DeviceKind::Cpu, &spec, &mut prep, name, &plan).unwrap();
@@ -138,15 +143,7 @@ fn embedding_values_used_is_recorded_for_amtl_and_mde_only() {
 fn serving_bytes_count_lookup_tables_kept_outside_the_parameter_store() {
     let spec = spec();
     let mut prep = prepare(&spec, Path::new(".")).unwrap();
-    let plan = CostPlan {
-        warmup_steps: 0,
-        train_steps: 1,
-        latency_batches: vec![1],
-        latency_budget: Duration::from_millis(1),
-        latency_min_reps: 1,
-        latency_max_reps: 1,
-        seed: 0,
-    };
+    let plan = memory_only_plan(1);
     let dev = baselines::Cpu::default();
     // The distinct (user, item) pairs of the training split: the statistics table.
     let (split, _) = prep.split(&spec, 0).unwrap().clone();
