@@ -23,26 +23,7 @@
 //! replace HSTU's learned relative bias; the bias is `-m_h |pos_i - pos_j|`.
 
 use super::hstu::time_bucket;
-
-/// The action id of candidate tokens (their actions are what is predicted). Real
-/// actions are `>= 1`.
-pub const MASK_ACTION: u32 = 0;
-/// Largest time-gap bucket (as HSTU's bucketization).
-pub const TIME_BUCKETS: usize = 128;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Exposure {
-    pub item: u32,
-    /// Action id `>= 1` (e.g. an encoding of click/like/long-view flags).
-    pub action: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// Request time in seconds.
-    pub time: i64,
-    pub exposures: Vec<Exposure>,
-}
+pub use crate::generative::{Exposure, Request, MASK_ACTION, TIME_BUCKETS};
 
 /// What a token is in the interleaved layout; GenRank's tokens are all `Exposure`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,11 +2,14 @@
 //! trained and evaluated through `crate::sequence` (`SeqBatch`, `SeqForward`).
 //! Adding one = a file here plus an entry in `SEQ_CATALOG` and `build_seq`.
 
+pub mod gen_catalog;
 pub mod genrank_tokens;
 pub mod hstu;
+pub mod item_only;
 pub mod kuaiformer;
 pub mod sasrec;
 
+pub use gen_catalog::{build_gen, validate_gen, GEN_CATALOG};
 pub use hstu::{Hstu, HstuConfig};
 pub use kuaiformer::{KuaiFormer, KuaiFormerConfig};
 pub use sasrec::{SasRec, SasRecConfig};
@@ -44,7 +47,7 @@ pub const SEQ_CATALOG: &[ModelInfo] = &[ModelInfo {
     needs_sparse: false,
 }];
 
-fn parse<C: serde::de::DeserializeOwned>(
+pub(crate) fn parse<C: serde::de::DeserializeOwned>(
     model: &str,
     config: &serde_json::Value,
 ) -> Result<C, ModelError> {
@@ -56,7 +59,7 @@ fn parse<C: serde::de::DeserializeOwned>(
     serde_json::from_value(value).map_err(|e| bad(model, e.to_string()))
 }
 
-fn bad(model: &str, msg: String) -> ModelError {
+pub(crate) fn bad(model: &str, msg: String) -> ModelError {
     ModelError::BadConfig {
         model: model.to_string(),
         msg,
