@@ -237,6 +237,64 @@ fn cost_ratio_uses_embedding_values_used_when_recorded() {
     assert!(r.checks[0].why.contains("not recorded"), "{r:?}");
 }
 
+#[test]
+fn cost_ratio_at_least_bounds_a_higher_is_better_cost() {
+    let speed = |v: f64| Cost {
+        train_examples_per_second: v,
+        ..Cost::default()
+    };
+    let cells = |m: &str, v: &[f64]| -> Vec<Cell> {
+        v.iter()
+            .enumerate()
+            .map(|(s, &x)| synthetic_cell(TASK, m, s as u64, &[("auc", 0.7)], speed(x)))
+            .collect()
+    };
+    let check = json!([{"a": "a", "b": "b", "test": "cost_ratio",
+                        "cost": "train_examples_per_second", "at_least": 1.5}]);
+    let b = cells("b", &[100.0, 100.0]);
+    let r = run(check.clone(), vec![cells("a", &[190.0, 160.0]), b.clone()]);
+    assert_eq!(r.verdict, Verdict::Reproduced, "{r:?}");
+    assert!(
+        r.checks[0].statement.contains("≥ 150%"),
+        "{}",
+        r.checks[0].statement
+    );
+    let r = run(check.clone(), vec![cells("a", &[190.0, 140.0]), b.clone()]);
+    assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
+    let r = run(check, vec![cells("a", &[120.0, 140.0]), b]);
+    assert_eq!(r.verdict, Verdict::NotReproduced, "{r:?}");
+    assert!(
+        r.checks[0].why.contains("below 150%"),
+        "{}",
+        r.checks[0].why
+    );
+}
+
+#[test]
+fn matches_published_compares_the_seed_mean_ci_with_the_tolerance_band() {
+    let check = json!([{"a": "a", "b": "Paper 2018, Table 3", "test": "matches_published",
+                        "value": 0.32, "tolerance": 0.1}]);
+    let r = run(check.clone(), vec![aucs("a", &[0.315, 0.320, 0.325])]);
+    assert_eq!(r.verdict, Verdict::Reproduced, "{r:?}");
+    let k = &r.checks[0];
+    // The ratio's CI is the Student-t CI of a / 0.32 (t_{0.975, 2} = 4.302653).
+    let half = 4.302653 * (0.005 / 0.32) / 3f64.sqrt();
+    let (lo, hi) = k.ci.unwrap();
+    assert!(
+        (lo - (1.0 - half)).abs() < 1e-5 && (hi - (1.0 + half)).abs() < 1e-5,
+        "{k:?}"
+    );
+    assert!(k.figure.contains("vs published 0.32"), "{}", k.figure);
+    let r = run(check.clone(), vec![aucs("a", &[0.20, 0.21, 0.22])]);
+    assert_eq!(r.verdict, Verdict::NotReproduced, "{r:?}");
+    let r = run(check.clone(), vec![aucs("a", &[0.25, 0.32, 0.40])]);
+    assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
+    // Only A is needed; without it the check is not run.
+    let r = run(check, vec![aucs("b", &[0.3, 0.3, 0.3])]);
+    assert_eq!(r.verdict, Verdict::NotRun, "{r:?}");
+    assert_eq!(r.missing_models, vec!["a".to_string()]);
+}
+
 fn f64s(v: &Value) -> Vec<f64> {
     v.as_array()
         .unwrap()

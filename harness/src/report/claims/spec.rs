@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::retrieval::RetrievalMetric;
 use crate::task::spec::RANKING_METRICS;
 
 /// Where the paper makes the claim.
@@ -61,8 +62,18 @@ pub enum Test {
     /// A keeps at least `at_least` (e.g. 0.99) of B's metric: the per-seed ratio A/B
     /// (B/A for a lower-is-better metric) with its Student-t CI.
     Keeps { at_least: f64 },
-    /// A's `cost` (a `Cost` field, or `embedding_bytes`) is at most `at_most` times B's.
-    CostRatio { cost: String, at_most: f64 },
+    /// A's `cost` (a `Cost` field, or `embedding_bytes`) is at most `at_most` times B's,
+    /// or at least `at_least` times (exactly one is set; `at_least` is for
+    /// higher-is-better costs such as `train_examples_per_second`).
+    CostRatio {
+        cost: String,
+        at_most: Option<f64>,
+        at_least: Option<f64>,
+    },
+    /// A's metric matches a figure a paper published (`b` names the source, e.g.
+    /// "Kang & McAuley 2018, Table 3"): the Student-t CI over seeds of A / `value` lies
+    /// within 1 ± `tolerance`.
+    MatchesPublished { value: f64, tolerance: f64 },
 }
 
 /// The JSON shape of a check; `Check` is built from it with its values checked.
@@ -82,6 +93,10 @@ struct RawCheck {
     cost: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     at_most: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tolerance: Option<f64>,
 }
 
 /// Tests and the extra fields each one takes (for error messages).
@@ -89,7 +104,8 @@ const TESTS: &[(&str, &[&str])] = &[
     ("better", &[]),
     ("not_worse", &["margin"]),
     ("keeps", &["at_least"]),
-    ("cost_ratio", &["cost", "at_most"]),
+    ("cost_ratio", &["cost", "at_most", "at_least"]),
+    ("matches_published", &["value", "tolerance"]),
 ];
 
 impl TryFrom<RawCheck> for Check {
@@ -105,6 +121,8 @@ impl TryFrom<RawCheck> for Check {
             ("at_least", r.at_least.is_some()),
             ("cost", r.cost.is_some()),
             ("at_most", r.at_most.is_some()),
+            ("value", r.value.is_some()),
+            ("tolerance", r.tolerance.is_some()),
         ]
         .into_iter()
         .filter_map(|(k, set)| set.then_some(k))
@@ -146,13 +164,28 @@ impl TryFrom<RawCheck> for Check {
                 }
                 Test::Keeps { at_least: f }
             }
-            _ => Test::CostRatio {
-                cost: r
+            "matches_published" => Test::MatchesPublished {
+                value: positive("value", r.value)?,
+                tolerance: positive("tolerance", r.tolerance)?,
+            },
+            _ => {
+                let cost = r
                     .cost
                     .filter(|c| !c.is_empty())
-                    .ok_or_else(|| format!("{ctx}: test `cost_ratio` needs `cost`"))?,
-                at_most: positive("at_most", r.at_most)?,
-            },
+                    .ok_or_else(|| format!("{ctx}: test `cost_ratio` needs `cost`"))?;
+                match (r.at_most, r.at_least) {
+                    (Some(_), Some(_)) | (None, None) => {
+                        return Err(format!(
+                            "{ctx}: test `cost_ratio` needs exactly one of `at_most` and `at_least`"
+                        ))
+                    }
+                    (m, l) => Test::CostRatio {
+                        cost,
+                        at_most: m.map(|m| positive("at_most", Some(m))).transpose()?,
+                        at_least: l.map(|l| positive("at_least", Some(l))).transpose()?,
+                    },
+                }
+            }
         };
         if let Some(m) = &r.metric {
             check_metric(m).map_err(|e| format!("{ctx}: {e}"))?;
@@ -177,6 +210,8 @@ impl From<Check> for RawCheck {
             at_least: None,
             cost: None,
             at_most: None,
+            value: None,
+            tolerance: None,
         };
         r.test = match c.test {
             Test::Better => "better".into(),
@@ -188,10 +223,20 @@ impl From<Check> for RawCheck {
                 r.at_least = Some(at_least);
                 "keeps".into()
             }
-            Test::CostRatio { cost, at_most } => {
+            Test::CostRatio {
+                cost,
+                at_most,
+                at_least,
+            } => {
                 r.cost = Some(cost);
-                r.at_most = Some(at_most);
+                r.at_most = at_most;
+                r.at_least = at_least;
                 "cost_ratio".into()
+            }
+            Test::MatchesPublished { value, tolerance } => {
+                r.value = Some(value);
+                r.tolerance = Some(tolerance);
+                "matches_published".into()
             }
         };
         r
@@ -199,11 +244,11 @@ impl From<Check> for RawCheck {
 }
 
 fn check_metric(m: &str) -> Result<(), String> {
-    if RANKING_METRICS.contains(&m) {
+    if RANKING_METRICS.contains(&m) || RetrievalMetric::parse(m).is_ok() {
         Ok(())
     } else {
         Err(format!(
-            "unknown `metric` `{m}` (known: {})",
+            "unknown `metric` `{m}` (known: {}, or a retrieval metric such as ndcg@10)",
             RANKING_METRICS.join(", ")
         ))
     }
@@ -354,7 +399,8 @@ mod tests {
             c.checks[1].test,
             Test::CostRatio {
                 cost: "embedding_bytes".into(),
-                at_most: 0.4
+                at_most: Some(0.4),
+                at_least: None,
             }
         );
         let back: Claim = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
@@ -374,9 +420,9 @@ mod tests {
             e.starts_with("tasks/claims/x.json:10:") && e.contains("unknown `test` `beter`"),
             "{e}"
         );
-        let e = parse(&GOOD.replace("\"at_most\": 0.4", "\"at_least\": 0.4")).unwrap_err();
+        let e = parse(&GOOD.replace("\"at_most\": 0.4", "\"value\": 0.4")).unwrap_err();
         assert!(
-            e.contains("`at_least` does not apply to test `cost_ratio`"),
+            e.contains("`value` does not apply to test `cost_ratio`"),
             "{e}"
         );
         let e = parse(&GOOD.replace("\"task\"", "\"taks\"")).unwrap_err();
@@ -400,5 +446,43 @@ mod tests {
             "\"test\": \"keeps\", \"at_least\": 99",
         );
         assert!(parse(&f).unwrap_err().contains("fraction in (0, 1]"));
+    }
+
+    #[test]
+    fn cost_ratio_takes_exactly_one_bound_and_published_checks_parse() {
+        let both = GOOD.replace("\"at_most\": 0.4", "\"at_most\": 0.4, \"at_least\": 0.1");
+        let e = parse(&both).unwrap_err();
+        assert!(e.contains("exactly one of `at_most` and `at_least`"), "{e}");
+        let faster = GOOD.replace("\"at_most\": 0.4", "\"at_least\": 1.5");
+        assert_eq!(
+            parse(&faster).unwrap().checks[1].test,
+            Test::CostRatio {
+                cost: "embedding_bytes".into(),
+                at_most: None,
+                at_least: Some(1.5),
+            }
+        );
+        let published = GOOD.replace(
+            r#"{"a": "a", "b": "b", "test": "better"}"#,
+            r#"{"a": "a", "b": "Paper, Table 3", "test": "matches_published", "value": 0.32, "tolerance": 0.1}"#,
+        );
+        let c = parse(&published).unwrap();
+        assert_eq!(
+            c.checks[0].test,
+            Test::MatchesPublished {
+                value: 0.32,
+                tolerance: 0.1
+            }
+        );
+        let back: Claim = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        let e = parse(&published.replace("\"tolerance\": 0.1", "\"margin\": 0.1")).unwrap_err();
+        assert!(e.contains("`margin` does not apply"), "{e}");
+    }
+
+    #[test]
+    fn retrieval_metrics_are_known() {
+        assert!(parse(&GOOD.replace("\"auc\"", "\"ndcg@10\"")).is_ok());
+        assert!(parse(&GOOD.replace("\"auc\"", "\"ndcg@ten\"")).is_err());
     }
 }

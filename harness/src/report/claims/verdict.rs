@@ -14,9 +14,12 @@
 //! * `keeps`: figure = mean of r_i = A_i / B_i (B_i / A_i for a lower-is-better metric)
 //!   with its Student-t CI; reproduced iff the CI's lower end >= the fraction, not
 //!   reproduced iff its upper end is below it.
-//! * `cost_ratio`: r_i = cost A_i / cost B_i; reproduced iff every seed's ratio is at
-//!   most the bound, not reproduced iff none is (costs are near-deterministic, so no
-//!   interval is needed to decide).
+//! * `cost_ratio`: r_i = cost A_i / cost B_i; reproduced iff every seed's ratio is
+//!   within the bound (at most `at_most`, or at least `at_least`), not reproduced iff
+//!   none is (costs are near-deterministic, so no interval is needed to decide).
+//! * `matches_published`: only A is run; figure = mean of A_i / value with its
+//!   Student-t CI; reproduced iff the CI lies within 1 ± tolerance, not reproduced iff
+//!   it lies wholly outside, inconclusive otherwise.
 //!
 //! A claim is the conjunction of its checks: not reproduced if any check is, else not
 //! run if any check is, else inconclusive if any is, else reproduced.
@@ -225,6 +228,31 @@ fn pair(
     Ok(p)
 }
 
+/// A `matches_published` check's data: A's seeds, with the published value as "B".
+fn published(
+    cells: &[Cell],
+    task: &str,
+    check: &Check,
+    metric: &str,
+    value: f64,
+) -> Result<Paired, (String, Vec<String>)> {
+    let (has_a, va) = values(cells, task, &check.a, |c| {
+        c.result.metrics.get(metric).copied()
+    });
+    if !has_a {
+        let why = format!("no successful result for {} on task {task}", check.a);
+        return Err((why, vec![check.a.clone()]));
+    }
+    if va.is_empty() {
+        return Err((format!("{metric} is not recorded for {}", check.a), vec![]));
+    }
+    Ok(Paired {
+        seeds: va.keys().copied().collect(),
+        b: vec![value; va.len()],
+        a: va.into_values().collect(),
+    })
+}
+
 fn statement(check: &Check, quantity: &str) -> String {
     let (a, b) = (&check.a, &check.b);
     match &check.test {
@@ -238,11 +266,26 @@ fn statement(check: &Check, quantity: &str) -> String {
         Test::Keeps { at_least } => {
             format!("{a} keeps ≥ {} of {b}'s {quantity}", pct(*at_least))
         }
-        Test::CostRatio { cost, at_most } => {
+        Test::CostRatio {
+            cost,
+            at_most,
+            at_least,
+        } => {
+            let (rel, bound) = match (at_most, at_least) {
+                (Some(m), _) => ("≤", *m),
+                (None, l) => ("≥", l.expect("cost_ratio has a bound")),
+            };
             format!(
-                "{a} uses ≤ {} of {b}'s {}",
-                pct(*at_most),
+                "{a} has {rel} {} of {b}'s {}",
+                pct(bound),
                 cost.replace('_', " ")
+            )
+        }
+        Test::MatchesPublished { value, tolerance } => {
+            format!(
+                "{a}'s {quantity} within ±{} of the published {} ({b})",
+                pct(*tolerance),
+                fmt_value(*value)
             )
         }
     }
@@ -297,6 +340,7 @@ fn evaluate_one(claim: &Claim, cells: &[Cell], opts: ClaimOptions) -> ClaimResul
         };
         let paired = match &check.test {
             Test::CostRatio { cost, .. } => pair(cells, task, check, cost, |c| c.cost_value(cost)),
+            Test::MatchesPublished { value, .. } => published(cells, task, check, &metric, *value),
             _ => pair(cells, task, check, &metric, |c| {
                 c.result.metrics.get(&metric).copied()
             }),
@@ -440,6 +484,23 @@ fn figures(r: &mut CheckResult, metric: &str, opts: ClaimOptions) {
                 Some((lo, hi)) => format!("Δ {metric} (A − B) {mean:+.d$} [{lo:+.d$}, {hi:+.d$}]"),
                 None => format!("Δ {metric} (A − B) {mean:+.d$}, CI n/a"),
             };
+        }
+        Test::MatchesPublished { value, .. } => {
+            let ratios: Vec<f64> = r.a_values.iter().map(|a| a / value).collect();
+            let s = summarize(&ratios, opts.level).expect("published data is not empty");
+            let m = summarize(&r.a_values, opts.level).expect("published data is not empty");
+            r.estimate = Some(s.mean);
+            r.ci = s.ci;
+            let d = 4;
+            let ours = match m.ci {
+                Some((lo, hi)) => format!("{:.d$} [{lo:.d$}, {hi:.d$}]", m.mean),
+                None => format!("{:.d$}, CI n/a", m.mean),
+            };
+            let ratio = match s.ci {
+                Some((lo, hi)) => format!("{} [{}, {}]", pct_ci(s.mean), pct_ci(lo), pct_ci(hi)),
+                None => pct_ci(s.mean),
+            };
+            r.figure = format!("{metric} {ours} vs published {value}: {ratio} of it");
         }
         Test::Keeps { .. } => {
             let ratios: Vec<f64> = r
@@ -591,22 +652,53 @@ fn decide(r: &mut CheckResult, min_seeds: usize, opts: ClaimOptions) {
                 )
             }
         }
-        Test::CostRatio { at_most, .. } => {
+        Test::CostRatio {
+            at_most, at_least, ..
+        } => {
             let (lo, hi) = r.range.expect("cost ratios have a range");
-            if hi <= *at_most {
+            // Flip an `at_least` bound into an `at_most` one on the negated ratios.
+            let (lo, hi, bound, within, beyond) = match (at_most, at_least) {
+                (Some(m), _) => (lo, hi, *m, "at most", "above"),
+                (None, l) => {
+                    let l = l.expect("cost_ratio has a bound");
+                    (-hi, -lo, -l, "at least", "below")
+                }
+            };
+            let shown = pct(bound.abs());
+            if hi <= bound {
                 (
                     Verdict::Reproduced,
-                    format!("every seed's ratio is at most {}", pct(*at_most)),
+                    format!("every seed's ratio is {within} {shown}"),
                 )
-            } else if lo > *at_most {
+            } else if lo > bound {
                 (
                     Verdict::NotReproduced,
-                    format!("every seed's ratio is above {}", pct(*at_most)),
+                    format!("every seed's ratio is {beyond} {shown}"),
                 )
             } else {
                 (
                     Verdict::Inconclusive,
-                    format!("some seeds' ratios are above {}, some not", pct(*at_most)),
+                    format!("some seeds' ratios are {beyond} {shown}, some not"),
+                )
+            }
+        }
+        Test::MatchesPublished { tolerance, .. } => {
+            let (lo, hi) = r.ci.expect("n >= min_seeds >= 2 gives an interval");
+            let (min, max) = (1.0 - tolerance, 1.0 + tolerance);
+            if lo >= min && hi <= max {
+                (
+                    Verdict::Reproduced,
+                    format!("the CI of our / published lies within {} – {}", pct(min), pct(max)),
+                )
+            } else if hi < min || lo > max {
+                (
+                    Verdict::NotReproduced,
+                    format!("the CI of our / published lies outside {} – {}", pct(min), pct(max)),
+                )
+            } else {
+                (
+                    Verdict::Inconclusive,
+                    format!("the CI of our / published reaches outside {} – {}", pct(min), pct(max)),
                 )
             }
         }
