@@ -369,21 +369,32 @@ fn figures_match_scipy_and_statsmodels() {
 }
 
 #[test]
-fn the_claim_files_of_the_repository_parse() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tasks/claims");
-    let claims = load_claims(std::path::Path::new(dir)).unwrap();
-    let ids: Vec<&str> = claims.iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        [
-            "amtl-memory-no-auc-loss",
-            "apg-beats-base",
-            "bh-1000x-keeps-99pct",
-            "bh-beats-hashing",
-            "pcf-gnn-beats-dnn-and-table"
-        ]
-    );
+fn the_claim_files_of_the_repository_parse_and_name_models_their_task_runs() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tasks"));
+    let claims = load_claims(&root.join("claims")).unwrap();
+    assert!(claims.len() >= 9, "{} claim files", claims.len());
     for c in &claims {
         assert!(!c.note.is_empty(), "{}: say why it may not reproduce", c.id);
+        let task = harness::runner::load_task(root, &c.task)
+            .unwrap_or_else(|e| panic!("{}: task {}: {e}", c.id, c.task));
+        for k in &c.checks {
+            let published = matches!(
+                k.test,
+                harness::report::claims::Test::MatchesPublished { .. }
+            );
+            let sides = if published {
+                vec![&k.a]
+            } else {
+                vec![&k.a, &k.b]
+            };
+            for m in sides {
+                assert!(
+                    task.models.contains_key(m),
+                    "{}: model {m} is not in task {}",
+                    c.id,
+                    c.task
+                );
+            }
+        }
     }
 }
