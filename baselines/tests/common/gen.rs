@@ -1,5 +1,6 @@
 //! The synthetic generative-ranking task the generative model tests share. Each user
-//! has a hidden taste (one of `groups` item groups, item `i` is in group `i % groups`);
+//! has a hidden taste (one of `groups` item groups, item `i` is in group
+//! `(i - 1) % groups`);
 //! each request exposes `per_request` items, a third from the taste group and the rest
 //! uniform. Click: 0.85 if the item is in the taste group, else 0.1. Like (second
 //! action): a click on an even item with probability 0.8. The taste can only be read
@@ -137,8 +138,17 @@ pub fn train(
     (first, last)
 }
 
-/// ROC AUC of `scores` against binary `labels` (ties count one half).
+/// ROC AUC of `scores` against binary `labels` (ties count one half), as scikit-learn's
+/// `roc_auc_score` (checked in tests/generative.rs). Panics with one class only, where
+/// the AUC is undefined (it would be 0/0, a NaN that fails every comparison silently).
 pub fn auc(scores: &[f32], labels: &[bool]) -> f64 {
+    assert_eq!(scores.len(), labels.len(), "auc: scores and labels");
+    let positives = labels.iter().filter(|&&l| l).count();
+    assert!(
+        positives > 0 && positives < labels.len(),
+        "auc: {positives} positives of {}: undefined with one class",
+        labels.len()
+    );
     let (mut num, mut pos) = (0.0f64, 0usize);
     for (i, &li) in labels.iter().enumerate() {
         if !li {
