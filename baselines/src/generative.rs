@@ -207,8 +207,9 @@ impl GenBatch {
 /// What a generative-ranking model implements, generic over the tape.
 pub trait GenForward<D: Dev>: Send + Sync {
     /// One logit per (candidate slot, action): `(size * max_candidates, n_actions)`,
-    /// rows of one example adjacent. Padding slots may hold anything (they are masked
-    /// out of the loss and the metrics).
+    /// rows of one example adjacent. Padding slots may hold any FINITE value: they are
+    /// masked out of the loss (by a 0 weight, so a NaN there still poisons it) and the
+    /// metrics.
     fn logits<T: Track<D>>(
         &self,
         store: &ParamStore<D>,

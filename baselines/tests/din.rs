@@ -81,6 +81,11 @@ fn candidates_are_scored_independently() {
 }
 
 #[test]
+fn padded_candidates_stay_finite() {
+    assert_padded_candidates_finite("din", small());
+}
+
+#[test]
 fn padding_slots_and_padding_rows_change_nothing() {
     let b = padded_batch();
     let mut store = ParamStore::new(Cpu::default(), 1);
