@@ -13,13 +13,13 @@ use super::{bad, parse};
 /// Generative-ranking models, described like `crate::CATALOG`'s (family "generative").
 pub const GEN_CATALOG: &[ModelInfo] = &[
     ModelInfo {
-    name: "item_only",
-    family: "generative",
-    paper: "none: the history-blind reference of the generative-ranking task",
-    summary: "Each candidate's action logits from its item embedding alone, MLP(E[x]) with one output per action: the learned per-item rate of every action, no history.",
-    simplifications: "Not a paper model.",
-    needs_sparse: false,
-},
+        name: "item_only",
+        family: "generative",
+        paper: "none: the history-blind reference of the generative-ranking task",
+        summary: "Each candidate's action logits from its item embedding alone, MLP(E[x]) with one output per action: the learned per-item rate of every action, no history.",
+        simplifications: "Not a paper model.",
+        needs_sparse: false,
+    },
     ModelInfo {
         name: "din",
         family: "generative",
