@@ -115,11 +115,29 @@ fn gap_bucket(requests: &[Request], k: usize) -> u32 {
     }
 }
 
+/// Panics unless exposure `index` of request `request` holds a real item and action.
+fn check_exposure(spec: &GenSpec, e: &Exposure, request: usize, index: usize) {
+    let max_action = 1u32 << spec.n_actions;
+    assert!(
+        (1..=spec.n_items).contains(&e.item),
+        "request {request}, exposure {index}: item {} outside 1..={}",
+        e.item,
+        spec.n_items
+    );
+    assert!(
+        (1..=max_action).contains(&e.action),
+        "request {request}, exposure {index}: action id {} outside 1..={max_action}",
+        e.action
+    );
+}
+
 impl GenBatch {
     /// One row per example `(requests, r)`: history = the exposures of `requests[..r]`
     /// (the most recent `spec.max_history`), candidates = the first
     /// `spec.max_candidates` exposures of `requests[r]`, labels = their action flags.
-    /// Panics if `r` is out of range or an action id is 0 or too large.
+    /// Panics if `r` is out of range, or if an exposure it uses has an item outside
+    /// `1..=n_items` (0 would pass for padding) or an action id outside
+    /// `1..=2^n_actions` (a larger one would lose its high flags).
     pub fn build(spec: &GenSpec, examples: &[(&[Request], usize)]) -> GenBatch {
         let (h, c, a) = (spec.max_history, spec.max_candidates, spec.n_actions);
         let n = examples.len();
@@ -138,22 +156,21 @@ impl GenBatch {
             target_gap_buckets: vec![0; n],
             labels: vec![0.0; n * c * a],
         };
-        let max_action = 1u32 << a;
         for (row, &(requests, r)) in examples.iter().enumerate() {
             assert!(r < requests.len(), "request {r} of {}", requests.len());
             let history: Vec<(usize, Exposure)> = requests[..r]
                 .iter()
                 .enumerate()
-                .flat_map(|(k, q)| q.exposures.iter().map(move |e| (k, *e)))
+                .flat_map(|(k, q)| {
+                    q.exposures.iter().enumerate().map(move |(i, e)| {
+                        check_exposure(spec, e, k, i);
+                        (k, *e)
+                    })
+                })
                 .collect();
             let kept = &history[history.len().saturating_sub(h)..];
             let offset = row * h + (h - kept.len());
             for (p, &(k, e)) in kept.iter().enumerate() {
-                assert!(
-                    (1..=max_action).contains(&e.action),
-                    "action id {} outside 1..={max_action}",
-                    e.action
-                );
                 b.hist_items[offset + p] = e.item;
                 b.hist_actions[offset + p] = e.action;
                 b.hist_requests_ago[offset + p] = (r - k) as u32;
@@ -161,6 +178,7 @@ impl GenBatch {
                 b.hist_gap_buckets[offset + p] = gap_bucket(requests, k);
             }
             for (j, e) in requests[r].exposures.iter().take(c).enumerate() {
+                check_exposure(spec, e, r, j);
                 b.cand_items[row * c + j] = e.item;
                 for (k, f) in action_flags(e.action, a).into_iter().enumerate() {
                     b.labels[(row * c + j) * a + k] = f as u8 as f32;
@@ -189,8 +207,9 @@ impl GenBatch {
 /// What a generative-ranking model implements, generic over the tape.
 pub trait GenForward<D: Dev>: Send + Sync {
     /// One logit per (candidate slot, action): `(size * max_candidates, n_actions)`,
-    /// rows of one example adjacent. Padding slots may hold anything (they are masked
-    /// out of the loss and the metrics).
+    /// rows of one example adjacent. Padding slots may hold any FINITE value: they are
+    /// masked out of the loss (by a 0 weight, so a NaN there still poisons it) and the
+    /// metrics.
     fn logits<T: Track<D>>(
         &self,
         store: &ParamStore<D>,
@@ -279,7 +298,7 @@ pub fn candidate_bce<D: Dev, T: Track<D>>(
     let weight: Vec<f32> = batch
         .cand_items
         .iter()
-        .flat_map(|&i| std::iter::repeat((i != 0) as u8 as f32).take(a))
+        .flat_map(|&i| std::iter::repeat_n((i != 0) as u8 as f32, a))
         .collect();
     let n = batch.n_candidates().max(1) as f32;
     ctx.flops.loss(rows * a);
@@ -381,7 +400,7 @@ mod tests {
             max_history: 4,
             max_candidates: 2,
         };
-        let log = vec![
+        let log = [
             req(10, &[(1, 1), (2, 2)]),
             req(20, &[(3, 4), (4, 1), (5, 3)]),
             req(25, &[(6, 4), (7, 2), (8, 1)]),

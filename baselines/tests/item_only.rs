@@ -16,6 +16,11 @@ fn candidates_are_scored_independently() {
 }
 
 #[test]
+fn padded_candidates_stay_finite() {
+    assert_padded_candidates_finite("item_only", serde_json::Value::Null);
+}
+
+#[test]
 fn learns_the_per_item_like_rate() {
     // Likes happen only on even items: an item embedding alone separates them.
     let world = TasteWorld::new();

@@ -12,6 +12,7 @@ pub mod linear;
 pub mod mlp;
 pub mod next_item;
 pub mod norm;
+pub mod prelu;
 pub mod seq_embedding;
 pub mod transformer;
 
@@ -25,5 +26,6 @@ pub use linear::Linear;
 pub use mlp::Mlp;
 pub use next_item::{in_batch_loss, log_sampling_probs, sampled_loss, SampledLoss};
 pub use norm::{Norm, NormKind};
+pub use prelu::{Prelu, PreluMlp};
 pub use seq_embedding::{last_rows, valid_positions, SeqEmbedding};
 pub use transformer::{BlockConfig, FfnKind, TransformerBlock};

@@ -6,18 +6,29 @@ use crate::catalog::{ModelError, ModelInfo};
 use crate::engine::{Dev, ParamStore};
 use crate::generative::{GenModel, GenSpec};
 
+use super::din::{Din, DinConfig};
 use super::item_only::{ItemOnly, ItemOnlyConfig};
 use super::{bad, parse};
 
 /// Generative-ranking models, described like `crate::CATALOG`'s (family "generative").
-pub const GEN_CATALOG: &[ModelInfo] = &[ModelInfo {
-    name: "item_only",
-    family: "generative",
-    paper: "none: the history-blind reference of the generative-ranking task",
-    summary: "Each candidate's action logits from its item embedding alone, MLP(E[x]) with one output per action: the learned per-item rate of every action, no history.",
-    simplifications: "Not a paper model.",
-    needs_sparse: false,
-}];
+pub const GEN_CATALOG: &[ModelInfo] = &[
+    ModelInfo {
+        name: "item_only",
+        family: "generative",
+        paper: "none: the history-blind reference of the generative-ranking task",
+        summary: "Each candidate's action logits from its item embedding alone, MLP(E[x]) with one output per action: the learned per-item rate of every action, no history.",
+        simplifications: "Not a paper model.",
+        needs_sparse: false,
+    },
+    ModelInfo {
+        name: "din",
+        family: "generative",
+        paper: "Zhou et al., Deep Interest Network for Click-Through Rate Prediction, KDD 2018, arXiv 1706.06978, Sec. 4.3 (Eq. 3, the local activation unit) and Fig. 2",
+        summary: "History exposures e_j = E_item[x_j] + E_action[y_j], candidate v_A = E_item[x]; local activation unit a(e_j, v_A) = MLP([e_j, v_A, e_j - v_A, e_j * v_A]) -> one weight (PReLU hidden 36); user interest v_U = sum_j a_j e_j with no softmax (Eq. 3), padding weighted 0; one logit per action from MLP([v_U, v_A]) (PReLU hidden 200, 80).",
+        simplifications: "The action embedding is added to each history item (the paper's behaviours are clicked goods only, with no action); the activation unit takes the difference and elementwise product (the authors' code) instead of Fig. 2's out product; PReLU instead of Dice (Dice's batch statistics would make a candidate's score depend on its batch and need running averages); no mini-batch aware regularisation (Sec. 5.1); no user-profile or context features (the task has none).",
+        needs_sparse: false,
+    },
+];
 
 fn unknown(name: &str) -> ModelError {
     ModelError::Unknown {
@@ -41,6 +52,9 @@ pub fn validate_gen(
         "item_only" => parse::<ItemOnlyConfig>(name, config)?
             .check()
             .map_err(|m| bad(name, m)),
+        "din" => parse::<DinConfig>(name, config)?
+            .check()
+            .map_err(|m| bad(name, m)),
         _ => Err(unknown(name)),
     }
 }
@@ -55,6 +69,7 @@ pub fn build_gen<D: Dev>(
     validate_gen(name, config, spec)?;
     Ok(match name {
         "item_only" => Box::new(ItemOnly::new(store, spec, &parse(name, config)?)),
+        "din" => Box::new(Din::new(store, spec, &parse(name, config)?)),
         _ => unreachable!("validated generative model `{name}` has no constructor"),
     })
 }

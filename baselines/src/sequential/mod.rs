@@ -2,6 +2,7 @@
 //! trained and evaluated through `crate::sequence` (`SeqBatch`, `SeqForward`).
 //! Adding one = a file here plus an entry in `SEQ_CATALOG` and `build_seq`.
 
+pub mod din;
 pub mod gen_catalog;
 pub mod genrank_tokens;
 pub mod hstu;
@@ -9,6 +10,7 @@ pub mod item_only;
 pub mod kuaiformer;
 pub mod sasrec;
 
+pub use din::{Din, DinConfig};
 pub use gen_catalog::{build_gen, validate_gen, GEN_CATALOG};
 pub use hstu::{Hstu, HstuConfig};
 pub use kuaiformer::{KuaiFormer, KuaiFormerConfig};

@@ -1,5 +1,6 @@
 //! The synthetic generative-ranking task the generative model tests share. Each user
-//! has a hidden taste (one of `groups` item groups, item `i` is in group `i % groups`);
+//! has a hidden taste (one of `groups` item groups, item `i` is in group
+//! `(i - 1) % groups`);
 //! each request exposes `per_request` items, a third from the taste group and the rest
 //! uniform. Click: 0.85 if the item is in the taste group, else 0.1. Like (second
 //! action): a click on an even item with probability 0.8. The taste can only be read
@@ -137,8 +138,17 @@ pub fn train(
     (first, last)
 }
 
-/// ROC AUC of `scores` against binary `labels` (ties count one half).
+/// ROC AUC of `scores` against binary `labels` (ties count one half), as scikit-learn's
+/// `roc_auc_score` (checked in tests/generative.rs). Panics with one class only, where
+/// the AUC is undefined (it would be 0/0, a NaN that fails every comparison silently).
 pub fn auc(scores: &[f32], labels: &[bool]) -> f64 {
+    assert_eq!(scores.len(), labels.len(), "auc: scores and labels");
+    let positives = labels.iter().filter(|&&l| l).count();
+    assert!(
+        positives > 0 && positives < labels.len(),
+        "auc: {positives} positives of {}: undefined with one class",
+        labels.len()
+    );
     let (mut num, mut pos) = (0.0f64, 0usize);
     for (i, &li) in labels.iter().enumerate() {
         if !li {
@@ -227,7 +237,8 @@ pub fn assert_gradients_reach_every_parameter(name: &str, config: serde_json::Va
 
 /// No candidate's logits move when ANOTHER candidate of its request changes item, or
 /// when the candidates' labels change; the changed candidate's own logits do move (so
-/// the check can fail).
+/// the check can fail). Nor do an example's logits depend on the other examples of its
+/// batch: each example scored alone gets the logits it got in the batch.
 pub fn assert_candidates_independent(name: &str, config: serde_json::Value) {
     let world = TasteWorld::new();
     let spec = world.spec(12);
@@ -237,6 +248,19 @@ pub fn assert_candidates_independent(name: &str, config: serde_json::Value) {
     let m = build_gen(name, &config, &spec, &mut store).unwrap();
     let (base, _) = gen_logits(m.as_ref(), &store, &b);
     let (c, a) = (b.max_candidates, b.n_actions);
+    for (row, log) in logs.iter().enumerate() {
+        let alone = last_requests(&spec, std::slice::from_ref(log));
+        let (single, _) = gen_logits(m.as_ref(), &store, &alone);
+        let diff = base[row * c * a..(row + 1) * c * a]
+            .iter()
+            .zip(&single)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            diff < 1e-5,
+            "{name}: example {row} scored alone moved by {diff}: examples of a batch interact"
+        );
+    }
     let mut changed = b.clone();
     for row in 0..b.size {
         let i = row * c;
@@ -265,4 +289,43 @@ pub fn assert_candidates_independent(name: &str, config: serde_json::Value) {
             }
         }
     }
+}
+
+/// Requests shorter than `max_candidates` (the shared world's are all full, so no other
+/// helper pads candidates): every logit, padding slots included, the loss and every
+/// gradient stay finite. A NaN in a padding slot would poison the masked loss
+/// (`0 x NaN = NaN`); an L2-normalised zero padding row is one way to get one.
+pub fn assert_padded_candidates_finite(name: &str, config: serde_json::Value) {
+    let world = TasteWorld::new();
+    let spec = GenSpec {
+        max_candidates: world.per_request + 2,
+        ..world.spec(12)
+    };
+    let logs = world.users(16, 5, 6);
+    let b = &batches(&spec, &logs, 64)[0];
+    assert!(
+        b.n_candidates() < b.cand_items.len(),
+        "the batch has padding"
+    );
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    let m = build_gen(name, &config, &spec, &mut store).unwrap();
+    let (logits, _) = gen_logits(m.as_ref(), &store, b);
+    assert!(
+        logits.iter().all(|x| x.is_finite()),
+        "{name}: a non-finite logit with padded candidates"
+    );
+    for (param, norm) in gen_gradient_norms(m.as_ref(), &store, b) {
+        assert!(norm.is_finite(), "{name}: gradient of {param} is {norm}");
+    }
+    let cfg = OptimConfig {
+        lr: 1e-3,
+        weight_decay: 0.0,
+        sparse: SparseOptim::adam(1e-3),
+    };
+    let mut opt = Optimizer::new(&cfg, &mut store);
+    let (loss, _) = gen_train_step(m.as_ref(), &mut store, &mut opt, b);
+    assert!(
+        loss.is_finite(),
+        "{name}: loss {loss} with padded candidates"
+    );
 }
