@@ -143,10 +143,11 @@ pub fn in_batch_loss<D: Dev, T: Track<D>>(
     ctx.flops.softmax_xent(n, n);
     let logp = logits.log_softmax::<Axis<1>>();
     let diag = dev.tensor_from_vec((0..n).collect::<Vec<usize>>(), (n,));
-    let pos = logp.retaped::<T>().select(diag).sum::<Rank0, _>() * (1.0 - alpha);
     if alpha <= 0.0 {
-        return pos.negate() / n as f32;
+        // `logp` itself, not a retaped copy: the copy's tape would be empty.
+        return logp.select(diag).sum::<Rank0, _>().negate() / n as f32;
     }
+    let pos = logp.retaped::<T>().select(diag).sum::<Rank0, _>() * (1.0 - alpha);
     let mut w = vec![alpha / n as f32; n * n];
     for b in 0..n {
         for c in 0..n {
