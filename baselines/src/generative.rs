@@ -214,6 +214,12 @@ pub trait GenForward<D: Dev>: Send + Sync {
     fn pretrain_epochs(&self) -> usize {
         0
     }
+
+    /// Dotted parameter-name prefixes the ranking steps leave untouched (a backbone
+    /// frozen after pre-training); [`gen_train_step`] freezes them in its optimizer.
+    fn frozen_in_ranking(&self) -> &[&'static str] {
+        &[]
+    }
 }
 
 /// Object-safe interface the harness uses.
@@ -232,6 +238,7 @@ pub trait GenModel<D: Dev>: Send + Sync {
         ctx: &mut Ctx<D>,
     ) -> Option<Tensor<Rank0, f32, D, OwnedTape<f32, D>>>;
     fn pretrain_epochs(&self) -> usize;
+    fn frozen_in_ranking(&self) -> &[&'static str];
 }
 
 impl<D: Dev, M: GenForward<D>> GenModel<D> for M {
@@ -260,6 +267,9 @@ impl<D: Dev, M: GenForward<D>> GenModel<D> for M {
     fn pretrain_epochs(&self) -> usize {
         GenForward::pretrain_epochs(self)
     }
+    fn frozen_in_ranking(&self) -> &[&'static str] {
+        GenForward::frozen_in_ranking(self)
+    }
 }
 
 /// The ranking loss: binary cross-entropy of every (real candidate, action), summed
@@ -279,7 +289,7 @@ pub fn candidate_bce<D: Dev, T: Track<D>>(
     let weight: Vec<f32> = batch
         .cand_items
         .iter()
-        .flat_map(|&i| std::iter::repeat((i != 0) as u8 as f32).take(a))
+        .flat_map(|&i| std::iter::repeat_n((i != 0) as u8 as f32, a))
         .collect();
     let n = batch.n_candidates().max(1) as f32;
     ctx.flops.loss(rows * a);
@@ -292,13 +302,15 @@ pub fn candidate_bce<D: Dev, T: Track<D>>(
 }
 
 /// Forward + backward + optimizer on one batch with [`candidate_bce`]; returns the loss
-/// before the update and the step's FLOPs.
+/// before the update and the step's FLOPs. The model's [`GenForward::frozen_in_ranking`]
+/// parameters are frozen in `opt` first, so they stay put whatever the optimizer holds.
 pub fn gen_train_step<D: Dev>(
     model: &dyn GenModel<D>,
     store: &mut ParamStore<D>,
     opt: &mut Optimizer<D>,
     batch: &GenBatch,
 ) -> (f32, Flops) {
+    opt.freeze(store, model.frozen_in_ranking());
     let mut ctx = Ctx::training();
     let logits = model.logits_train(store, batch, &mut ctx);
     let loss = candidate_bce(logits, batch, &mut ctx);
@@ -349,6 +361,19 @@ pub fn gen_gradient_norms<D: Dev>(
     parameter_gradient_norms(store, &ctx, &mut grads)
 }
 
+/// As [`gen_gradient_norms`], for the pre-training loss; `None` if the model has none.
+pub fn gen_pretrain_gradient_norms<D: Dev>(
+    model: &dyn GenModel<D>,
+    store: &ParamStore<D>,
+    batch: &GenBatch,
+) -> Option<Vec<(String, f32)>> {
+    let mut ctx = Ctx::training();
+    let mut grads = model
+        .pretrain_loss_train(store, batch, &mut ctx)?
+        .backward();
+    Some(parameter_gradient_norms(store, &ctx, &mut grads))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,7 +406,7 @@ mod tests {
             max_history: 4,
             max_candidates: 2,
         };
-        let log = vec![
+        let log = [
             req(10, &[(1, 1), (2, 2)]),
             req(20, &[(3, 4), (4, 1), (5, 3)]),
             req(25, &[(6, 4), (7, 2), (8, 1)]),
