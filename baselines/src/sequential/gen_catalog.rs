@@ -7,6 +7,7 @@ use crate::engine::{Dev, ParamStore};
 use crate::generative::{GenModel, GenSpec};
 
 use super::item_only::{ItemOnly, ItemOnlyConfig};
+use super::lum::{Lum, LumConfig};
 use super::{bad, parse};
 
 /// Generative-ranking models, described like `crate::CATALOG`'s (family "generative").
@@ -16,6 +17,13 @@ pub const GEN_CATALOG: &[ModelInfo] = &[ModelInfo {
     paper: "none: the history-blind reference of the generative-ranking task",
     summary: "Each candidate's action logits from its item embedding alone, MLP(E[x]) with one output per action: the learned per-item rate of every action, no history.",
     simplifications: "Not a paper model.",
+    needs_sparse: false,
+}, ModelInfo {
+    name: "lum",
+    family: "generative",
+    paper: "Yan et al., Unlocking Scaling Law in Industrial Recommendation Systems with a Three-step Paradigm based Large User Model, arXiv 2502.08309, Sec. 3 (step 1 generative pre-training, step 2 group query, step 3 DLRM)",
+    summary: "Step 1: each history exposure as two tokens <condition = its action id, item>, a causal Llama-style transformer (RMS norm, softmax attention with output projection, SwiGLU) pre-trained for pretrain_epochs with InfoNCE at every condition token's output against its item's embedding (the batch's other item tokens as negatives, duplicates of the positive hidden, temperature τ). Step 2: one query condition token per real action id (all 2^n_actions, never only the target's) appended after the history, each seeing the history and itself only, so one pass gives every interest. Step 3, backbone frozen: MLP([e_x, o_q1..o_qN, <o_qn, e'_x> for each n]) -> one logit per action, e_x the DLRM's own candidate embedding, e'_x the frozen pre-trained one. Ablations: interests=false (DLRM alone), pretrain_epochs=0 (random frozen backbone).",
+    simplifications: "The condition is the exposure's action id (GenBatch carries no scenario, query or category, the paper's conditions); tokens are single-feature embeddings, so the paper's proj(concat(features)) token encoder is the embedding itself; no position embeddings (order from the causal mask only; a learned position for the query slot would never be pre-trained); sim is the inner product, scaled by 1/τ in step 1 (the spec's formula has no τ; default τ = 1); in-batch negatives are the item tokens of one batch (no sequence packing, no large negative pool); pre-training sees each training example's history, so exposures shared by a user's examples recur; the DLRM has no user or context features beyond LUM's interests (the paper's DLRM has its own feature set); interests are recomputed per batch without a tape rather than cached offline; model sizes are the spec's scaled-down ones (d 64, 2 blocks, 4 heads), not the paper's up to 7B.",
     needs_sparse: false,
 }];
 
@@ -41,6 +49,9 @@ pub fn validate_gen(
         "item_only" => parse::<ItemOnlyConfig>(name, config)?
             .check()
             .map_err(|m| bad(name, m)),
+        "lum" => parse::<LumConfig>(name, config)?
+            .check()
+            .map_err(|m| bad(name, m)),
         _ => Err(unknown(name)),
     }
 }
@@ -55,6 +66,7 @@ pub fn build_gen<D: Dev>(
     validate_gen(name, config, spec)?;
     Ok(match name {
         "item_only" => Box::new(ItemOnly::new(store, spec, &parse(name, config)?)),
+        "lum" => Box::new(Lum::new(store, spec, &parse(name, config)?)),
         _ => unreachable!("validated generative model `{name}` has no constructor"),
     })
 }
