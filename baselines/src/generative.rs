@@ -233,6 +233,12 @@ pub trait GenForward<D: Dev>: Send + Sync {
     fn pretrain_epochs(&self) -> usize {
         0
     }
+
+    /// Dotted parameter-name prefixes the ranking steps leave untouched (a backbone
+    /// frozen after pre-training); [`gen_train_step`] freezes them in its optimizer.
+    fn frozen_in_ranking(&self) -> &[&'static str] {
+        &[]
+    }
 }
 
 /// Object-safe interface the harness uses.
@@ -251,6 +257,7 @@ pub trait GenModel<D: Dev>: Send + Sync {
         ctx: &mut Ctx<D>,
     ) -> Option<Tensor<Rank0, f32, D, OwnedTape<f32, D>>>;
     fn pretrain_epochs(&self) -> usize;
+    fn frozen_in_ranking(&self) -> &[&'static str];
 }
 
 impl<D: Dev, M: GenForward<D>> GenModel<D> for M {
@@ -278,6 +285,9 @@ impl<D: Dev, M: GenForward<D>> GenModel<D> for M {
     }
     fn pretrain_epochs(&self) -> usize {
         GenForward::pretrain_epochs(self)
+    }
+    fn frozen_in_ranking(&self) -> &[&'static str] {
+        GenForward::frozen_in_ranking(self)
     }
 }
 
@@ -311,13 +321,15 @@ pub fn candidate_bce<D: Dev, T: Track<D>>(
 }
 
 /// Forward + backward + optimizer on one batch with [`candidate_bce`]; returns the loss
-/// before the update and the step's FLOPs.
+/// before the update and the step's FLOPs. The model's [`GenForward::frozen_in_ranking`]
+/// parameters are frozen in `opt` first, so they stay put whatever the optimizer holds.
 pub fn gen_train_step<D: Dev>(
     model: &dyn GenModel<D>,
     store: &mut ParamStore<D>,
     opt: &mut Optimizer<D>,
     batch: &GenBatch,
 ) -> (f32, Flops) {
+    opt.freeze(store, model.frozen_in_ranking());
     let mut ctx = Ctx::training();
     let logits = model.logits_train(store, batch, &mut ctx);
     let loss = candidate_bce(logits, batch, &mut ctx);
@@ -366,6 +378,19 @@ pub fn gen_gradient_norms<D: Dev>(
     let logits = model.logits_train(store, batch, &mut ctx);
     let mut grads = candidate_bce(logits, batch, &mut ctx).backward();
     parameter_gradient_norms(store, &ctx, &mut grads)
+}
+
+/// As [`gen_gradient_norms`], for the pre-training loss; `None` if the model has none.
+pub fn gen_pretrain_gradient_norms<D: Dev>(
+    model: &dyn GenModel<D>,
+    store: &ParamStore<D>,
+    batch: &GenBatch,
+) -> Option<Vec<(String, f32)>> {
+    let mut ctx = Ctx::training();
+    let mut grads = model
+        .pretrain_loss_train(store, batch, &mut ctx)?
+        .backward();
+    Some(parameter_gradient_norms(store, &ctx, &mut grads))
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ pub mod sequential;
 pub use batch::{Batch, FeatureSpec, PairStat, PairStats};
 pub use catalog::{build, info, pair_fields, validate, ModelError, ModelInfo, CATALOG};
 pub use generative::{
-    gen_gradient_norms, gen_logits, gen_pretrain_step, gen_train_step, GenBatch, GenForward,
-    GenModel, GenSpec,
+    gen_gradient_norms, gen_logits, gen_pretrain_gradient_norms, gen_pretrain_step, gen_train_step,
+    GenBatch, GenForward, GenModel, GenSpec,
 };
 pub use model::{Forward, Model};
 pub use sequence::{

@@ -51,6 +51,19 @@ pub struct Optimizer<D: Dev> {
     /// Host copy of one table's lookup gradients and their row ids, reused across steps.
     sparse_grad: Vec<f32>,
     sparse_ids: Vec<u32>,
+    /// Which matrices, vectors and tables [`Optimizer::freeze`] took out of training.
+    frozen_mats: Vec<bool>,
+    frozen_vecs: Vec<bool>,
+    frozen_tables: Vec<bool>,
+}
+
+/// Whether parameter `name` lies under one of the dotted `prefixes` (`a.b` covers `a.b`
+/// and `a.b.c`, not `a.bc`).
+fn under(name: &str, prefixes: &[&str]) -> bool {
+    prefixes.iter().any(|p| {
+        name.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    })
 }
 
 impl<D: Dev> Optimizer<D> {
@@ -96,7 +109,40 @@ impl<D: Dev> Optimizer<D> {
             vec_moments,
             sparse_grad: Vec::new(),
             sparse_ids: Vec::new(),
+            frozen_mats: vec![false; store.mats.len()],
+            frozen_vecs: vec![false; store.vecs.len()],
+            frozen_tables: vec![false; store.tables.len()],
         }
+    }
+
+    /// Takes every parameter under one of the dotted `prefixes` out of training: later
+    /// steps leave it bit-identical whatever its gradient, its moments or the weight
+    /// decay (a backbone frozen after pre-training, as LUM's step 3). A frozen table
+    /// must not be looked up under a tape: [`Optimizer::step`] panics if it is, since
+    /// that is a model computing gradients it means to throw away.
+    pub fn freeze(&mut self, store: &ParamStore<D>, prefixes: &[&str]) {
+        for (flag, (name, _)) in self.frozen_mats.iter_mut().zip(&store.mats) {
+            *flag |= under(name, prefixes);
+        }
+        for (flag, (name, _)) in self.frozen_vecs.iter_mut().zip(&store.vecs) {
+            *flag |= under(name, prefixes);
+        }
+        for (flag, t) in self.frozen_tables.iter_mut().zip(&store.tables) {
+            *flag |= under(&t.name, prefixes);
+        }
+    }
+
+    /// Dense parameter values the optimizer updates (frozen ones left out).
+    fn trained_dense(&self, store: &ParamStore<D>) -> usize {
+        let mats = store.mats.iter().zip(&self.frozen_mats);
+        let vecs = store.vecs.iter().zip(&self.frozen_vecs);
+        mats.filter(|(_, &f)| !f)
+            .map(|((_, m), _)| m.shape().num_elements())
+            .sum::<usize>()
+            + vecs
+                .filter(|(_, &f)| !f)
+                .map(|((_, v), _)| v.shape().num_elements())
+                .sum::<usize>()
     }
 
     /// Bytes of dense optimizer state (two moments per dense parameter).
@@ -125,14 +171,16 @@ impl<D: Dev> Optimizer<D> {
             } else {
                 0
             };
-        flops.add_optimizer("dense", per_dense * store.counts().dense as u64);
-        for ((_, p), (m, v)) in store.mats.iter_mut().zip(self.mat_moments.iter_mut()) {
+        flops.add_optimizer("dense", per_dense * self.trained_dense(store) as u64);
+        let mats = store.mats.iter_mut().zip(self.mat_moments.iter_mut());
+        for (((_, p), (m, v)), _) in mats.zip(&self.frozen_mats).filter(|(_, &f)| !f) {
             let g = grads.get_or_alloc_mut(p).expect("gradient alloc");
             self.cfg
                 .try_update(self.step, p, m, v, &*g)
                 .expect("adam update");
         }
-        for ((_, p), (m, v)) in store.vecs.iter_mut().zip(self.vec_moments.iter_mut()) {
+        let vecs = store.vecs.iter_mut().zip(self.vec_moments.iter_mut());
+        for (((_, p), (m, v)), _) in vecs.zip(&self.frozen_vecs).filter(|(_, &f)| !f) {
             let g = grads.get_or_alloc_mut(p).expect("gradient alloc");
             self.cfg
                 .try_update(self.step, p, m, v, &*g)
@@ -145,6 +193,11 @@ impl<D: Dev> Optimizer<D> {
         tables.sort_unstable();
         tables.dedup();
         for t in tables {
+            assert!(
+                !self.frozen_tables[t],
+                "frozen table `{}` was looked up under a tape",
+                store.tables[t].name
+            );
             self.sparse_grad.clear();
             self.sparse_ids.clear();
             for lookup in lookups.iter().filter(|l| l.table.0 == t) {
@@ -211,5 +264,64 @@ mod tests {
         let split = step_with_lookups(&[&[0, 1], &[1, 2]]);
         let joined = step_with_lookups(&[&[0, 1, 1, 2]]);
         assert_eq!(split, joined);
+    }
+
+    /// A frozen matrix stays bit-identical under decoupled weight decay and with
+    /// momentum left from earlier steps, while its unfrozen sibling keeps moving; the
+    /// optimizer FLOPs leave it out.
+    #[test]
+    fn frozen_parameters_stay_put_whatever_the_moments_and_decay() {
+        let mut store = ParamStore::new(Cpu::default(), 1);
+        let (a, b) = {
+            let mut s = store.scope("m");
+            let init = Init::Normal { std: 0.5 };
+            (
+                s.mat("backbone.w", 2, 2, init),
+                s.mat("backbone_head", 2, 2, init),
+            )
+        };
+        let cfg = OptimConfig {
+            weight_decay: 0.1,
+            ..OptimConfig::default()
+        };
+        let mut opt = Optimizer::new(&cfg, &mut store);
+        let step = |store: &mut ParamStore<Cpu>, opt: &mut Optimizer<Cpu>| {
+            let loss = (store
+                .mat(a)
+                .retaped::<OwnedTape<f32, Cpu>>()
+                .sum::<Rank0, _>())
+                + store
+                    .mat(b)
+                    .retaped::<OwnedTape<f32, Cpu>>()
+                    .sum::<Rank0, _>();
+            let mut grads = loss.backward();
+            let mut flops = Flops::default();
+            opt.step(store, &mut grads, &[], &mut flops);
+            flops.optimizer_by_kind()["dense"]
+        };
+        step(&mut store, &mut opt);
+        let (a0, b0) = (store.mat(a).as_vec(), store.mat(b).as_vec());
+        opt.freeze(&store, &["m.backbone"]);
+        let flops = step(&mut store, &mut opt);
+        assert_eq!(store.mat(a).as_vec(), a0, "frozen matrix moved");
+        assert_ne!(
+            store.mat(b).as_vec(),
+            b0,
+            "`m.backbone_head` is not under `m.backbone`"
+        );
+        assert_eq!(flops, (ADAM_PER_VALUE + WEIGHT_DECAY_PER_VALUE) * 4);
+    }
+
+    #[test]
+    #[should_panic(expected = "frozen table `t.items` was looked up under a tape")]
+    fn a_frozen_table_looked_up_under_a_tape_is_a_bug() {
+        let mut store = ParamStore::new(Cpu::default(), 3);
+        let table = store.scope("t").table("items", 4, 2, Init::Zeros);
+        let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+        opt.freeze(&store, &["t"]);
+        let mut ctx = Ctx::<Cpu>::training();
+        let x: Mat<Cpu, OwnedTape<f32, Cpu>> = ctx.lookup(&store, table, vec![1, 2]);
+        let mut grads = x.sum::<Rank0, _>().backward();
+        opt.step(&mut store, &mut grads, ctx.lookups(), &mut Flops::default());
     }
 }

@@ -86,6 +86,18 @@ impl<D: Dev> ParamStore<D> {
         out.extend(self.tables.iter().map(|t| t.name.clone()));
         out
     }
+    /// Every parameter's values by name (dense then tables, in creation order), on the
+    /// host: what tests compare before and after training.
+    pub fn named_values(&self) -> Vec<(String, Vec<f32>)> {
+        let mut out: Vec<(String, Vec<f32>)> = self
+            .mats
+            .iter()
+            .map(|(n, m)| (n.clone(), m.as_vec()))
+            .collect();
+        out.extend(self.vecs.iter().map(|(n, v)| (n.clone(), v.as_vec())));
+        out.extend(self.tables.iter().map(|t| (t.name.clone(), t.weights())));
+        out
+    }
     pub fn counts(&self) -> ParamCounts {
         let dense = self
             .mats

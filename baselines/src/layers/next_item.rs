@@ -143,10 +143,11 @@ pub fn in_batch_loss<D: Dev, T: Track<D>>(
     ctx.flops.softmax_xent(n, n);
     let logp = logits.log_softmax::<Axis<1>>();
     let diag = dev.tensor_from_vec((0..n).collect::<Vec<usize>>(), (n,));
-    let pos = logp.retaped::<T>().select(diag).sum::<Rank0, _>() * (1.0 - alpha);
     if alpha <= 0.0 {
-        return pos.negate() / n as f32;
+        // `logp` itself, not a retaped copy: the copy's tape would be empty.
+        return logp.select(diag).sum::<Rank0, _>().negate() / n as f32;
     }
+    let pos = logp.retaped::<T>().select(diag).sum::<Rank0, _>() * (1.0 - alpha);
     let mut w = vec![alpha / n as f32; n * n];
     for b in 0..n {
         for c in 0..n {
@@ -169,4 +170,32 @@ pub fn log_sampling_probs(item_counts: &[u32]) -> Vec<f32> {
         .iter()
         .map(|&c| ((c.max(1) as f64) / total.max(1.0)).ln() as f32)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{parameter_gradient_norms, Init};
+    use crate::Cpu;
+
+    /// With and without label smoothing the loss reaches the user vectors and the item
+    /// table (without, it once came back on an empty tape).
+    #[test]
+    fn in_batch_loss_has_gradients_with_and_without_smoothing() {
+        for alpha in [0.0, 0.1] {
+            let mut store = ParamStore::new(Cpu::default(), 0);
+            let (table, u) = {
+                let mut s = store.scope("t");
+                let init = Init::Normal { std: 0.5 };
+                (s.table("items", 5, 3, init), s.mat("u", 3, 3, init))
+            };
+            let mut ctx = Ctx::<Cpu>::training();
+            let users = store.mat(u).retaped::<OwnedTape<f32, Cpu>>();
+            let loss = in_batch_loss(users, 1, &[1, 2, 4], table, None, alpha, &store, &mut ctx);
+            let mut grads = loss.backward();
+            for (name, norm) in parameter_gradient_norms(&store, &ctx, &mut grads) {
+                assert!(norm > 0.0, "alpha {alpha}: no gradient reaches {name}");
+            }
+        }
+    }
 }

@@ -8,6 +8,7 @@ use crate::generative::{GenModel, GenSpec};
 
 use super::din::{Din, DinConfig};
 use super::item_only::{ItemOnly, ItemOnlyConfig};
+use super::lum::{Lum, LumConfig};
 use super::{bad, parse};
 
 /// Generative-ranking models, described like `crate::CATALOG`'s (family "generative").
@@ -26,6 +27,14 @@ pub const GEN_CATALOG: &[ModelInfo] = &[
         paper: "Zhou et al., Deep Interest Network for Click-Through Rate Prediction, KDD 2018, arXiv 1706.06978, Sec. 4.3 (Eq. 3, the local activation unit) and Fig. 2",
         summary: "History exposures e_j = E_item[x_j] + E_action[y_j], candidate v_A = E_item[x]; local activation unit a(e_j, v_A) = MLP([e_j, v_A, e_j - v_A, e_j * v_A]) -> one weight (PReLU hidden 36); user interest v_U = sum_j a_j e_j with no softmax (Eq. 3), padding weighted 0; one logit per action from MLP([v_U, v_A]) (PReLU hidden 200, 80).",
         simplifications: "The action embedding is added to each history item (the paper's behaviours are clicked goods only, with no action); the activation unit takes the difference and elementwise product (the authors' code) instead of Fig. 2's out product; PReLU instead of Dice (Dice's batch statistics would make a candidate's score depend on its batch and need running averages); no mini-batch aware regularisation (Sec. 5.1); no user-profile or context features (the task has none).",
+        needs_sparse: false,
+    },
+    ModelInfo {
+        name: "lum",
+        family: "generative",
+        paper: "Yan et al., Unlocking Scaling Law in Industrial Recommendation Systems with a Three-step Paradigm based Large User Model, arXiv 2502.08309, Sec. 3 (step 1 generative pre-training, step 2 group query, step 3 DLRM)",
+        summary: "Step 1: each history exposure as two tokens <condition = its action id, item>, a causal Llama-style transformer (RMS norm, softmax attention with output projection, SwiGLU) pre-trained for pretrain_epochs with InfoNCE at every condition token's output against its item's embedding (the batch's other item tokens as negatives, duplicates of the positive hidden, temperature τ). Step 2: one query condition token per real action id (all 2^n_actions, never only the target's) appended after the history, each seeing the history and itself only, so one pass gives every interest. Step 3, backbone frozen: MLP([e_x, o_q1..o_qN, <o_qn, e'_x> for each n]) -> one logit per action, e_x the DLRM's own candidate embedding, e'_x the frozen pre-trained one. Ablations: interests=false (DLRM alone), pretrain_epochs=0 (random frozen backbone).",
+        simplifications: "The condition is the exposure's action id (GenBatch carries no scenario, query or category, the paper's conditions); tokens are single-feature embeddings, so the paper's proj(concat(features)) token encoder is the embedding itself; no position embeddings (order from the causal mask only; a learned position for the query slot would never be pre-trained); sim is the inner product, scaled by 1/τ in step 1 (the spec's formula has no τ; default τ = 1); in-batch negatives are the item tokens of one batch (no sequence packing, no large negative pool); pre-training sees each training example's history, so exposures shared by a user's examples recur; the DLRM has no user or context features beyond LUM's interests (the paper's DLRM has its own feature set); interests are recomputed per batch without a tape rather than cached offline; model sizes are the spec's scaled-down ones (d 64, 2 blocks, 4 heads), not the paper's up to 7B.",
         needs_sparse: false,
     },
 ];
@@ -55,6 +64,9 @@ pub fn validate_gen(
         "din" => parse::<DinConfig>(name, config)?
             .check()
             .map_err(|m| bad(name, m)),
+        "lum" => parse::<LumConfig>(name, config)?
+            .check()
+            .map_err(|m| bad(name, m)),
         _ => Err(unknown(name)),
     }
 }
@@ -70,6 +82,7 @@ pub fn build_gen<D: Dev>(
     Ok(match name {
         "item_only" => Box::new(ItemOnly::new(store, spec, &parse(name, config)?)),
         "din" => Box::new(Din::new(store, spec, &parse(name, config)?)),
+        "lum" => Box::new(Lum::new(store, spec, &parse(name, config)?)),
         _ => unreachable!("validated generative model `{name}` has no constructor"),
     })
 }

@@ -8,12 +8,15 @@ pub mod genrank_tokens;
 pub mod hstu;
 pub mod item_only;
 pub mod kuaiformer;
+pub mod lum;
+pub mod lum_backbone;
 pub mod sasrec;
 
 pub use din::{Din, DinConfig};
 pub use gen_catalog::{build_gen, validate_gen, GEN_CATALOG};
 pub use hstu::{Hstu, HstuConfig};
 pub use kuaiformer::{KuaiFormer, KuaiFormerConfig};
+pub use lum::{Lum, LumConfig};
 pub use sasrec::{SasRec, SasRecConfig};
 
 use dfdx::prelude::*;

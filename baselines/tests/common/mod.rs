@@ -127,3 +127,4 @@ pub fn pair_stats(b: &Batch, cols: (usize, usize), names: (&str, &str)) -> PairS
 
 pub mod gen;
 pub mod seq;
+pub mod transformer;
