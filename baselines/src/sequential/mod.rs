@@ -3,8 +3,11 @@
 //! Adding one = a file here plus an entry in `SEQ_CATALOG` and `build_seq`.
 
 pub mod gen_catalog;
+pub mod gen_hstu;
+pub mod genrank;
 pub mod genrank_tokens;
 pub mod hstu;
+pub mod hstu_rank;
 pub mod item_only;
 pub mod kuaiformer;
 pub mod sasrec;
