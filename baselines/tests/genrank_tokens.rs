@@ -58,12 +58,18 @@ fn one_token_per_exposure_and_one_shared_candidate_position() {
     assert_eq!(&t.items[6..], &[21, 22, 23]);
     assert_eq!((t.requests_ago[1], t.requests_ago[5]), (2, 1));
     // Gaps: first request none (0), 3600 s -> 27, 60 s -> 13.
-    assert_eq!((t.gap_buckets[1], t.gap_buckets[3], t.gap_buckets[7]), (0, 27, 13));
+    assert_eq!(
+        (t.gap_buckets[1], t.gap_buckets[3], t.gap_buckets[7]),
+        (0, 27, 13)
+    );
     assert_eq!((t.times[1], t.times[3], t.times[7]), (1_000, 4_600, 4_660));
     // HSTU interleaving doubles the history: item token then action token.
     let h = interleaved(&batch(&log(), 2, 6));
     assert_eq!((h.len, h.history_len), (2 * 6 + 3, 12));
-    assert_eq!(&h.parts[..4], &[Part::Padding, Part::Padding, Part::Item, Part::Action]);
+    assert_eq!(
+        &h.parts[..4],
+        &[Part::Padding, Part::Padding, Part::Item, Part::Action]
+    );
     assert_eq!((h.items[4], h.actions[4]), (12, MASK_ACTION));
     assert_eq!((h.items[5], h.actions[5]), (0, 3));
     assert_eq!(h.requests_ago[4], h.requests_ago[5]);
@@ -130,10 +136,12 @@ fn the_target_requests_actions_never_become_tokens() {
                 .collect()
         };
         assert_eq!(seen(&a, c0), seen(&b, c0), "candidate 0 sees the same");
-        assert_ne!(seen(&a, c0 + 2), seen(&b, c0 + 2), "the changed one differs");
-        assert!(a
-            .candidate_slots()
-            .all(|s| a.actions[s] == MASK_ACTION));
+        assert_ne!(
+            seen(&a, c0 + 2),
+            seen(&b, c0 + 2),
+            "the changed one differs"
+        );
+        assert!(a.candidate_slots().all(|s| a.actions[s] == MASK_ACTION));
     }
 }
 

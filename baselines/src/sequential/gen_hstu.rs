@@ -11,7 +11,7 @@ use super::genrank_tokens::Tokens;
 use super::hstu::HstuLayer;
 use super::sasrec::{check_width, default_dim, default_dropout};
 use crate::engine::{Ctx, Dev, Init, Mat, ParamStore, Scope, TableId, Track};
-use crate::generative::{GenSpec, TIME_BUCKETS};
+use crate::generative::{GenBatch, GenForward, GenSpec, TIME_BUCKETS};
 use crate::layers::activation::dropout;
 use crate::layers::{last_rows, Mlp, ScoreBias};
 
@@ -58,7 +58,10 @@ impl GenHstuConfig {
         }
         let (own, other) = match model {
             "genrank" => (self.max_requests_ago, ("time_buckets", self.time_buckets)),
-            _ => (self.time_buckets, ("max_requests_ago", self.max_requests_ago)),
+            _ => (
+                self.time_buckets,
+                ("max_requests_ago", self.max_requests_ago),
+            ),
         };
         if own == Some(0) {
             return Err("time_buckets and max_requests_ago must be positive".into());
@@ -216,5 +219,32 @@ impl GenHstu {
         let c = tokens.candidate_slots().len();
         let h = last_rows(states, tokens.size, c, ctx);
         self.head.forward(store, h, ctx)
+    }
+}
+
+/// A generative ranker built on [`GenHstu`]: how it lays a batch out as tokens and runs
+/// them to final states. Its `GenForward` is then the heads on the candidates' states.
+pub trait TokenRanker: Send + Sync {
+    fn tokens(&self, batch: &GenBatch) -> Tokens;
+    /// Final states of every token, `(size * len, d)`.
+    fn states<D: Dev, T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        tokens: &Tokens,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T>;
+    fn backbone(&self) -> &GenHstu;
+}
+
+impl<D: Dev, M: TokenRanker> GenForward<D> for M {
+    fn logits<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &GenBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        let tokens = self.tokens(batch);
+        let h = self.states::<D, T>(store, &tokens, ctx);
+        self.backbone().logits(store, h, &tokens, ctx)
     }
 }

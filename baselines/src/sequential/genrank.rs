@@ -16,10 +16,10 @@
 
 use dfdx::prelude::*;
 
-use super::gen_hstu::{GenHstu, GenHstuConfig, TokenEmbedding};
+use super::gen_hstu::{GenHstu, GenHstuConfig, TokenEmbedding, TokenRanker};
 use super::genrank_tokens::{action_oriented, alibi_bias, alibi_slopes, Tokens};
 use crate::engine::{Ctx, Dev, Mat, ParamStore, Track};
-use crate::generative::{GenBatch, GenForward, GenSpec};
+use crate::generative::{GenBatch, GenSpec};
 use crate::layers::ScoreBias;
 
 /// `E_req` rows beyond 0 unless configured.
@@ -52,14 +52,16 @@ impl GenRank {
             slopes: alibi_slopes(cfg.heads),
         }
     }
+}
 
+impl TokenRanker for GenRank {
     /// The batch as action-oriented tokens.
-    pub fn tokens(&self, batch: &GenBatch) -> Tokens {
+    fn tokens(&self, batch: &GenBatch) -> Tokens {
         action_oriented(batch)
     }
 
     /// Final states of every token, `(size * (max_history + max_candidates), d)`.
-    pub fn states<D: Dev, T: Track<D>>(
+    fn states<D: Dev, T: Track<D>>(
         &self,
         store: &ParamStore<D>,
         tokens: &Tokens,
@@ -69,24 +71,14 @@ impl GenRank {
         // A constant, the same for every layer and row (precomputed, or fused into the
         // attention kernel as the paper does, so its construction counts no FLOPs).
         let l = tokens.len;
-        let alibi: Tensor<(usize, usize, usize), f32, D> = store.dev().tensor_from_vec(
-            alibi_bias(tokens, &self.slopes),
-            (self.slopes.len(), l, l),
-        );
+        let alibi: Tensor<(usize, usize, usize), f32, D> = store
+            .dev()
+            .tensor_from_vec(alibi_bias(tokens, &self.slopes), (self.slopes.len(), l, l));
         let bias = |_: usize, _: &mut Ctx<D>| Some(ScoreBias::PerHead(alibi.clone()));
         self.backbone.states(store, x, tokens, bias, ctx)
     }
-}
 
-impl<D: Dev> GenForward<D> for GenRank {
-    fn logits<T: Track<D>>(
-        &self,
-        store: &ParamStore<D>,
-        batch: &GenBatch,
-        ctx: &mut Ctx<D>,
-    ) -> Mat<D, T> {
-        let tokens = self.tokens(batch);
-        let h = self.states::<D, T>(store, &tokens, ctx);
-        self.backbone.logits(store, h, &tokens, ctx)
+    fn backbone(&self) -> &GenHstu {
+        &self.backbone
     }
 }

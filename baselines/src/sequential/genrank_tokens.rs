@@ -23,8 +23,8 @@
 //! served). [`alibi_slopes`] gives the parameter-free ALiBi slopes `m_h = 2^(-8h/H)`
 //! that replace HSTU's learned relative bias; the bias is `-m_h |pos_i - pos_j|`.
 
-pub use crate::generative::{Exposure, Request, MASK_ACTION, TIME_BUCKETS};
 use crate::generative::GenBatch;
+pub use crate::generative::{Exposure, Request, MASK_ACTION, TIME_BUCKETS};
 use crate::layers::AttnMask;
 
 /// What a token is.

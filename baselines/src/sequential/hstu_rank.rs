@@ -13,11 +13,11 @@
 //! gives one logit per action (a linear head per action, or an MLP: `head_hidden`),
 //! trained with the per-candidate BCE of `generative::candidate_bce`.
 
-use super::gen_hstu::{GenHstu, GenHstuConfig, TokenEmbedding};
+use super::gen_hstu::{GenHstu, GenHstuConfig, TokenEmbedding, TokenRanker};
 use super::genrank_tokens::{interleaved, Tokens};
 use super::hstu::RelativeBias;
 use crate::engine::{Ctx, Dev, Mat, ParamStore, Track};
-use crate::generative::{GenBatch, GenForward, GenSpec};
+use crate::generative::{GenBatch, GenSpec};
 use crate::layers::ScoreBias;
 
 /// `rab^t`'s largest bucket unless configured (the authors' code: 128).
@@ -43,14 +43,16 @@ impl HstuRank {
         });
         HstuRank { emb, backbone, rab }
     }
+}
 
+impl TokenRanker for HstuRank {
     /// The batch as interleaved tokens.
-    pub fn tokens(&self, batch: &GenBatch) -> Tokens {
+    fn tokens(&self, batch: &GenBatch) -> Tokens {
         interleaved(batch)
     }
 
     /// Final states of every token, `(size * (2 max_history + max_candidates), d)`.
-    pub fn states<D: Dev, T: Track<D>>(
+    fn states<D: Dev, T: Track<D>>(
         &self,
         store: &ParamStore<D>,
         tokens: &Tokens,
@@ -65,17 +67,8 @@ impl HstuRank {
         };
         self.backbone.states(store, x, tokens, bias, ctx)
     }
-}
 
-impl<D: Dev> GenForward<D> for HstuRank {
-    fn logits<T: Track<D>>(
-        &self,
-        store: &ParamStore<D>,
-        batch: &GenBatch,
-        ctx: &mut Ctx<D>,
-    ) -> Mat<D, T> {
-        let tokens = self.tokens(batch);
-        let h = self.states::<D, T>(store, &tokens, ctx);
-        self.backbone.logits(store, h, &tokens, ctx)
+    fn backbone(&self) -> &GenHstu {
+        &self.backbone
     }
 }
