@@ -1,12 +1,14 @@
-//! GenRank's action-oriented token organisation (arXiv 2505.04180) against HSTU's
-//! interleaved layout: token counts, shared candidate positions, the causal mask where
-//! candidates see the history but not each other, no leakage of the target request's
-//! actions, ALiBi slopes, and the FLOP saving the shorter sequence brings.
+//! GenRank's action-oriented token layout (arXiv 2505.04180) against HSTU's
+//! interleaved one, built from `GenBatch` rows: token counts, left-padded history, one
+//! shared candidate position, the mask where candidates see the history but not each
+//! other, no trace of the target request's actions, ALiBi slopes and biases, and the
+//! FLOP saving the shorter sequence brings.
 
 use baselines::engine::Flops;
 use baselines::sequential::genrank_tokens::*;
+use baselines::{GenBatch, GenSpec};
 
-/// Three requests: two with history, the last one to be ranked.
+/// Three requests: two with history, the last one to be ranked (3 actions: ids 1..=8).
 fn log() -> Vec<Request> {
     let e = |item, action| Exposure { item, action };
     vec![
@@ -25,103 +27,122 @@ fn log() -> Vec<Request> {
     ]
 }
 
+fn batch(log: &[Request], r: usize, max_history: usize) -> GenBatch {
+    let spec = GenSpec {
+        n_items: 30,
+        n_actions: 3,
+        max_history,
+        max_candidates: 3,
+    };
+    GenBatch::build(&spec, &[(log, r)])
+}
+
 #[test]
 fn one_token_per_exposure_and_one_shared_candidate_position() {
-    let l = action_oriented(&log(), 2, 100);
-    assert_eq!(l.tokens.len(), 5 + 3);
-    let hist: Vec<(u32, u32, u32)> = l.tokens[..5]
-        .iter()
-        .map(|t| (t.item, t.action, t.position))
+    let t = action_oriented(&batch(&log(), 2, 6));
+    assert_eq!((t.len, t.history_len), (6 + 3, 6));
+    assert_eq!(t.parts[0], Part::Padding, "5 exposures in 6 slots");
+    let hist: Vec<(u32, u32, u32)> = (1..6)
+        .map(|s| (t.items[s], t.actions[s], t.position(s)))
         .collect();
     assert_eq!(
         hist,
-        vec![(11, 1, 0), (12, 3, 1), (13, 2, 2), (14, 1, 3), (15, 4, 4)]
+        vec![(11, 1, 1), (12, 3, 2), (13, 2, 3), (14, 1, 4), (15, 4, 5)]
     );
-    for t in &l.tokens[5..] {
+    for s in t.candidate_slots() {
         assert_eq!(
-            (t.action, t.position, t.part, t.requests_ago),
-            (MASK_ACTION, 5, Part::Candidate, 0)
+            (t.actions[s], t.position(s), t.parts[s], t.requests_ago[s]),
+            (MASK_ACTION, 6, Part::Candidate, 0)
         );
     }
-    assert_eq!(l.tokens[0].requests_ago, 2);
-    assert_eq!(l.tokens[4].requests_ago, 1);
+    assert_eq!(&t.items[6..], &[21, 22, 23]);
+    assert_eq!((t.requests_ago[1], t.requests_ago[5]), (2, 1));
     // Gaps: first request none (0), 3600 s -> 27, 60 s -> 13.
-    assert_eq!(l.tokens[0].time_bucket, 0);
-    assert_eq!(l.tokens[2].time_bucket, 27);
-    assert_eq!(l.tokens[6].time_bucket, 13);
-    // HSTU interleaving doubles the history.
-    let h = interleaved(&log(), 2, 100);
-    assert_eq!(h.tokens.len(), 2 * 5 + 3);
     assert_eq!(
-        (h.tokens[2].item, h.tokens[3].action, h.tokens[3].item),
-        (12, 3, 0)
+        (t.gap_buckets[1], t.gap_buckets[3], t.gap_buckets[7]),
+        (0, 27, 13)
     );
-    assert!(h.tokens[10..].iter().all(|t| t.position == 10));
+    assert_eq!((t.times[1], t.times[3], t.times[7]), (1_000, 4_600, 4_660));
+    // HSTU interleaving doubles the history: item token then action token.
+    let h = interleaved(&batch(&log(), 2, 6));
+    assert_eq!((h.len, h.history_len), (2 * 6 + 3, 12));
+    assert_eq!(
+        &h.parts[..4],
+        &[Part::Padding, Part::Padding, Part::Item, Part::Action]
+    );
+    assert_eq!((h.items[4], h.actions[4]), (12, MASK_ACTION));
+    assert_eq!((h.items[5], h.actions[5]), (0, 3));
+    assert_eq!(h.requests_ago[4], h.requests_ago[5]);
+    assert!(h.candidate_slots().all(|s| h.position(s) == 12));
 }
 
 #[test]
 fn history_is_cut_to_the_most_recent_exposures() {
-    let l = action_oriented(&log(), 2, 3);
-    let items: Vec<u32> = l.tokens.iter().map(|t| t.item).collect();
-    assert_eq!(items, vec![13, 14, 15, 21, 22, 23]);
-    assert_eq!(l.tokens[3].position, 3);
-    let first = action_oriented(&log(), 0, 10);
-    assert_eq!(first.tokens.len(), 2, "no history: candidates only");
+    let t = action_oriented(&batch(&log(), 2, 3));
+    assert_eq!(&t.items, &[13, 14, 15, 21, 22, 23]);
+    assert_eq!(t.positions(), vec![0, 1, 2, 3, 3, 3]);
+    let first = action_oriented(&batch(&log(), 0, 4));
+    let real = first.parts.iter().filter(|&&p| p != Part::Padding).count();
+    assert_eq!(real, 2, "no history: the two candidates only");
 }
 
 #[test]
 fn candidates_see_the_history_and_themselves_only() {
-    for l in [action_oriented(&log(), 2, 100), interleaved(&log(), 2, 100)] {
-        let t = l.tokens.len();
-        let cands: Vec<usize> = l.candidates().collect();
-        assert_eq!(cands.len(), 3);
-        for i in 0..t {
-            for j in 0..t {
-                let want = if cands.contains(&j) {
-                    i == j
-                } else {
-                    cands.contains(&i) || j <= i
-                };
-                assert_eq!(l.visible(i, j), want, "query {i}, key {j}");
+    let b = batch(&log(), 2, 7);
+    for t in [action_oriented(&b), interleaved(&b)] {
+        let real = |s: usize| t.parts[s] != Part::Padding;
+        let cand = |s: usize| t.parts[s] == Part::Candidate;
+        for i in 0..t.len {
+            for j in 0..t.len {
+                let want = i == j || (real(i) && real(j) && !cand(j) && (cand(i) || j < i));
+                assert_eq!(t.visible(0, i, j), want, "query {i}, key {j}");
             }
         }
-        assert_eq!(l.mask().iter().filter(|&&v| v).count(), {
-            let n = t - 3;
-            n * (n + 1) / 2 + 3 * (n + 1)
+        // n real history tokens see a triangle, 3 candidates the history and
+        // themselves, padding itself.
+        let n = t.parts.iter().filter(|&&p| real_history(p)).count();
+        let pad = t.parts.iter().filter(|&&p| p == Part::Padding).count();
+        let mask = t.mask();
+        assert_eq!(mask.allowed.iter().filter(|&&v| v).count(), {
+            n * (n + 1) / 2 + 3 * (n + 1) + pad
         });
+        let each: Vec<bool> = (0..t.len)
+            .flat_map(|i| (0..t.len).map(move |j| (i, j)))
+            .map(|(i, j)| t.visible(0, i, j))
+            .collect();
+        assert_eq!(mask.allowed, each);
     }
 }
 
+fn real_history(p: Part) -> bool {
+    matches!(p, Part::Exposure | Part::Item | Part::Action)
+}
+
 #[test]
-fn the_target_requests_actions_and_other_candidates_never_reach_a_candidate() {
-    let base = action_oriented(&log(), 2, 100);
-    let mut changed = log();
-    changed[2].exposures[1].action = 7; // a candidate's own action
-    changed[2].exposures[2].item = 99; // another candidate
-    let l = action_oriented(&changed, 2, 100);
-    // What candidate 5 (item 21) sees is identical, token for token.
-    let seen = |l: &Layout, i: usize| -> Vec<Token> {
-        (0..l.tokens.len())
-            .filter(|&j| l.visible(i, j))
-            .map(|j| l.tokens[j])
-            .collect()
-    };
-    assert_eq!(seen(&base, 5), seen(&l, 5));
-    assert_eq!(
-        seen(&base, 6),
-        seen(&l, 6),
-        "own action changed, nothing visible changed"
-    );
-    assert_ne!(
-        seen(&base, 7),
-        seen(&l, 7),
-        "the changed candidate itself differs"
-    );
-    assert!(l
-        .tokens
-        .iter()
-        .filter(|t| t.part == Part::Candidate)
-        .all(|t| t.action == MASK_ACTION));
+fn the_target_requests_actions_never_become_tokens() {
+    let base = batch(&log(), 2, 6);
+    for layout in [action_oriented, interleaved] {
+        let mut own = log();
+        own[2].exposures[1].action = 7; // a candidate's own action (its label)
+        assert_eq!(layout(&batch(&own, 2, 6)), layout(&base));
+        let mut other = log();
+        other[2].exposures[2].item = 29; // another candidate
+        let (a, b) = (layout(&base), layout(&batch(&other, 2, 6)));
+        let c0 = a.history_len;
+        let seen = |t: &Tokens, i: usize| -> Vec<(u32, u32, Part)> {
+            (0..t.len)
+                .filter(|&j| t.visible(0, i, j))
+                .map(|j| (t.items[j], t.actions[j], t.parts[j]))
+                .collect()
+        };
+        assert_eq!(seen(&a, c0), seen(&b, c0), "candidate 0 sees the same");
+        assert_ne!(
+            seen(&a, c0 + 2),
+            seen(&b, c0 + 2),
+            "the changed one differs"
+        );
+        assert!(a.candidate_slots().all(|s| a.actions[s] == MASK_ACTION));
+    }
 }
 
 #[test]
@@ -129,12 +150,15 @@ fn alibi_slopes_for_eight_heads_halve_from_one_half() {
     let s = alibi_slopes(8);
     let want: Vec<f32> = (1..=8).map(|h| 1.0 / 2f32.powi(h)).collect();
     assert_eq!(s, want);
-    let l = action_oriented(&log(), 2, 100);
-    let b = alibi_bias(&l, 0.5);
-    let t = l.tokens.len();
+    let t = action_oriented(&batch(&log(), 2, 6));
+    let b = alibi_bias(&t, &[0.5, 0.25]);
+    let l = t.len;
+    assert_eq!(b.len(), 2 * l * l);
     assert_eq!(b[0], 0.0);
-    assert_eq!(b[4], -2.0); // positions 0 and 4
-    assert_eq!(b[5 * t + 7], 0.0, "candidates share a position");
+    assert_eq!(b[4], -2.0); // head 0, positions 0 and 4
+    assert_eq!(b[l * l + 4], -1.0); // head 1
+    assert_eq!(b[7 * l + 1], -2.5, "candidate at 6, exposure at 1");
+    assert_eq!(b[6 * l + 8], 0.0, "candidates share a position");
 }
 
 /// One HSTU-style layer on `t` tokens of width `d` (the spec's per-layer cost:
@@ -162,8 +186,14 @@ fn the_action_oriented_layout_cuts_attention_by_three_quarters_and_linear_by_hal
                 .collect(),
         })
         .collect();
-    let g = action_oriented(&reqs, 50, 1000).tokens.len();
-    let h = interleaved(&reqs, 50, 1000).tokens.len();
+    let spec = GenSpec {
+        n_items: 300,
+        n_actions: 1,
+        max_history: 200,
+        max_candidates: 4,
+    };
+    let b = GenBatch::build(&spec, &[(&reqs, 50)]);
+    let (g, h) = (action_oriented(&b).len, interleaved(&b).len);
     assert_eq!((g, h), (204, 404));
     let ((gl, ga), (hl, ha)) = (layer(g, 64), layer(h, 64));
     let (lin, att) = (gl as f64 / hl as f64, ga as f64 / ha as f64);

@@ -4,7 +4,8 @@
 //!   2017), `M` additive (0 where a key is visible, -1e9 where not).
 //! - [`pointwise_attention`]: HSTU's pointwise aggregated attention
 //!   `(SiLU(q k^T + rab) / n ⊙ M) v` (Zhai et al., arXiv 2402.17152, Eq. 2), no softmax,
-//!   `M` multiplicative 0/1, `n` the padded sequence length.
+//!   `M` multiplicative 0/1, `n` the padded sequence length; [`pointwise_attention_with`]
+//!   takes the bias as a [`ScoreBias`], per example (HSTU's `rab`) or per head (ALiBi).
 //!
 //! [`AttnMask`] says which keys each query sees. Every query sees at least itself, so no
 //! softmax row is empty; a padding query then attends only to itself and its (unused)
@@ -138,6 +139,14 @@ pub fn softmax_attention<D: Dev, T: Track<D>>(
     merge_heads(p.matmul(v), ctx)
 }
 
+/// An additive bias on the attention scores, before the nonlinearity.
+pub enum ScoreBias<D: Dev, T> {
+    /// `(batch, lq, lk)`, shared by the heads (HSTU's learned `rab^{p,t}`).
+    PerExample(Seq3<D, T>),
+    /// `(heads, lq, lk)`, shared by the batch: a constant (ALiBi's `-m_h |i - j|`).
+    PerHead(Seq3<D>),
+}
+
 /// HSTU's pointwise aggregated attention `(SiLU(q k^T + rab) / n ⊙ M) v` with `n` = the
 /// key length. `q`, `k` are `(batch * len, heads * dqk)`, `v` is `(batch * len, heads *
 /// dv)`; `bias` (`rab`, shared by the heads) is `(batch, lq, lk)`, its add counted as
@@ -151,6 +160,20 @@ pub fn pointwise_attention<D: Dev, T: Track<D>>(
     bias: Option<Seq3<D, T>>,
     ctx: &mut Ctx<D>,
 ) -> Mat<D, T> {
+    pointwise_attention_with(q, k, v, heads, mask, bias.map(ScoreBias::PerExample), ctx)
+}
+
+/// [`pointwise_attention`] with either kind of [`ScoreBias`]; the add counts one
+/// elementwise op per score (`batch * heads * lq * lk`) either way.
+pub fn pointwise_attention_with<D: Dev, T: Track<D>>(
+    q: Mat<D, T>,
+    k: Mat<D, T>,
+    v: Mat<D, T>,
+    heads: usize,
+    mask: &AttnMask,
+    bias: Option<ScoreBias<D, T>>,
+    ctx: &mut Ctx<D>,
+) -> Mat<D, T> {
     let dev = q.device().clone();
     let (dqk, dv) = (q.shape().1 / heads, v.shape().1 / heads);
     let shape = mask.scores(heads);
@@ -160,9 +183,19 @@ pub fn pointwise_attention<D: Dev, T: Track<D>>(
     let kt = split_heads(k, mask.batch, mask.lk, heads).permute::<_, Axes4<0, 1, 3, 2>>();
     let v = split_heads(v, mask.batch, mask.lk, heads);
     let mut s = q.matmul(kt);
-    if let Some(rab) = bias {
+    if let Some(bias) = bias {
         ctx.flops.elementwise(shape.0 * shape.1 * shape.2 * shape.3);
-        s = s + rab.broadcast_like::<_, Axis<1>>(&shape);
+        s = match bias {
+            ScoreBias::PerExample(rab) => s + rab.broadcast_like::<_, Axis<1>>(&shape),
+            ScoreBias::PerHead(b) => {
+                assert_eq!(
+                    *b.shape(),
+                    (heads, mask.lq, mask.lk),
+                    "attention: per-head bias shape"
+                );
+                s + b.broadcast_like::<_, Axis<0>>(&shape)
+            }
+        };
     }
     let silu = s.retaped::<T>().sigmoid() * s;
     let m = mask
@@ -261,6 +294,83 @@ mod tests {
                     for (a, b) in r[h * dh..(h + 1) * dh].iter().zip(w) {
                         assert!((a - b).abs() < 1e-6, "head {h}: {a} vs {b}");
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_per_head_bias_equals_one_shared_bias_per_single_head_run() {
+        let dev = Cpu::default();
+        let (b, l, dh) = (2, 3, 2);
+        let val = |n: usize, seed: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| (((i * 5 + seed * 7) % 13) as f32 - 6.0) / 6.0)
+                .collect()
+        };
+        let (q, k, v) = (
+            val(b * l * 2 * dh, 1),
+            val(b * l * 2 * dh, 2),
+            val(b * l * 2 * dh, 3),
+        );
+        // Head 0 gets -|i - j|, head 1 gets -0.25 |i - j| (ALiBi-like).
+        let per_head: Vec<f32> = [1.0f32, 0.25]
+            .iter()
+            .flat_map(|m| {
+                (0..l).flat_map(move |i| (0..l).map(move |j| -m * (i as f32 - j as f32).abs()))
+            })
+            .collect();
+        let mask = AttnMask::causal(&[true, true, true, false, true, true], b, l);
+        let mut ctx = Ctx::<Cpu>::default();
+        let t = |x: &Vec<f32>, w: usize| -> Mat<Cpu> { dev.tensor_from_vec(x.clone(), (b * l, w)) };
+        let bias = dev.tensor_from_vec(per_head.clone(), (2, l, l));
+        let both = pointwise_attention_with(
+            t(&q, 2 * dh),
+            t(&k, 2 * dh),
+            t(&v, 2 * dh),
+            2,
+            &mask,
+            Some(ScoreBias::PerHead(bias)),
+            &mut ctx,
+        )
+        .as_vec();
+        let unbiased = pointwise_attention(
+            t(&q, 2 * dh),
+            t(&k, 2 * dh),
+            t(&v, 2 * dh),
+            2,
+            &mask,
+            None,
+            &mut ctx,
+        )
+        .as_vec();
+        let moved = both
+            .iter()
+            .zip(&unbiased)
+            .any(|(a, b)| (a - b).abs() > 1e-4);
+        assert!(moved, "the bias changes the output");
+        for h in 0..2 {
+            let head = |x: &Vec<f32>| -> Vec<f32> {
+                x.chunks(2 * dh)
+                    .flat_map(|r| r[h * dh..(h + 1) * dh].to_vec())
+                    .collect()
+            };
+            let shared: Vec<f32> = (0..b)
+                .flat_map(|_| per_head[h * l * l..(h + 1) * l * l].to_vec())
+                .collect();
+            let one = pointwise_attention(
+                t(&head(&q), dh),
+                t(&head(&k), dh),
+                t(&head(&v), dh),
+                1,
+                &mask,
+                Some(dev.tensor_from_vec(shared, (b, l, l))),
+                &mut ctx,
+            )
+            .as_vec();
+            for (r, w) in both.chunks(2 * dh).zip(one.chunks(dh)) {
+                for (a, b) in r[h * dh..(h + 1) * dh].iter().zip(w) {
+                    assert!((a - b).abs() < 1e-6, "head {h}: {a} vs {b}");
                 }
             }
         }

@@ -18,7 +18,9 @@ pub mod transformer;
 
 pub use amtl::AmtlLayer;
 pub use apg::{ApgCondition, ApgDims, ApgLayer, ApgMlp, Proj};
-pub use attention::{pointwise_attention, softmax_attention, AttnMask};
+pub use attention::{
+    pointwise_attention, pointwise_attention_with, softmax_attention, AttnMask, ScoreBias,
+};
 pub use cross::CrossNet;
 pub use embedding::{dense_input, embed_and_concat, FieldEmbedding};
 pub use embedding_strategy::{BlockStrategy, Compose, EmbeddingStrategy};

@@ -24,8 +24,8 @@ use crate::engine::{Ctx, Dev, Init, Mat, ParamStore, Scope, TableId, Track, VecI
 use crate::layers::activation::{dropout, silu};
 use crate::layers::attention::Seq3;
 use crate::layers::{
-    pointwise_attention, valid_positions, AttnMask, Linear, Norm, NormKind, SampledLoss,
-    SeqEmbedding,
+    pointwise_attention_with, valid_positions, AttnMask, Linear, Norm, NormKind, SampledLoss,
+    ScoreBias, SeqEmbedding,
 };
 use crate::sequence::{SeqBatch, SeqSpec};
 
@@ -89,7 +89,9 @@ pub fn time_bucket(dt: i64, max_bucket: usize) -> usize {
     (x as usize).min(max_bucket)
 }
 
-/// One HSTU layer (Eq. 1-3).
+/// One HSTU layer (Eq. 1-3), without its attention bias: the caller passes `rab`
+/// (this retrieval model and `hstu_rank`: a [`RelativeBias`]; GenRank: ALiBi), so the
+/// sequential and the generative-ranking models share this one implementation.
 pub struct HstuLayer {
     pub norm_in: Norm,
     pub u: Linear,
@@ -98,14 +100,11 @@ pub struct HstuLayer {
     pub k: Linear,
     pub norm_attn: Norm,
     pub out: Linear,
-    pub pos_bias: Option<VecId>,
-    pub time_bias: Option<VecId>,
 }
 
 impl HstuLayer {
-    fn new<D: Dev>(s: &mut Scope<'_, D>, cfg: &HstuConfig, max_len: usize) -> Self {
-        let d = cfg.dim;
-        let init = Init::Normal { std: 0.02 };
+    /// Parameters `<scope>.{norm_in,u,v,q,k,norm_attn,out}.*`, all `d` wide.
+    pub fn new<D: Dev>(s: &mut Scope<'_, D>, d: usize) -> Self {
         HstuLayer {
             norm_in: Norm::new(&mut s.pp("norm_in"), NormKind::LayerNorm, d),
             u: Linear::new(&mut s.pp("u"), d, d),
@@ -114,28 +113,92 @@ impl HstuLayer {
             k: Linear::new(&mut s.pp("k"), d, d),
             norm_attn: Norm::new(&mut s.pp("norm_attn"), NormKind::LayerNorm, d),
             out: Linear::new(&mut s.pp("out"), d, d),
-            pos_bias: cfg
-                .position_bias
-                .then(|| s.vec("rab_position", 2 * max_len - 1, init)),
-            time_bias: cfg
-                .time_bias
-                .then(|| s.vec("rab_time", cfg.time_buckets + 1, init)),
         }
     }
 
-    /// `rab^{p,t}` of the batch, `(batch, len, len)`, or `None` with both biases off.
-    fn bias<D: Dev, T: Track<D>>(
+    /// `Y = X + f2(LN(A(X) V(X)) ⊙ U(X))` on `x` of `(batch * len, d)`, dropout
+    /// `dropout` before `f2` when training.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward<D: Dev, T: Track<D>>(
         &self,
         store: &ParamStore<D>,
-        batch: &SeqBatch,
-        buckets: usize,
+        x: Mat<D, T>,
+        heads: usize,
+        dropout_p: f32,
+        mask: &AttnMask,
+        rab: Option<ScoreBias<D, T>>,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        let (n, d) = *x.shape();
+        let a = self.norm_in.forward(store, x.retaped::<T>(), ctx);
+        let proj = |lin: &Linear, a: Mat<D, T>, ctx: &mut Ctx<D>| {
+            let y = lin.forward(store, a, ctx);
+            silu(y, ctx)
+        };
+        let u = proj(&self.u, a.retaped::<T>(), ctx);
+        let v = proj(&self.v, a.retaped::<T>(), ctx);
+        let q = proj(&self.q, a.retaped::<T>(), ctx);
+        let k = proj(&self.k, a, ctx);
+        let av = pointwise_attention_with(q, k, v, heads, mask, rab, ctx);
+        ctx.flops.elementwise(n * d);
+        let gated = self.norm_attn.forward(store, av, ctx) * u;
+        let y = self.out.forward(store, dropout(gated, dropout_p, ctx), ctx);
+        ctx.flops.elementwise(n * d);
+        x + y
+    }
+}
+
+/// HSTU's learned relative attention bias `rab^{p,t}`, per layer and shared by the
+/// heads: a weight per relative position `p_j - p_i` plus a weight per log-bucketed
+/// time difference `t_i - t_j` ([`time_bucket`]).
+pub struct RelativeBias {
+    /// `2 positions - 1` weights (relative positions `-(positions - 1)..positions`).
+    pub position: Option<VecId>,
+    /// `time_buckets + 1` weights.
+    pub time: Option<VecId>,
+    pub positions: usize,
+    pub time_buckets: usize,
+}
+
+impl RelativeBias {
+    /// `<scope>.rab_position` if `positions` is given (the number of distinct position
+    /// ids), `<scope>.rab_time` if `time_buckets` is.
+    pub fn new<D: Dev>(
+        s: &mut Scope<'_, D>,
+        positions: Option<usize>,
+        time_buckets: Option<usize>,
+    ) -> Self {
+        let init = Init::Normal { std: 0.02 };
+        RelativeBias {
+            position: positions.map(|p| s.vec("rab_position", 2 * p - 1, init)),
+            time: time_buckets.map(|b| s.vec("rab_time", b + 1, init)),
+            positions: positions.unwrap_or(0),
+            time_buckets: time_buckets.unwrap_or(0),
+        }
+    }
+
+    /// `rab` of a batch, `(batch, len, len)`, or `None` with both parts off. `positions`
+    /// (`len`, each `< self.positions`) are the tokens' position ids, the same in every
+    /// row; `times` (`batch x len`) their timestamps.
+    pub fn forward<D: Dev, T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        positions: &[u32],
+        times: &[i64],
+        batch: usize,
         ctx: &mut Ctx<D>,
     ) -> Option<Seq3<D, T>> {
-        let (b, l) = (batch.size, batch.max_len);
+        let (b, l) = (batch, positions.len());
         let dev = store.dev().clone();
-        let pos = self.pos_bias.map(|w| {
-            let idx: Vec<usize> = (0..l)
-                .flat_map(|i| (0..l).map(move |j| l - 1 + j - i))
+        let pos = self.position.map(|w| {
+            let p = self.positions;
+            let idx: Vec<usize> = positions
+                .iter()
+                .flat_map(|&i| {
+                    positions
+                        .iter()
+                        .map(move |&j| p - 1 + j as usize - i as usize)
+                })
                 .collect();
             ctx.flops.copy(l * l);
             store
@@ -145,13 +208,15 @@ impl HstuLayer {
                 .reshape_like(&(l, l))
                 .broadcast_like::<_, Axis<0>>(&(b, l, l))
         });
-        let time = self.time_bias.map(|w| {
-            let t = &batch.times;
+        let time = self.time.map(|w| {
+            assert_eq!(times.len(), b * l, "rab: a time per token");
             let mut idx = Vec::with_capacity(b * l * l);
-            for r in 0..b {
-                for i in 0..l {
-                    let ti = t[r * l + i];
-                    idx.extend((0..l).map(|j| time_bucket(ti - t[r * l + j], buckets)));
+            for row in times.chunks(l) {
+                for &ti in row {
+                    idx.extend(
+                        row.iter()
+                            .map(|&tj| time_bucket(ti - tj, self.time_buckets)),
+                    );
                 }
             }
             ctx.flops.copy(b * l * l);
@@ -169,43 +234,14 @@ impl HstuLayer {
             (p, t) => p.or(t),
         }
     }
-
-    #[allow(clippy::too_many_arguments)]
-    fn forward<D: Dev, T: Track<D>>(
-        &self,
-        store: &ParamStore<D>,
-        x: Mat<D, T>,
-        batch: &SeqBatch,
-        mask: &AttnMask,
-        cfg: &HstuConfig,
-        ctx: &mut Ctx<D>,
-    ) -> Mat<D, T> {
-        let (n, d) = *x.shape();
-        let a = self.norm_in.forward(store, x.retaped::<T>(), ctx);
-        let proj = |lin: &Linear, a: Mat<D, T>, ctx: &mut Ctx<D>| {
-            let y = lin.forward(store, a, ctx);
-            silu(y, ctx)
-        };
-        let u = proj(&self.u, a.retaped::<T>(), ctx);
-        let v = proj(&self.v, a.retaped::<T>(), ctx);
-        let q = proj(&self.q, a.retaped::<T>(), ctx);
-        let k = proj(&self.k, a, ctx);
-        let rab = self.bias::<D, T>(store, batch, cfg.time_buckets, ctx);
-        let av = pointwise_attention(q, k, v, cfg.heads, mask, rab, ctx);
-        ctx.flops.elementwise(n * d);
-        let gated = self.norm_attn.forward(store, av, ctx) * u;
-        let y = self
-            .out
-            .forward(store, dropout(gated, cfg.dropout, ctx), ctx);
-        ctx.flops.elementwise(n * d);
-        x + y
-    }
 }
 
 pub struct Hstu {
     pub cfg: HstuConfig,
     pub emb: SeqEmbedding,
     pub layers: Vec<HstuLayer>,
+    /// One `rab` per layer.
+    pub rab: Vec<RelativeBias>,
 }
 
 impl Hstu {
@@ -219,13 +255,22 @@ impl Hstu {
             cfg.dim,
             true,
         );
-        let layers = (0..cfg.blocks)
-            .map(|i| HstuLayer::new(&mut s.pp("layer").pp(i), cfg, spec.max_len))
-            .collect();
+        let (mut layers, mut rab) = (Vec::new(), Vec::new());
+        for i in 0..cfg.blocks {
+            let mut s = s.pp("layer");
+            let mut s = s.pp(i);
+            layers.push(HstuLayer::new(&mut s, cfg.dim));
+            rab.push(RelativeBias::new(
+                &mut s,
+                cfg.position_bias.then_some(spec.max_len),
+                cfg.time_bias.then_some(cfg.time_buckets),
+            ));
+        }
         Hstu {
             cfg: cfg.clone(),
             emb,
             layers,
+            rab,
         }
     }
 
@@ -244,8 +289,11 @@ impl Hstu {
         let mask = AttnMask::causal(&valid_positions(batch), batch.size, batch.max_len);
         let mut x = self.emb.forward::<D, T>(store, batch, ctx);
         x = dropout(x, self.cfg.dropout, ctx);
-        for layer in &self.layers {
-            x = layer.forward(store, x, batch, &mask, &self.cfg, ctx);
+        let positions: Vec<u32> = (0..batch.max_len as u32).collect();
+        for (layer, rab) in self.layers.iter().zip(&self.rab) {
+            let bias = rab.forward(store, &positions, &batch.times, batch.size, ctx);
+            let bias = bias.map(ScoreBias::PerExample);
+            x = layer.forward(store, x, self.cfg.heads, self.cfg.dropout, &mask, bias, ctx);
         }
         x
     }

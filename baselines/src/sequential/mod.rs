@@ -4,8 +4,11 @@
 
 pub mod din;
 pub mod gen_catalog;
+pub mod gen_hstu;
+pub mod genrank;
 pub mod genrank_tokens;
 pub mod hstu;
+pub mod hstu_rank;
 pub mod item_only;
 pub mod kuaiformer;
 pub mod lum;
