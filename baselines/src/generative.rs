@@ -279,7 +279,7 @@ pub fn candidate_bce<D: Dev, T: Track<D>>(
     let weight: Vec<f32> = batch
         .cand_items
         .iter()
-        .flat_map(|&i| std::iter::repeat((i != 0) as u8 as f32).take(a))
+        .flat_map(|&i| std::iter::repeat_n((i != 0) as u8 as f32, a))
         .collect();
     let n = batch.n_candidates().max(1) as f32;
     ctx.flops.loss(rows * a);
@@ -381,7 +381,7 @@ mod tests {
             max_history: 4,
             max_candidates: 2,
         };
-        let log = vec![
+        let log = [
             req(10, &[(1, 1), (2, 2)]),
             req(20, &[(3, 4), (4, 1), (5, 3)]),
             req(25, &[(6, 4), (7, 2), (8, 1)]),
