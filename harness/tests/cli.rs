@@ -432,13 +432,13 @@ fn list_shows_tasks_models_and_json() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    for m in ["lr", "dnn", "dcnv2", "sasrec"] {
+    for m in ["lr", "dnn", "dcnv2", "sasrec", "item_only"] {
         assert!(models.contains(&m), "{m} missing from {models:?}");
     }
-    // Ranking and sequential models alike.
+    // Ranking, sequential and generative models alike.
     assert_eq!(
         models.len(),
-        baselines::CATALOG.len() + baselines::SEQ_CATALOG.len()
+        baselines::CATALOG.len() + baselines::SEQ_CATALOG.len() + baselines::GEN_CATALOG.len()
     );
 }
 
