@@ -99,11 +99,13 @@ pub enum ModelError {
     Unsupported { model: String, needs: String },
 }
 
-/// The description of a ranking (`CATALOG`) or sequential (`SEQ_CATALOG`) model.
+/// The description of a ranking (`CATALOG`), sequential (`SEQ_CATALOG`) or generative
+/// (`GEN_CATALOG`) model.
 pub fn info(name: &str) -> Option<&'static ModelInfo> {
     CATALOG
         .iter()
         .chain(crate::sequential::SEQ_CATALOG)
+        .chain(crate::sequential::GEN_CATALOG)
         .find(|m| m.name == name)
 }
 

@@ -308,7 +308,7 @@ pub fn candidate_bce<D: Dev, T: Track<D>>(
     let weight: Vec<f32> = batch
         .cand_items
         .iter()
-        .flat_map(|&i| (0..a).map(move |_| (i != 0) as u8 as f32))
+        .flat_map(|&i| std::iter::repeat_n((i != 0) as u8 as f32, a))
         .collect();
     let n = batch.n_candidates().max(1) as f32;
     ctx.flops.loss(rows * a);

@@ -11,4 +11,5 @@ pub mod runner;
 pub mod stats;
 pub mod task;
 pub mod train;
+pub mod train_gen;
 pub mod train_seq;

@@ -253,8 +253,8 @@ fn cost_command(cli: &Cli) -> Result<ExitCode> {
         .unwrap_or_else(|| spec.models.keys().cloned().collect());
     anyhow::ensure!(
         spec.kind == harness::task::TaskKind::Ranking,
-        "recbench cost measures ranking tasks; a retrieval cell's cost (FLOPs per user, \
-         scoring FLOPs, memory, throughput, serving latency) is recorded by `recbench run`"
+        "recbench cost measures ranking tasks; a retrieval or generative cell's cost (FLOPs, \
+         memory, throughput, serving latency) is recorded by `recbench run`"
     );
     for m in &models {
         spec.require_entry(m).map_err(anyhow::Error::msg)?;
@@ -445,10 +445,7 @@ fn list(cli: &Cli, cards: &PathBuf) {
         })
         .collect();
     datasets.sort();
-    let models: Vec<_> = baselines::CATALOG
-        .iter()
-        .chain(baselines::SEQ_CATALOG)
-        .collect();
+    let models: Vec<_> = harness::task::all_models().collect();
     if cli.json {
         let v = serde_json::json!({"tasks": tasks, "suites": suites, "models": models, "datasets": datasets});
         println!("{v}");
@@ -486,12 +483,23 @@ fn print_summary(s: &RunSummary) {
     if by.is_empty() {
         return;
     }
-    // Three columns: the ranking metrics, or the retrieval ones, whichever the run has.
-    let columns: Vec<&str> = ["auc", "gauc", "logloss", "ndcg@10", "hr@10", "mrr"]
+    // Three columns: the ranking metrics, or the retrieval ones, whichever the run has;
+    // else (generative tasks: one set per action) the first three metric names.
+    let mut columns: Vec<&str> = ["auc", "gauc", "logloss", "ndcg@10", "hr@10", "mrr"]
         .into_iter()
         .filter(|k| by.values().flatten().any(|m| m.contains_key(*k)))
         .take(3)
         .collect();
+    if columns.is_empty() {
+        let mut names: Vec<&str> = by
+            .values()
+            .flatten()
+            .flat_map(|m| m.keys().map(|k| k.as_str()))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        columns = names.into_iter().take(3).collect();
+    }
     print!("{:<22} {:<8} {:>5} ", "task", "model", "seeds");
     columns.iter().for_each(|c| print!(" {c:<18}"));
     println!();

@@ -2,7 +2,8 @@
 //! per-example test scores in a compact binary file, so statistics can be recomputed
 //! later (DeLong, per-user bootstrap) without rerunning; retrieval cells store per-user
 //! values instead (`UserValues`: the held-out item's ranks, per-user revenue), which
-//! pair over users the same way. All are written to a temporary
+//! pair over users the same way; generative cells store the scores of their primary
+//! metric's action over the test requests' candidates (groups = users). All are written to a temporary
 //! file in the same directory and renamed into place, so a crash never leaves a partial
 //! result: a cell is finished exactly when its JSON exists. Schema: results/README.md.
 
@@ -108,6 +109,32 @@ pub struct Cost {
     /// times user vectors plus the full-corpus top-`latency_top_k` of a batch of users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retrieval: Option<RetrievalCost>,
+    /// Generative-ranking cells only: pre-training and evaluation per request. On
+    /// these cells "example" in the fields above means one request (a `GenBatch` row:
+    /// its history and its candidates), and `latency` times the logits of a batch of
+    /// test requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generative: Option<GenerativeCost>,
+}
+
+/// What a generative-ranking model costs beyond the per-example fields of `Cost`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GenerativeCost {
+    /// Epochs of self-supervised pre-training the model ran (0 = none).
+    pub pretrain_epochs: usize,
+    /// Pre-training rows (one per user with a training history) over all epochs.
+    pub pretrain_examples_seen: usize,
+    /// Pre-training step FLOPs (forward, loss, backward, optimizer) per row.
+    pub pretrain_flops_per_example: f64,
+    pub pretrain_seconds: f64,
+    /// Forward FLOPs per test request, from the evaluation pass (no tape).
+    pub eval_flops_per_request: f64,
+    /// Mean real candidates per test request (padding excluded).
+    pub candidates_per_request: f64,
+    pub max_history: usize,
+    pub max_candidates: usize,
+    /// Test requests scored per second (batches built, logits, metrics excluded).
+    pub eval_requests_per_second: f64,
 }
 
 /// What serving a retrieval model costs per user.

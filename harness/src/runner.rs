@@ -15,11 +15,12 @@ use crate::data::batcher::feature_spec;
 use crate::provenance::{git_state, sha256_hex};
 use crate::results::{cell_path, scores_path, write_atomic, write_result, CellResult, Status};
 use crate::results::{values_path, Scores, UserValues};
+use crate::task::generative_prep::{prepare_gen, PreparedGen};
 use crate::task::prepare::{prepare, Prepared};
 use crate::task::ranking::{run_cell, CellId};
-use crate::task::retrieval;
 use crate::task::retrieval_prep::{prepare_seq, PreparedSeq};
 use crate::task::{check_model, SuiteSpec, TaskKind, TaskSpec};
+use crate::task::{generative, retrieval};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -284,6 +285,15 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
                 }
                 TaskData::Seqs(Box::new(prep))
             }
+            TaskKind::Generative => {
+                let prep = prepare_gen(spec, &opts.data_root).with_context(context)?;
+                for m in models {
+                    let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
+                    baselines::validate_gen(&entry.base, &entry.config, &prep.gen_spec)
+                        .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
+                }
+                TaskData::Gen(Box::new(prep))
+            }
         };
         for (_, model, seed) in todo.iter().map(|c| (**c).clone()) {
             let mut spec = spec.clone();
@@ -321,6 +331,17 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
                     retrieval::run_cell(dev, &spec, prep, &id, &bar, &build)
                         .map(|(r, v)| (r, None, v))
                 }
+                TaskData::Gen(prep) => {
+                    let build =
+                        |name: &str,
+                         config: &serde_json::Value,
+                         gen: &baselines::GenSpec,
+                         store: &mut baselines::engine::ParamStore<D>| {
+                            baselines::build_gen(name, config, gen, store)
+                        };
+                    generative::run_cell(dev, &spec, prep, &id, &bar, &build)
+                        .map(|(r, s)| (r, s, None))
+                }
             };
             let (mut result, scores, values) = cell
                 .with_context(|| format!("task `{}`, model `{model}`, seed {seed}", spec.name))?;
@@ -347,6 +368,7 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
 enum TaskData {
     Rows(Box<Prepared>),
     Seqs(Box<PreparedSeq>),
+    Gen(Box<PreparedGen>),
 }
 
 /// Writes a cell's per-example scores or per-user values, then its JSON (naming the

@@ -51,6 +51,14 @@ pub enum TrainError {
         step: usize,
         loss: f32,
     },
+    #[error("diverged in pre-training: loss {loss} at epoch {epoch}, step {step}")]
+    PretrainDiverged {
+        epoch: usize,
+        step: usize,
+        loss: f32,
+    },
+    #[error("the model asks for {epochs} pre-training epochs but gives no pre-training loss")]
+    NoPretrainLoss { epochs: usize },
 }
 
 pub struct TrainPlan<'a> {
@@ -100,8 +108,10 @@ pub fn ranking_metrics(
     m
 }
 
+/// Whether a larger value of `metric` is better: every metric but log loss, also per
+/// action (`logloss:click`, a generative task's).
 pub fn higher_is_better(metric: &str) -> bool {
-    metric != "logloss"
+    metric.split(':').next() != Some("logloss")
 }
 
 /// What early stopping makes of an epoch's validation score.

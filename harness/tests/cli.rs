@@ -432,13 +432,13 @@ fn list_shows_tasks_models_and_json() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    for m in ["lr", "dnn", "dcnv2", "sasrec"] {
+    for m in ["lr", "dnn", "dcnv2", "sasrec", "item_only"] {
         assert!(models.contains(&m), "{m} missing from {models:?}");
     }
-    // Ranking and sequential models alike.
+    // Ranking, sequential and generative models alike.
     assert_eq!(
         models.len(),
-        baselines::CATALOG.len() + baselines::SEQ_CATALOG.len()
+        baselines::CATALOG.len() + baselines::SEQ_CATALOG.len() + baselines::GEN_CATALOG.len()
     );
 }
 
@@ -668,4 +668,183 @@ fn claims_prints_verdicts_and_a_bad_claim_file_is_named() {
         "{err}"
     );
     assert!(!env.path("site").exists(), "nothing rendered");
+}
+
+fn tiny_gen(name: &str) -> serde_json::Value {
+    json!({
+        "name": name, "kind": "generative",
+        "dataset": {"source": "synth_gen", "config": {"seed": 2, "n_users": 150, "n_items": 60}},
+        "split": {"kind": "leave_one_out"},
+        "metrics": ["auc:click", "gauc:click", "logloss:click", "auc:like"],
+        "models": {"item_only": {"dim": 8, "hidden": [8]}},
+        "generative": {"max_history": 16, "max_candidates": 8},
+        "seeds": 2,
+        "train": {"batch_size": 64, "max_epochs": 2, "patience": 1}
+    })
+}
+
+#[test]
+fn generative_run_writes_cells_with_scores_resumes_compares_and_reports() {
+    let env = Env::new();
+    env.task(tiny_gen("gen"));
+    let out = env.run(&["run", "gen", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = env.result_files();
+    // 1 model x 2 seeds, each a JSON and a scores file (the primary action's).
+    assert_eq!(files.len(), 4, "{files:?}");
+    let json = env.path("results/gen/gen/item_only/seed-1.json");
+    let r = read_result(&json).unwrap();
+    assert_eq!(r.status, Status::Ok, "{:?}", r.error);
+    for m in ["auc:click", "gauc:click", "logloss:click", "auc:like"] {
+        assert!(r.metrics[m].is_finite(), "{m}: {:?}", r.metrics);
+        assert!(
+            r.trivial_metrics.contains_key(m) && r.oracle_metrics.as_ref().unwrap().contains_key(m)
+        );
+    }
+    assert_eq!(r.scores_file.as_deref(), Some("seed-1.scores.bin"));
+    let scores = Scores::read(&json.with_extension("scores.bin")).unwrap();
+    assert_eq!(scores.scores.len(), r.rows["test"]);
+    assert!(r.cost.generative.is_some() && r.cost.forward_flops_per_example > 0.0);
+
+    let resumed = env.run(&["run", "gen", "--resume", "--json"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert_eq!(
+        stdout.matches("\"status\":\"skipped\"").count(),
+        2,
+        "{stdout}"
+    );
+
+    // A second model (a variant) to compare with: DeLong and the per-user tests run
+    // on the primary metric's action.
+    let mut spec = tiny_gen("gen");
+    spec["models"]["item_only_wide"] = json!({"model": "item_only", "dim": 16, "hidden": [16]});
+    env.task(spec);
+    let out = env.run(&["run", "gen", "--resume", "--models", "item_only_wide"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cmp = env.run(&[
+        "compare",
+        "gen",
+        "--task",
+        "gen",
+        "--a",
+        "item_only",
+        "--b",
+        "item_only_wide",
+        "--resamples",
+        "200",
+    ]);
+    assert!(cmp.status.success(), "{}", stderr(&cmp));
+    let text = String::from_utf8_lossy(&cmp.stdout);
+    assert!(text.contains("primary metric auc:click"), "{text}");
+    assert!(text.contains("DeLong test of auc:click"), "{text}");
+    assert!(text.contains("ΔGAUC"), "{text}");
+    assert!(text.contains("logloss:click (lower is better)"), "{text}");
+
+    // The leaderboard renders the per-action metrics on the task page.
+    let site = env.run(&["report", "--results", "results", "--out", "site"]);
+    assert!(site.status.success(), "{}", stderr(&site));
+    let page = walk_html(&env.path("site"))
+        .into_iter()
+        .filter(|(p, _)| p.contains("gen"))
+        .map(|(_, t)| t)
+        .find(|t| t.contains("auc:click"))
+        .expect("a task page showing auc:click");
+    for m in ["gauc:click", "logloss:click", "auc:like", "item_only_wide"] {
+        assert!(page.contains(m), "{m} not on the task page");
+    }
+    assert!(page.contains("lower") || page.contains("higher"));
+}
+
+#[test]
+fn generative_specs_and_request_files_name_the_problem() {
+    let env = Env::new();
+    for (key, value, expect) in [
+        (
+            "metrics",
+            json!(["auc"]),
+            "generative metrics are `metric:action`",
+        ),
+        (
+            "metrics",
+            json!(["auc:share"]),
+            "unknown action `share` (this dataset's actions: click, like)",
+        ),
+        ("metrics", json!(["ndcg:click"]), "unknown metric `ndcg`"),
+        (
+            "split",
+            json!({"kind": "temporal", "valid": 0.1, "test": 0.1}),
+            "generative tasks use leave_one_out",
+        ),
+        (
+            "generative",
+            json!({"min_requests": 2}),
+            "min_requests 2 < 3",
+        ),
+        (
+            "generative",
+            json!({"request_window_seconds": 60}),
+            "synth_gen draws its requests",
+        ),
+        ("retrieval", json!({}), "only retrieval tasks take this key"),
+        (
+            "models",
+            json!({"sasrec": {}}),
+            "`sasrec` is a sequential model; a generative task takes generative models",
+        ),
+    ] {
+        let mut spec = tiny_gen("g");
+        spec[key] = value;
+        env.task(spec);
+        let err = stderr(&env.run(&["run", "g"]));
+        assert!(
+            err.contains(expect) && err.contains("g.json"),
+            "{key}: {err}"
+        );
+    }
+    env.task(tiny_gen("g2"));
+    let err = stderr(&env.run(&["run", "g2", "--models", "dnn"]));
+    assert!(
+        err.contains("`dnn` is a ranking model; a generative task takes generative models"),
+        "{err}"
+    );
+    // A ranking task cannot take a generative source or model.
+    let mut spec = tiny_synth("r", 1e-3);
+    spec["dataset"] = json!({"source": "synth_gen"});
+    env.task(spec);
+    let err = stderr(&env.run(&["run", "r"]));
+    assert!(err.contains("`synth_gen` is for generative tasks"), "{err}");
+
+    // Request files: errors name the file, the line and the field.
+    let header = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n";
+    let rows: String = (0..40)
+        .map(|i| {
+            let rating = if i == 23 {
+                "good".to_string()
+            } else {
+                (1 + i % 5).to_string()
+            };
+            format!("u{}\ti{}\t{rating}\t{}\n", i % 4, i % 9, 4000 * i)
+        })
+        .collect();
+    env.write("data/r.inter", &format!("{header}{rows}"));
+    let mut spec = tiny_gen("files");
+    spec["dataset"] = json!({"source": "requests", "name": "r", "format": "recbole", "path": "r.inter",
+        "time": "timestamp", "actions": [{"name": "like", "column": "rating", "min": 4}]});
+    spec["metrics"] = json!(["auc:like"]);
+    env.task(spec.clone());
+    let err = stderr(&env.run(&["run", "files", "--data-root", "data"]));
+    assert!(err.contains("r.inter:25: field `rating`"), "{err}");
+    spec["dataset"]["actions"][0]["column"] = json!("stars");
+    env.task(spec);
+    env.write(
+        "data/r.inter",
+        &format!("{header}{}", rows.replace("good", "3")),
+    );
+    let err = stderr(&env.run(&["run", "files", "--data-root", "data"]));
+    assert!(
+        err.contains("r.inter") && err.contains("missing column `stars`"),
+        "{err}"
+    );
+    assert!(env.result_files().is_empty(), "{:?}", env.result_files());
 }

@@ -42,7 +42,7 @@ fn tasks() -> Vec<TaskSpec> {
 }
 
 /// The task's features (vocabularies included), or `None` for a file task without the
-/// shared data and for retrieval tasks (checked by the last test).
+/// shared data and for retrieval and generative tasks (checked by the last tests).
 fn features(spec: &TaskSpec) -> Option<FeatureSpec> {
     match &spec.dataset {
         DatasetSpec::SynthCtr { config, .. } => {
@@ -71,7 +71,10 @@ fn features(spec: &TaskSpec) -> Option<FeatureSpec> {
             let prep = prepare(spec, &root).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
             Some(feature_spec(&prep.dataset))
         }
-        DatasetSpec::SynthSeq { .. } | DatasetSpec::Sequences(_) => None,
+        DatasetSpec::SynthSeq { .. }
+        | DatasetSpec::Sequences(_)
+        | DatasetSpec::SynthGen { .. }
+        | DatasetSpec::Requests(_) => None,
     }
 }
 
@@ -252,6 +255,33 @@ fn every_retrieval_task_validates_its_sequential_models() {
         for name in spec.models.keys() {
             let e = spec.entry(name).unwrap();
             baselines::validate_seq(&e.base, &e.config, &seq)
+                .unwrap_or_else(|err| panic!("task `{}`, model `{name}`: {err}", spec.name));
+        }
+    }
+}
+
+#[test]
+fn every_generative_task_validates_its_generative_models() {
+    let generative: Vec<TaskSpec> = tasks()
+        .into_iter()
+        .filter(|s| s.kind == harness::task::TaskKind::Generative)
+        .collect();
+    let names: Vec<&str> = generative.iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        names.contains(&"synth-gen") && names.contains(&"ml100k-gen"),
+        "{names:?}"
+    );
+    for spec in generative {
+        let g = spec.generative_spec();
+        let gen = baselines::GenSpec {
+            n_items: 1000,
+            n_actions: spec.dataset.action_names().unwrap().len(),
+            max_history: g.max_history,
+            max_candidates: g.max_candidates,
+        };
+        for name in spec.models.keys() {
+            let e = spec.entry(name).unwrap();
+            baselines::validate_gen(&e.base, &e.config, &gen)
                 .unwrap_or_else(|err| panic!("task `{}`, model `{name}`: {err}", spec.name));
         }
     }

@@ -33,6 +33,15 @@ pub enum DatasetSpec {
     },
     /// Per-user item sequences from an interaction file, for retrieval tasks.
     Sequences(SeqFilesSpec),
+    /// The synthetic generative-ranking world (`data::synth::gen`): request logs with
+    /// known action probabilities; `config` overrides its defaults.
+    SynthGen {
+        #[serde(default)]
+        config: serde_json::Value,
+    },
+    /// Per-user request logs from an interaction file (`data::requests`), for
+    /// generative-ranking tasks.
+    Requests(RequestFilesSpec),
 }
 
 impl DatasetSpec {
@@ -43,8 +52,55 @@ impl DatasetSpec {
             DatasetSpec::Files(_) => "files",
             DatasetSpec::SynthSeq { .. } => "synth_seq",
             DatasetSpec::Sequences(_) => "sequences",
+            DatasetSpec::SynthGen { .. } => "synth_gen",
+            DatasetSpec::Requests(_) => "requests",
         }
     }
+
+    /// The action names of a generative-ranking source, in flag order (`None` for the
+    /// other sources).
+    pub fn action_names(&self) -> Option<Vec<String>> {
+        match self {
+            DatasetSpec::SynthGen { .. } => Some(
+                crate::data::synth::gen::ACTIONS
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect(),
+            ),
+            DatasetSpec::Requests(r) => Some(r.actions.iter().map(|a| a.name.clone()).collect()),
+            _ => None,
+        }
+    }
+}
+
+/// An interaction file read as per-user request logs (`data::requests`): which columns
+/// are the user, the item and the time, and how each binary action is read from a
+/// numeric column. Any loader's format works.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestFilesSpec {
+    /// Dataset name shown in results (e.g. "ml-100k").
+    pub name: String,
+    pub format: FileFormat,
+    /// Path relative to the data root (`--data-root`) or absolute.
+    pub path: String,
+    #[serde(default = "default_user")]
+    pub user: String,
+    #[serde(default = "default_item")]
+    pub item: String,
+    /// Time column (seconds); requests are the user's events within one time window.
+    pub time: String,
+    /// The binary actions of an exposure, in flag order (the models' heads).
+    pub actions: Vec<ActionSpec>,
+}
+
+/// One binary action: `name` is on when `column >= min` (e.g. like = rating >= 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSpec {
+    pub name: String,
+    pub column: String,
+    pub min: f64,
 }
 
 /// An interaction file read as per-user sequences (`data::sequences`): which columns

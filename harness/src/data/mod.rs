@@ -1,13 +1,16 @@
 //! Data: raw files -> `Table` (loaders, one per format) -> `Dataset` (builder, by task
 //! spec) -> splits -> batches. Synthetic worlds produce a `Dataset` directly. Retrieval
-//! tasks use `Sequences` (per-user item sequences, leave-one-out) instead.
+//! tasks use `Sequences` (per-user item sequences, leave-one-out) instead, generative-ranking
+//! tasks `RequestLogs` (per-user requests of exposures and actions).
 
 pub mod batcher;
 pub mod builder;
 pub mod dataset;
 pub mod error;
+pub mod gen_batcher;
 pub mod join;
 pub mod loaders;
+pub mod requests;
 pub mod seq_batcher;
 pub mod sequences;
 pub mod split;

@@ -1,7 +1,8 @@
 //! Everything known about "model A vs model B on one task": per metric, the seed-level
 //! summaries, paired t-test and Wilcoxon over the seeds both ran; DeLong's test on the
 //! shared test examples for every seed (AUC); and the paired bootstrap and
-//! randomization over groups (users) of the per-user AUC behind GAUC (ranking) or of
+//! randomization over groups (users) of the per-user AUC behind GAUC (ranking; on
+//! generative cells of the primary metric's action, whose scores they store) or of
 //! the primary metric's per-user values (retrieval), averaged over the seeds both ran. `recbench compare` prints it; the task pages use the same
 //! numbers for "vs best".
 
@@ -52,8 +53,8 @@ pub struct MetricComparison {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupTests {
-    /// `gauc` (ranking: per-user AUC from the scores) or a retrieval task's primary
-    /// metric (from the per-user values).
+    /// `gauc` (ranking: per-user AUC from the scores; `gauc:<action>` on generative
+    /// cells) or a retrieval task's primary metric (from the per-user values).
     pub metric: String,
     pub seeds: Vec<u64>,
     pub bootstrap: Bootstrap,
@@ -69,6 +70,8 @@ pub struct PairComparison {
     pub metrics: Vec<MetricComparison>,
     /// DeLong per seed on that seed's test examples.
     pub delong: Vec<(u64, DeLong)>,
+    /// The metric DeLong tests: `auc`, or `auc:<action>` on generative cells.
+    pub delong_metric: String,
     /// Why DeLong or the group tests did not run (for some seeds or at all).
     pub notes: Vec<String>,
     pub groups: Option<GroupTests>,
@@ -143,8 +146,15 @@ pub fn compare(
     // Per group (user): (sum auc a, sum auc b, sum examples, seeds).
     let mut per_group: BTreeMap<u32, (f64, f64, f64, usize)> = BTreeMap::new();
     let mut group_seeds = Vec::new();
-    let want_auc = metrics.iter().any(|m| m == "auc");
-    let want_groups = metrics.iter().any(|m| m == "gauc");
+    // A generative cell's scores are those of its primary metric's action (`auc:click`
+    // -> click): DeLong and the per-user tests then speak of `auc:click`/`gauc:click`.
+    let suffix = primary
+        .split_once(':')
+        .map(|(_, action)| format!(":{action}"))
+        .unwrap_or_default();
+    let (auc_name, gauc_name) = (format!("auc{suffix}"), format!("gauc{suffix}"));
+    let want_auc = metrics.contains(&auc_name);
+    let want_groups = metrics.contains(&gauc_name);
     for (s, ca) in &ma {
         let Some(cb) = mb.get(s) else { continue };
         let (Some(sa), Some(sb)) = (&ca.scores, &cb.scores) else {
@@ -213,7 +223,7 @@ pub fn compare(
         let rz = paired_randomization(&ga, &gb, &w, opts.resamples, opts.seed);
         match (bs, rz) {
             (Some(bootstrap), Some(randomization)) => Some(GroupTests {
-                metric: "gauc".into(),
+                metric: gauc_name.clone(),
                 seeds: group_seeds,
                 bootstrap,
                 randomization,
@@ -229,6 +239,7 @@ pub fn compare(
         primary: primary.to_string(),
         metrics: metric_rows,
         delong: delongs,
+        delong_metric: auc_name,
         notes,
         groups,
     }
@@ -352,7 +363,11 @@ pub fn format_text(c: &PairComparison) -> String {
         }
     }
     if !c.delong.is_empty() {
-        let _ = writeln!(o, "\nDeLong test of AUC on the shared test examples:");
+        let _ = writeln!(
+            o,
+            "\nDeLong test of {} on the shared test examples:",
+            c.delong_metric
+        );
         for (s, d) in &c.delong {
             let _ = writeln!(
                 o,
@@ -364,7 +379,8 @@ pub fn format_text(c: &PairComparison) -> String {
     if let Some(g) = &c.groups {
         let b = &g.bootstrap;
         let r = &g.randomization;
-        let (what, weights) = if g.metric == "gauc" {
+        let by_auc = g.metric.split(':').next() == Some("gauc");
+        let (what, weights) = if by_auc {
             ("AUC".to_string(), ", weighted by examples")
         } else {
             (g.metric.clone(), "")
@@ -377,7 +393,7 @@ pub fn format_text(c: &PairComparison) -> String {
         let _ = writeln!(
             o,
             "  Δ{} = {:+.5}; paired bootstrap ({} resamples, seed {}): se {:.5}, 95% CI [{:+.5}, {:+.5}], p = {}",
-            if g.metric == "gauc" { "GAUC" } else { g.metric.as_str() },
+            if by_auc { "GAUC" } else { g.metric.as_str() },
             b.diff, b.resamples, b.seed, b.se, b.ci.0, b.ci.1, fmt_p(b.p)
         );
         let _ = writeln!(

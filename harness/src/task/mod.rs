@@ -2,6 +2,9 @@
 //! task kind.
 
 pub mod cell;
+pub mod generative;
+pub mod generative_eval;
+pub mod generative_prep;
 pub mod prepare;
 pub mod ranking;
 pub mod retrieval;
@@ -9,4 +12,7 @@ pub mod retrieval_eval;
 pub mod retrieval_prep;
 pub mod spec;
 
-pub use spec::{check_model, ModelEntry, RetrievalSpec, SuiteSpec, TaskKind, TaskSpec, TrainSpec};
+pub use spec::{
+    all_models, check_model, GenMetric, GenerativeSpec, ModelEntry, RetrievalSpec, SuiteSpec,
+    TaskKind, TaskSpec, TrainSpec,
+};

@@ -20,6 +20,9 @@ pub enum TaskKind {
     /// Next-item retrieval over users' sequences (leave-one-out):
     /// `baselines::SEQ_CATALOG` models, HR/NDCG/MRR over the full corpus (and sampled).
     Retrieval,
+    /// Generative ranking over users' request logs (the last request is the test):
+    /// `baselines::GEN_CATALOG` models, AUC/GAUC/LogLoss per action (`auc:click`).
+    Generative,
 }
 
 impl TaskKind {
@@ -27,6 +30,7 @@ impl TaskKind {
         match self {
             TaskKind::Ranking => "ranking",
             TaskKind::Retrieval => "retrieval",
+            TaskKind::Generative => "generative",
         }
     }
     /// The catalog family a task of this kind takes its models from.
@@ -34,6 +38,7 @@ impl TaskKind {
         match self {
             TaskKind::Ranking => "ranking",
             TaskKind::Retrieval => "sequential",
+            TaskKind::Generative => "generative",
         }
     }
 }
@@ -42,13 +47,8 @@ impl TaskKind {
 /// names the models it could take.
 pub fn check_model(kind: TaskKind, name: &str) -> Result<(), String> {
     let family = kind.model_family();
-    let fits = |m: &baselines::ModelInfo| (m.family == "sequential") == (family == "sequential");
-    let known: Vec<&str> = baselines::CATALOG
-        .iter()
-        .chain(baselines::SEQ_CATALOG)
-        .filter(|m| fits(m))
-        .map(|m| m.name)
-        .collect();
+    let fits = |m: &baselines::ModelInfo| m.family == family;
+    let known: Vec<&str> = all_models().filter(|m| fits(m)).map(|m| m.name).collect();
     let known = if known.is_empty() {
         "none yet".to_string()
     } else {
@@ -65,6 +65,14 @@ pub fn check_model(kind: TaskKind, name: &str) -> Result<(), String> {
         )),
         Some(_) => Ok(()),
     }
+}
+
+/// Every catalog model: ranking, sequential and generative.
+pub fn all_models() -> impl Iterator<Item = &'static baselines::ModelInfo> {
+    baselines::CATALOG
+        .iter()
+        .chain(baselines::SEQ_CATALOG)
+        .chain(baselines::GEN_CATALOG)
 }
 
 /// Protocol settings of a retrieval task (`"retrieval": {...}` in the task file).
@@ -111,6 +119,101 @@ impl Default for RetrievalSpec {
     }
 }
 
+/// Settings of a generative-ranking task (`"generative": {...}` in the task file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerativeSpec {
+    /// Exposures of history per example (`GenSpec::max_history`), the most recent.
+    #[serde(default = "default_max_history")]
+    pub max_history: usize,
+    /// Candidates per example (`GenSpec::max_candidates`); longer requests are cut into
+    /// consecutive chunks of at most this many exposures.
+    #[serde(default = "default_max_candidates")]
+    pub max_candidates: usize,
+    /// Users with fewer requests (after the cut) are dropped (at least 3: a training,
+    /// a validation and a test request).
+    #[serde(default = "default_min_requests")]
+    pub min_requests: usize,
+    /// Request files only: a request is a user's events within one clock window of
+    /// this many seconds (`floor(time / window)`; default 3600, the same hour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_window_seconds: Option<u64>,
+}
+
+fn default_max_history() -> usize {
+    64
+}
+fn default_max_candidates() -> usize {
+    8
+}
+fn default_min_requests() -> usize {
+    3
+}
+/// The default request window of request files: one hour.
+pub const DEFAULT_REQUEST_WINDOW: u64 = 3600;
+
+impl Default for GenerativeSpec {
+    fn default() -> Self {
+        GenerativeSpec {
+            max_history: default_max_history(),
+            max_candidates: default_max_candidates(),
+            min_requests: default_min_requests(),
+            request_window_seconds: None,
+        }
+    }
+}
+
+impl GenerativeSpec {
+    /// The request window of request files (the default when the spec has none).
+    pub fn window(&self) -> u64 {
+        self.request_window_seconds
+            .unwrap_or(DEFAULT_REQUEST_WINDOW)
+    }
+}
+
+/// A generative task's metric: a ranking metric of one action, written `metric:action`
+/// (e.g. `auc:click`, `gauc:like`, `logloss:click`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenMetric {
+    /// `auc`, `gauc` or `logloss`.
+    pub metric: String,
+    pub action: String,
+}
+
+impl GenMetric {
+    /// Parses `metric:action` against the task's action names.
+    pub fn parse(name: &str, actions: &[String]) -> Result<GenMetric, String> {
+        let Some((metric, action)) = name.split_once(':') else {
+            return Err(format!(
+                "`{name}`: generative metrics are `metric:action` (e.g. `auc:{}`)",
+                actions.first().map_or("click", |a| a.as_str())
+            ));
+        };
+        if !RANKING_METRICS.contains(&metric) {
+            return Err(format!(
+                "`{name}`: unknown metric `{metric}` (known: {})",
+                RANKING_METRICS.join(", ")
+            ));
+        }
+        if !actions.iter().any(|a| a == action) {
+            return Err(format!(
+                "`{name}`: unknown action `{action}` (this dataset's actions: {})",
+                actions.join(", ")
+            ));
+        }
+        Ok(GenMetric {
+            metric: metric.to_string(),
+            action: action.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for GenMetric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.metric, self.action)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSpec {
@@ -134,6 +237,10 @@ pub struct TaskSpec {
     /// Retrieval tasks only: protocol settings (defaults when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retrieval: Option<RetrievalSpec>,
+    /// Generative-ranking tasks only: example shapes and request grouping (defaults
+    /// when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generative: Option<GenerativeSpec>,
 }
 
 fn default_seeds() -> u32 {
@@ -235,6 +342,7 @@ impl TaskSpec {
         match self.kind {
             TaskKind::Ranking => self.check_ranking().map_err(|(k, m)| invalid(k, m))?,
             TaskKind::Retrieval => self.check_retrieval().map_err(|(k, m)| invalid(k, m))?,
+            TaskKind::Generative => self.check_generative().map_err(|(k, m)| invalid(k, m))?,
         }
         if self.models.is_empty() {
             return Err(invalid("models", "at least one model is needed".into()));
@@ -278,6 +386,113 @@ impl TaskSpec {
         self.retrieval.clone().unwrap_or_default()
     }
 
+    /// The generative settings (their defaults when the file has none).
+    pub fn generative_spec(&self) -> GenerativeSpec {
+        self.generative.clone().unwrap_or_default()
+    }
+
+    /// Rejects the sections of the other kinds.
+    fn check_foreign_sections(&self) -> Result<(), (&'static str, String)> {
+        let kind = self.kind.key();
+        if self.retrieval.is_some() && self.kind != TaskKind::Retrieval {
+            return Err((
+                "retrieval",
+                format!("only retrieval tasks take this key (this task is {kind})"),
+            ));
+        }
+        if self.generative.is_some() && self.kind != TaskKind::Generative {
+            return Err((
+                "generative",
+                format!("only generative tasks take this key (this task is {kind})"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_generative(&self) -> Result<(), (&'static str, String)> {
+        self.check_foreign_sections()?;
+        let Some(actions) = self.dataset.action_names() else {
+            return Err((
+                "dataset",
+                format!(
+                    "source `{}` is for {} tasks (generative tasks take synth_gen or requests)",
+                    self.dataset.source(),
+                    if matches!(
+                        self.dataset,
+                        DatasetSpec::SynthSeq { .. } | DatasetSpec::Sequences(_)
+                    ) {
+                        "retrieval"
+                    } else {
+                        "ranking"
+                    }
+                ),
+            ));
+        };
+        if actions.is_empty() || actions.len() > crate::data::requests::MAX_ACTIONS {
+            return Err((
+                "dataset",
+                format!(
+                    "{} actions: a generative task needs 1 to {}",
+                    actions.len(),
+                    crate::data::requests::MAX_ACTIONS
+                ),
+            ));
+        }
+        for (k, a) in actions.iter().enumerate() {
+            if a.is_empty() || a.contains(':') || actions[..k].contains(a) {
+                return Err((
+                    "dataset",
+                    format!("action name `{a}` must be non-empty, unique and without `:`"),
+                ));
+            }
+        }
+        for m in &self.metrics {
+            GenMetric::parse(m, &actions).map_err(|e| ("metrics", e))?;
+        }
+        if self.split != SplitSpec::LeaveOneOut {
+            return Err((
+                "split",
+                format!(
+                    "generative tasks use leave_one_out (over requests), not `{}`",
+                    self.split.key()
+                ),
+            ));
+        }
+        let g = self.generative_spec();
+        if g.max_history == 0 || g.max_candidates == 0 {
+            return Err((
+                "generative",
+                "max_history and max_candidates must be positive".into(),
+            ));
+        }
+        if g.min_requests < 3 {
+            return Err((
+                "generative",
+                format!(
+                    "min_requests {} < 3: the split needs a training, a validation and a test request",
+                    g.min_requests
+                ),
+            ));
+        }
+        match (&self.dataset, g.request_window_seconds) {
+            (DatasetSpec::SynthGen { .. }, Some(_)) => {
+                return Err((
+                    "generative",
+                    "request_window_seconds groups request files; synth_gen draws its requests"
+                        .into(),
+                ))
+            }
+            (_, Some(0)) => {
+                return Err((
+                    "generative",
+                    "request_window_seconds must be positive".into(),
+                ))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn check_ranking(&self) -> Result<(), (&'static str, String)> {
         for m in &self.metrics {
             if !RANKING_METRICS.contains(&m.as_str()) {
@@ -297,18 +512,21 @@ impl TaskSpec {
             return Err((
                 "dataset",
                 format!(
-                    "source `{}` is for retrieval tasks (ranking tasks take synth_ctr or files)",
-                    self.dataset.source()
+                    "source `{}` is for {} tasks (ranking tasks take synth_ctr or files)",
+                    self.dataset.source(),
+                    if self.dataset.action_names().is_some() {
+                        "generative"
+                    } else {
+                        "retrieval"
+                    }
                 ),
             ));
         }
-        if self.retrieval.is_some() {
-            return Err(("retrieval", "only retrieval tasks take this key".into()));
-        }
-        Ok(())
+        self.check_foreign_sections()
     }
 
     fn check_retrieval(&self) -> Result<(), (&'static str, String)> {
+        self.check_foreign_sections()?;
         let r = self.retrieval_spec();
         let has_values = matches!(self.dataset, DatasetSpec::SynthSeq { .. });
         for m in &self.metrics {
@@ -342,8 +560,13 @@ impl TaskSpec {
             return Err((
                 "dataset",
                 format!(
-                    "source `{}` is for ranking tasks (retrieval tasks take synth_seq or sequences)",
-                    self.dataset.source()
+                    "source `{}` is for {} tasks (retrieval tasks take synth_seq or sequences)",
+                    self.dataset.source(),
+                    if self.dataset.action_names().is_some() {
+                        "generative"
+                    } else {
+                        "ranking"
+                    }
                 ),
             ));
         }
@@ -423,12 +646,7 @@ impl ModelEntry {
 }
 
 fn catalog_names() -> String {
-    baselines::CATALOG
-        .iter()
-        .chain(baselines::SEQ_CATALOG)
-        .map(|m| m.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    all_models().map(|m| m.name).collect::<Vec<_>>().join(", ")
 }
 
 /// Resolves one `models` entry. A config with a `model` key is a variant of that catalog

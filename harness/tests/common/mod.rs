@@ -143,3 +143,86 @@ pub fn build_test_model<D: Dev>(
         }),
     }
 }
+
+/// What a [`Recorder`] saw: every batch it was trained on (ranking steps and
+/// pre-training steps), for leakage checks through the real training loop.
+#[derive(Default)]
+pub struct Recorded {
+    pub train: Vec<baselines::GenBatch>,
+    pub pretrain: Vec<baselines::GenBatch>,
+}
+
+/// `item_only` plus a pre-training step (the mean squared embedding of the history's
+/// items, a stand-in for a self-supervised loss), recording every batch it trains on.
+/// `poison` makes the ranking logits NaN (to test the divergence guard).
+pub struct Recorder {
+    pub inner: baselines::sequential::item_only::ItemOnly,
+    pub pretrain_epochs: usize,
+    pub poison: bool,
+    pub log: std::sync::Arc<std::sync::Mutex<Recorded>>,
+}
+
+impl<D: Dev> baselines::GenForward<D> for Recorder {
+    fn logits<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &baselines::GenBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        if ctx.is_training() {
+            self.log.lock().unwrap().train.push(batch.clone());
+        }
+        let z = baselines::GenForward::<D>::logits::<T>(&self.inner, store, batch, ctx);
+        if self.poison {
+            z * f32::NAN
+        } else {
+            z
+        }
+    }
+
+    fn pretrain_loss<T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        batch: &baselines::GenBatch,
+        ctx: &mut Ctx<D>,
+    ) -> Option<Tensor<Rank0, f32, D, T>> {
+        self.log.lock().unwrap().pretrain.push(batch.clone());
+        let e: Mat<D, T> = ctx.lookup(store, self.inner.items, batch.hist_items.clone());
+        Some(e.square().mean::<Rank0, _>())
+    }
+
+    fn pretrain_epochs(&self) -> usize {
+        self.pretrain_epochs
+    }
+}
+
+/// What a generative-model builder returns.
+pub type GenBuilt<D> = Result<Box<dyn baselines::GenModel<D>>, ModelError>;
+
+/// A builder for `harness::task::generative::run_cell`: every catalog generative model
+/// (`baselines::build_gen`), plus `recorder` (config `{"pretrain_epochs": N}`, default
+/// 2) and `recorder_nan` (diverges at once), both recording into `log`.
+pub fn build_test_gen_model<D: Dev>(
+    log: std::sync::Arc<std::sync::Mutex<Recorded>>,
+) -> impl Fn(&str, &serde_json::Value, &baselines::GenSpec, &mut ParamStore<D>) -> GenBuilt<D> {
+    move |name, config, spec, store| {
+        let pretrain_epochs = config
+            .get("pretrain_epochs")
+            .and_then(|d| d.as_u64())
+            .unwrap_or(2) as usize;
+        let recorder = |poison: bool, store: &mut ParamStore<D>| {
+            let cfg = serde_json::from_value(serde_json::json!({"dim": 8, "hidden": [8]})).unwrap();
+            Recorder {
+                inner: baselines::sequential::item_only::ItemOnly::new(store, spec, &cfg),
+                pretrain_epochs,
+                poison,
+                log: log.clone(),
+            }
+        };
+        match name {
+            "recorder" => Ok(Box::new(recorder(false, store))),
+            "recorder_nan" => Ok(Box::new(recorder(true, store))),
+            _ => baselines::build_gen(name, config, spec, store),
+        }
+    }
+}

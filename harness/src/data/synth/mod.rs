@@ -51,6 +51,7 @@
 pub mod config;
 pub mod ctr;
 pub mod events;
+pub mod gen;
 pub mod labels;
 pub mod params;
 mod sampling;
@@ -63,6 +64,7 @@ mod tests;
 pub use config::SynthConfig;
 pub use ctr::{ctr_dataset, ctr_dataset_of, ctr_vocabularies, CTR_DENSE, CTR_SPARSE};
 pub use events::{Event, EventStream, Exposure};
+pub use gen::{synth_gen, GenWorld, SynthGen, SynthGenConfig};
 pub use labels::LABELS;
 pub use seq::{synth_seq, SeqWorld, SynthSeq, SynthSeqConfig};
 pub use world::World;
