@@ -378,6 +378,14 @@ fn the_claim_files_of_the_repository_parse_and_name_models_their_task_runs() {
         let task = harness::runner::load_task(root, &c.task)
             .unwrap_or_else(|e| panic!("{}: task {}: {e}", c.id, c.task));
         for k in &c.checks {
+            let metric = c.metric_of(k);
+            let is_cost = matches!(k.test, harness::report::claims::Test::CostRatio { .. });
+            assert!(
+                is_cost || task.metrics.iter().any(|m| m == metric),
+                "{}: metric {metric} is not one task {} reports",
+                c.id,
+                c.task
+            );
             let published = matches!(
                 k.test,
                 harness::report::claims::Test::MatchesPublished { .. }

@@ -243,12 +243,17 @@ impl From<Check> for RawCheck {
     }
 }
 
+/// A ranking metric, a retrieval metric, or a generative `metric:action` (the action
+/// is checked against the task when the claim's task is known, not here).
 fn check_metric(m: &str) -> Result<(), String> {
-    if RANKING_METRICS.contains(&m) || RetrievalMetric::parse(m).is_ok() {
+    let generative = m
+        .split_once(':')
+        .is_some_and(|(k, action)| RANKING_METRICS.contains(&k) && !action.is_empty());
+    if RANKING_METRICS.contains(&m) || RetrievalMetric::parse(m).is_ok() || generative {
         Ok(())
     } else {
         Err(format!(
-            "unknown `metric` `{m}` (known: {}, or a retrieval metric such as ndcg@10)",
+            "unknown `metric` `{m}` (known: {}, a retrieval metric such as ndcg@10, or metric:action such as auc:click)",
             RANKING_METRICS.join(", ")
         ))
     }
@@ -484,5 +489,8 @@ mod tests {
     fn retrieval_metrics_are_known() {
         assert!(parse(&GOOD.replace("\"auc\"", "\"ndcg@10\"")).is_ok());
         assert!(parse(&GOOD.replace("\"auc\"", "\"ndcg@ten\"")).is_err());
+        assert!(parse(&GOOD.replace("\"auc\"", "\"auc:click\"")).is_ok());
+        assert!(parse(&GOOD.replace("\"auc\"", "\"acc:click\"")).is_err());
+        assert!(parse(&GOOD.replace("\"auc\"", "\"auc:\"")).is_err());
     }
 }
