@@ -8,6 +8,7 @@ use crate::provenance::{self, Provenance};
 use crate::results::{CellResult, Cost, Seconds, Status, SCHEMA_VERSION};
 use crate::task::ranking::CellId;
 use crate::task::TaskSpec;
+use crate::train::EpochPlan;
 
 /// The parts of a new cell result that differ between task kinds.
 pub struct CellStart {
@@ -85,4 +86,17 @@ pub fn mark_failed(
         ..Default::default()
     };
     result.provenance.finished = provenance::now_rfc3339();
+}
+
+/// The cell's epochs as its task's training config sets them, with its model's
+/// optimizer, early stopping on the task's primary metric and the cell's seed.
+pub fn epoch_plan<'a>(spec: &'a TaskSpec, id: &CellId) -> EpochPlan<'a> {
+    EpochPlan {
+        batch_size: spec.train.batch_size,
+        max_epochs: spec.train.max_epochs,
+        patience: spec.train.patience,
+        optim: spec.train.optim_for(id.model),
+        monitor: spec.primary_metric(),
+        seed: id.seed,
+    }
 }

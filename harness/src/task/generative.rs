@@ -20,8 +20,8 @@ use crate::data::sequences::Stage;
 use crate::data::DataError;
 use crate::provenance;
 use crate::results::{CellResult, Cost, GenerativeCost, Scores, Seconds};
-use crate::task::cell::{mark_failed, new_result, CellStart};
-use crate::train_gen::{train_gen, GenTrainPlan};
+use crate::task::cell::{epoch_plan, mark_failed, new_result, CellStart};
+use crate::train_gen::train_gen;
 
 use super::generative_eval::{constant_logits, model_logits, oracle_logits, Candidates};
 use super::generative_prep::PreparedGen;
@@ -97,14 +97,7 @@ pub fn run_cell<D: Dev>(
     .map_err(|e| task_err(format!("model output shapes: {e}")))?;
     let train = train_examples(logs);
     let pre_users = pretrain_users(logs);
-    let plan = GenTrainPlan {
-        batch_size: spec.train.batch_size,
-        max_epochs: spec.train.max_epochs,
-        patience: spec.train.patience,
-        optim: spec.train.optim_for(id.model),
-        monitor: spec.primary_metric(),
-        seed: id.seed,
-    };
+    let plan = epoch_plan(spec, id);
     let valid_cands = Candidates::of(logs, gen_spec, &valid);
     let test_cands = Candidates::of(logs, gen_spec, &test);
     let data_seconds = t0.elapsed().as_secs_f64();

@@ -2,7 +2,7 @@
 //! score the test split and report AUC, GAUC (by group) and LogLoss, next to the
 //! constant predictor and, for synthetic worlds, the oracle (true probabilities).
 
-use crate::task::cell::{mark_failed, new_result, CellStart};
+use crate::task::cell::{epoch_plan, mark_failed, new_result, CellStart};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -58,7 +58,6 @@ pub fn run_cell<D: Dev>(
     // The cell's name may be a variant: the catalog calls get its base model.
     let entry = spec.require_entry(id.model).map_err(task_error)?;
     let model_config = entry.config.clone();
-    let optim = spec.train.optim_for(id.model);
     let mut store = ParamStore::new(dev.clone(), id.seed);
     // Per-id frequencies (and the model's pair statistics, if it asks for some) from the
     // training rows only (no leakage from valid/test).
@@ -67,13 +66,8 @@ pub fn run_cell<D: Dev>(
     let model = baselines::build(&entry.base, &model_config, &features, &mut store)
         .map_err(|e| task_error(e.to_string()))?;
     let plan = TrainPlan {
-        batch_size: spec.train.batch_size,
-        max_epochs: spec.train.max_epochs,
-        patience: spec.train.patience,
-        optim,
-        monitor: spec.primary_metric(),
+        epochs: epoch_plan(spec, id),
         label,
-        seed: id.seed,
     };
     let data_seconds = t0.elapsed().as_secs_f64();
     let trained = train(

@@ -5,7 +5,7 @@
 //! baseline: most popular training items, seen items filtered) and, for synthetic
 //! worlds, the oracle (the true next-item probabilities).
 
-use crate::task::cell::{mark_failed, new_result, CellStart};
+use crate::task::cell::{epoch_plan, mark_failed, new_result, CellStart};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -119,12 +119,7 @@ pub fn run_cell<D: Dev>(
     let users = train_users(seqs);
     let all_users: Vec<usize> = (0..seqs.n_users()).collect();
     let plan = SeqTrainPlan {
-        batch_size: spec.train.batch_size,
-        max_epochs: spec.train.max_epochs,
-        patience: spec.train.patience,
-        optim: spec.train.optim_for(id.model),
-        monitor: spec.primary_metric(),
-        seed: id.seed,
+        epochs: epoch_plan(spec, id),
         max_len: r.max_len,
         n_neg: r.n_neg,
     };
