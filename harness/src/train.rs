@@ -29,20 +29,6 @@ pub struct CurvePoint {
     pub seconds: f64,
 }
 
-#[derive(Debug, Clone)]
-pub struct Trained {
-    pub curve: Vec<CurvePoint>,
-    pub best_epoch: usize,
-    pub train_seconds: f64,
-    pub examples_seen: usize,
-    /// Training examples per second, optimizer included, validation excluded.
-    pub train_examples_per_second: f64,
-    /// Forward FLOPs per example, from the engine's counter on the training batches.
-    pub forward_flops_per_example: f64,
-    /// Every training step's FLOPs (forward, backward, optimizer), summed.
-    pub flops: Flops,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("diverged: loss {loss} at epoch {epoch}, step {step}")]
@@ -334,9 +320,9 @@ pub fn train<D: Dev>(
     valid_rows: &[usize],
     plan: &TrainPlan,
     progress: &ProgressBar,
-) -> Result<Trained, TrainError> {
+) -> Result<EpochRun, TrainError> {
     let mut opt = Optimizer::new(&plan.epochs.optim, store);
-    let run = run_epochs(
+    run_epochs(
         store,
         train_rows,
         &plan.epochs,
@@ -346,15 +332,5 @@ pub fn train<D: Dev>(
             (out.loss, out.flops)
         },
         |store| rows_metrics(model, store, ds, valid_rows, plan.label),
-    )?;
-    Ok(Trained {
-        train_examples_per_second: run.examples_per_second(),
-        forward_flops_per_example: run.flops.model_forward_total() as f64
-            / run.examples_seen.max(1) as f64,
-        curve: run.curve,
-        best_epoch: run.best_epoch,
-        train_seconds: run.train_seconds,
-        examples_seen: run.examples_seen,
-        flops: run.flops,
-    })
+    )
 }

@@ -17,7 +17,7 @@ use indicatif::ProgressBar;
 use crate::data::batcher::epoch_order;
 use crate::data::gen_batcher::{batch, pretrain_batch, Example};
 use crate::data::requests::RequestLogs;
-use crate::train::{run_epochs, CurvePoint, EpochPlan, TrainError};
+use crate::train::{run_epochs, EpochPlan, EpochRun, TrainError};
 
 /// Validation metrics of the current parameters.
 pub type ValidateGen<'a, D> =
@@ -36,15 +36,8 @@ pub struct Pretrained {
 
 #[derive(Debug, Clone)]
 pub struct GenTrained {
-    pub curve: Vec<CurvePoint>,
-    pub best_epoch: usize,
-    /// Ranking epochs' seconds (pre-training and validation excluded).
-    pub train_seconds: f64,
-    /// Training examples (requests) seen over the ranking epochs.
-    pub examples_seen: usize,
-    pub train_examples_per_second: f64,
-    /// Every ranking step's FLOPs, summed.
-    pub flops: Flops,
+    /// The ranking epochs (pre-training excluded).
+    pub run: EpochRun,
     pub pretrained: Pretrained,
 }
 
@@ -118,13 +111,5 @@ pub fn train_gen<D: Dev>(
         |store, _, _, chunk| gen_train_step(model, store, &mut opt, &batch(spec, logs, chunk)),
         |store| validate(model, store),
     )?;
-    Ok(GenTrained {
-        train_examples_per_second: run.examples_per_second(),
-        curve: run.curve,
-        best_epoch: run.best_epoch,
-        train_seconds: run.train_seconds,
-        examples_seen: run.examples_seen,
-        flops: run.flops,
-        pretrained,
-    })
+    Ok(GenTrained { run, pretrained })
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use baselines::engine::{Dev, Flops, Optimizer, ParamStore};
+use baselines::engine::{Dev, Optimizer, ParamStore};
 use baselines::{seq_train_step, SeqModel};
 use indicatif::ProgressBar;
 use rand::SeedableRng;
@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::data::seq_batcher::train_batch;
 use crate::data::sequences::Sequences;
-use crate::train::{run_epochs, CurvePoint, EpochPlan, TrainError};
+use crate::train::{run_epochs, EpochPlan, EpochRun, TrainError};
 
 /// Validation metrics of the current parameters.
 pub type Validate<'a, D> =
@@ -24,19 +24,6 @@ pub struct SeqTrainPlan<'a> {
     pub epochs: EpochPlan<'a>,
     pub max_len: usize,
     pub n_neg: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct SeqTrained {
-    pub curve: Vec<CurvePoint>,
-    pub best_epoch: usize,
-    pub train_seconds: f64,
-    /// Training rows (user sequences) seen, over all epochs.
-    pub examples_seen: usize,
-    /// Training rows per second, optimizer included, validation excluded.
-    pub train_examples_per_second: f64,
-    /// Every training step's FLOPs, summed.
-    pub flops: Flops,
 }
 
 /// Trains `model` on the users `train_users` (each has a training target); `validate`
@@ -51,7 +38,7 @@ pub fn train_seq<D: Dev>(
     plan: &SeqTrainPlan,
     validate: &mut Validate<D>,
     progress: &ProgressBar,
-) -> Result<SeqTrained, TrainError> {
+) -> Result<EpochRun, TrainError> {
     let mut opt = Optimizer::new(&plan.epochs.optim, store);
     // Negatives: their own stream per (seed, epoch), independent of the order's.
     let negatives = |epoch: usize| {
@@ -60,7 +47,7 @@ pub fn train_seq<D: Dev>(
         rng
     };
     let mut rng = negatives(1);
-    let run = run_epochs(
+    run_epochs(
         store,
         train_users,
         &plan.epochs,
@@ -73,13 +60,5 @@ pub fn train_seq<D: Dev>(
             seq_train_step(model, store, &mut opt, &batch)
         },
         |store| validate(model, store),
-    )?;
-    Ok(SeqTrained {
-        train_examples_per_second: run.examples_per_second(),
-        curve: run.curve,
-        best_epoch: run.best_epoch,
-        train_seconds: run.train_seconds,
-        examples_seen: run.examples_seen,
-        flops: run.flops,
-    })
+    )
 }
