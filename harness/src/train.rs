@@ -29,20 +29,6 @@ pub struct CurvePoint {
     pub seconds: f64,
 }
 
-#[derive(Debug, Clone)]
-pub struct Trained {
-    pub curve: Vec<CurvePoint>,
-    pub best_epoch: usize,
-    pub train_seconds: f64,
-    pub examples_seen: usize,
-    /// Training examples per second, optimizer included, validation excluded.
-    pub train_examples_per_second: f64,
-    /// Forward FLOPs per example, from the engine's counter on the training batches.
-    pub forward_flops_per_example: f64,
-    /// Every training step's FLOPs (forward, backward, optimizer), summed.
-    pub flops: Flops,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("diverged: loss {loss} at epoch {epoch}, step {step}")]
@@ -61,15 +47,21 @@ pub enum TrainError {
     NoPretrainLoss { epochs: usize },
 }
 
-pub struct TrainPlan<'a> {
+/// What every training loop's plan holds: batches, epochs, early stopping, optimizer
+/// and the seed of the epochs' shuffles.
+pub struct EpochPlan<'a> {
     pub batch_size: usize,
     pub max_epochs: usize,
     pub patience: usize,
     pub optim: OptimConfig,
-    /// The metric early stopping watches (auc, gauc or logloss).
+    /// The validation metric early stopping watches (the task's primary metric).
     pub monitor: &'a str,
-    pub label: usize,
     pub seed: u64,
+}
+
+pub struct TrainPlan<'a> {
+    pub epochs: EpochPlan<'a>,
+    pub label: usize,
 }
 
 /// Scores (logits) of `rows`, in order.
@@ -225,6 +217,82 @@ impl<'a, D: Dev> EpochLog<'a, D> {
     }
 }
 
+/// What `run_epochs` did.
+#[derive(Debug, Clone)]
+pub struct EpochRun {
+    pub curve: Vec<CurvePoint>,
+    /// The epoch whose parameters the store holds (0 = no epoch had a score).
+    pub best_epoch: usize,
+    /// Seconds in the training steps (validation excluded).
+    pub train_seconds: f64,
+    /// Training rows seen over all epochs.
+    pub examples_seen: usize,
+    /// Every training step's FLOPs, summed.
+    pub flops: Flops,
+}
+
+impl EpochRun {
+    /// Training rows per second, optimizer included, validation excluded.
+    pub fn examples_per_second(&self) -> f64 {
+        self.examples_seen as f64 / self.train_seconds.max(1e-9)
+    }
+}
+
+/// The epoch loop every training loop shares: each epoch shuffles `rows` by
+/// (seed, epoch), calls `step(store, epoch, step, chunk)` on each `batch_size` chunk
+/// (it returns the chunk's mean loss and its FLOPs), stops on a non-finite loss, then
+/// scores the parameters with `validate` for early stopping. On return the store holds
+/// the parameters of the best validation epoch.
+pub fn run_epochs<D: Dev, T: Clone>(
+    store: &mut ParamStore<D>,
+    rows: &[T],
+    plan: &EpochPlan,
+    progress: &ProgressBar,
+    mut step: impl FnMut(&mut ParamStore<D>, usize, usize, &[T]) -> (f32, Flops),
+    mut validate: impl FnMut(&ParamStore<D>) -> BTreeMap<String, f64>,
+) -> Result<EpochRun, TrainError> {
+    let mut train_time = 0.0;
+    let mut log = EpochLog::new(store, plan.monitor, plan.patience);
+    let (mut seen, mut flops) = (0usize, Flops::default());
+    let steps_per_epoch = rows.len().div_ceil(plan.batch_size);
+    progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
+    for epoch in 1..=plan.max_epochs {
+        let t0 = Instant::now();
+        let mut loss_sum = 0.0f64;
+        for (i, chunk) in epoch_order(rows, plan.seed, epoch)
+            .chunks(plan.batch_size)
+            .enumerate()
+        {
+            let (loss, step_flops) = step(store, epoch, i, chunk);
+            if !loss.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step: i,
+                    loss,
+                });
+            }
+            loss_sum += loss as f64 * chunk.len() as f64;
+            seen += chunk.len();
+            flops.merge(&step_flops);
+            progress.inc(1);
+        }
+        train_time += t0.elapsed().as_secs_f64();
+        let valid = validate(store);
+        let train_loss = loss_sum / rows.len().max(1) as f64;
+        if log.end_epoch(store, epoch, train_loss, valid) {
+            break;
+        }
+    }
+    let (curve, best_epoch) = log.finish(store);
+    Ok(EpochRun {
+        curve,
+        best_epoch,
+        train_seconds: train_time,
+        examples_seen: seen,
+        flops,
+    })
+}
+
 fn rows_metrics<D: Dev>(
     model: &dyn Model<D>,
     store: &ParamStore<D>,
@@ -252,47 +320,17 @@ pub fn train<D: Dev>(
     valid_rows: &[usize],
     plan: &TrainPlan,
     progress: &ProgressBar,
-) -> Result<Trained, TrainError> {
-    let mut opt = Optimizer::new(&plan.optim, store);
-    let mut train_time = 0.0;
-    let mut log = EpochLog::new(store, plan.monitor, plan.patience);
-    let (mut seen, mut flops) = (0usize, Flops::default());
-    let steps_per_epoch = train_rows.len().div_ceil(plan.batch_size);
-    progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
-    for epoch in 1..=plan.max_epochs {
-        let t0 = Instant::now();
-        let order = epoch_order(train_rows, plan.seed, epoch);
-        let mut loss_sum = 0.0f64;
-        for (step, chunk) in order.chunks(plan.batch_size).enumerate() {
-            let batch = make_batch(ds, chunk, plan.label);
-            let out = train_step(model, store, &mut opt, &batch);
-            if !out.loss.is_finite() {
-                return Err(TrainError::Diverged {
-                    epoch,
-                    step,
-                    loss: out.loss,
-                });
-            }
-            loss_sum += out.loss as f64 * chunk.len() as f64;
-            seen += chunk.len();
-            flops.merge(&out.flops);
-            progress.inc(1);
-        }
-        train_time += t0.elapsed().as_secs_f64();
-        let valid = rows_metrics(model, store, ds, valid_rows, plan.label);
-        let train_loss = loss_sum / train_rows.len() as f64;
-        if log.end_epoch(store, epoch, train_loss, valid) {
-            break;
-        }
-    }
-    let (curve, best_epoch) = log.finish(store);
-    Ok(Trained {
-        curve,
-        best_epoch,
-        train_seconds: train_time,
-        examples_seen: seen,
-        train_examples_per_second: seen as f64 / train_time.max(1e-9),
-        forward_flops_per_example: flops.model_forward_total() as f64 / seen.max(1) as f64,
-        flops,
-    })
+) -> Result<EpochRun, TrainError> {
+    let mut opt = Optimizer::new(&plan.epochs.optim, store);
+    run_epochs(
+        store,
+        train_rows,
+        &plan.epochs,
+        progress,
+        |store, _, _, chunk| {
+            let out = train_step(model, store, &mut opt, &make_batch(ds, chunk, plan.label));
+            (out.loss, out.flops)
+        },
+        |store| rows_metrics(model, store, ds, valid_rows, plan.label),
+    )
 }

@@ -10,28 +10,18 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use baselines::engine::{Dev, Flops, OptimConfig, Optimizer, ParamStore};
+use baselines::engine::{Dev, Flops, Optimizer, ParamStore};
 use baselines::{gen_pretrain_step, gen_train_step, GenModel, GenSpec};
 use indicatif::ProgressBar;
 
 use crate::data::batcher::epoch_order;
 use crate::data::gen_batcher::{batch, pretrain_batch, Example};
 use crate::data::requests::RequestLogs;
-use crate::train::{CurvePoint, EpochLog, TrainError};
+use crate::train::{run_epochs, EpochPlan, EpochRun, TrainError};
 
 /// Validation metrics of the current parameters.
 pub type ValidateGen<'a, D> =
     dyn FnMut(&dyn GenModel<D>, &ParamStore<D>) -> BTreeMap<String, f64> + 'a;
-
-pub struct GenTrainPlan<'a> {
-    pub batch_size: usize,
-    pub max_epochs: usize,
-    pub patience: usize,
-    pub optim: OptimConfig,
-    /// The validation metric early stopping watches (the task's primary metric).
-    pub monitor: &'a str,
-    pub seed: u64,
-}
 
 /// What pre-training did (all zero for a model without it).
 #[derive(Debug, Clone, Default)]
@@ -46,25 +36,9 @@ pub struct Pretrained {
 
 #[derive(Debug, Clone)]
 pub struct GenTrained {
-    pub curve: Vec<CurvePoint>,
-    pub best_epoch: usize,
-    /// Ranking epochs' seconds (pre-training and validation excluded).
-    pub train_seconds: f64,
-    /// Training examples (requests) seen over the ranking epochs.
-    pub examples_seen: usize,
-    pub train_examples_per_second: f64,
-    /// Every ranking step's FLOPs, summed.
-    pub flops: Flops,
+    /// The ranking epochs (pre-training excluded).
+    pub run: EpochRun,
     pub pretrained: Pretrained,
-}
-
-/// The row order of `epoch`: `rows` shuffled by (seed, epoch), as `train.rs` does.
-fn shuffled<T: Copy>(rows: &[T], seed: u64, epoch: usize) -> Vec<T> {
-    let index: Vec<usize> = (0..rows.len()).collect();
-    epoch_order(&index, seed, epoch)
-        .into_iter()
-        .map(|i| rows[i])
-        .collect()
 }
 
 /// Pre-trains `model` for its `pretrain_epochs` on `users`' training splits
@@ -75,7 +49,7 @@ fn pretrain<D: Dev>(
     spec: &GenSpec,
     logs: &RequestLogs,
     users: &[usize],
-    plan: &GenTrainPlan,
+    plan: &EpochPlan,
 ) -> Result<Pretrained, TrainError> {
     let epochs = model.pretrain_epochs();
     let mut out = Pretrained {
@@ -91,7 +65,7 @@ fn pretrain<D: Dev>(
     let seed = plan.seed ^ 0x5052_4554_5241_494E;
     for epoch in 1..=epochs {
         let mut loss_sum = 0.0f64;
-        for (step, chunk) in shuffled(users, seed, epoch)
+        for (step, chunk) in epoch_order(users, seed, epoch)
             .chunks(plan.batch_size)
             .enumerate()
         {
@@ -122,50 +96,20 @@ pub fn train_gen<D: Dev>(
     logs: &RequestLogs,
     train: &[Example],
     pretrain_users: &[usize],
-    plan: &GenTrainPlan,
+    plan: &EpochPlan,
     validate: &mut ValidateGen<D>,
     progress: &ProgressBar,
 ) -> Result<GenTrained, TrainError> {
     let pretrained = pretrain(model, store, spec, logs, pretrain_users, plan)?;
     // A fresh optimizer: the ranking epochs start from zero moments.
     let mut opt = Optimizer::new(&plan.optim, store);
-    let mut train_time = 0.0;
-    let mut log = EpochLog::new(store, plan.monitor, plan.patience);
-    let (mut seen, mut flops) = (0usize, Flops::default());
-    let steps_per_epoch = train.len().div_ceil(plan.batch_size);
-    progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
-    for epoch in 1..=plan.max_epochs {
-        let t0 = Instant::now();
-        let mut loss_sum = 0.0f64;
-        for (step, chunk) in shuffled(train, plan.seed, epoch)
-            .chunks(plan.batch_size)
-            .enumerate()
-        {
-            let b = batch(spec, logs, chunk);
-            let (loss, step_flops) = gen_train_step(model, store, &mut opt, &b);
-            if !loss.is_finite() {
-                return Err(TrainError::Diverged { epoch, step, loss });
-            }
-            loss_sum += loss as f64 * chunk.len() as f64;
-            seen += chunk.len();
-            flops.merge(&step_flops);
-            progress.inc(1);
-        }
-        train_time += t0.elapsed().as_secs_f64();
-        let valid = validate(model, store);
-        let train_loss = loss_sum / train.len().max(1) as f64;
-        if log.end_epoch(store, epoch, train_loss, valid) {
-            break;
-        }
-    }
-    let (curve, best_epoch) = log.finish(store);
-    Ok(GenTrained {
-        curve,
-        best_epoch,
-        train_seconds: train_time,
-        examples_seen: seen,
-        train_examples_per_second: seen as f64 / train_time.max(1e-9),
-        flops,
-        pretrained,
-    })
+    let run = run_epochs(
+        store,
+        train,
+        plan,
+        progress,
+        |store, _, _, chunk| gen_train_step(model, store, &mut opt, &batch(spec, logs, chunk)),
+        |store| validate(model, store),
+    )?;
+    Ok(GenTrained { run, pretrained })
 }

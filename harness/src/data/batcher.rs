@@ -97,8 +97,9 @@ pub fn make_batch(ds: &Dataset, rows: &[usize], label: usize) -> Batch {
     b
 }
 
-/// The training rows of one epoch, shuffled by `(seed, epoch)`, cut into batches.
-pub fn epoch_order(rows: &[usize], seed: u64, epoch: usize) -> Vec<usize> {
+/// The training rows of one epoch, shuffled by `(seed, epoch)`, cut into batches. The
+/// permutation depends on the number of rows only, not on their type.
+pub fn epoch_order<T: Clone>(rows: &[T], seed: u64, epoch: usize) -> Vec<T> {
     let mut order = rows.to_vec();
     let mut rng =
         ChaCha8Rng::seed_from_u64(seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1)));

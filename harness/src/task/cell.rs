@@ -3,11 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use baselines::engine::{Dev, DeviceKind, ParamStore};
+
+use crate::cost;
 use crate::data::split::SplitHashes;
 use crate::provenance::{self, Provenance};
 use crate::results::{CellResult, Cost, Seconds, Status, SCHEMA_VERSION};
 use crate::task::ranking::CellId;
 use crate::task::TaskSpec;
+use crate::train::{EpochPlan, EpochRun};
 
 /// The parts of a new cell result that differ between task kinds.
 pub struct CellStart {
@@ -85,4 +89,53 @@ pub fn mark_failed(
         ..Default::default()
     };
     result.provenance.finished = provenance::now_rfc3339();
+}
+
+/// The cell's epochs as its task's training config sets them, with its model's
+/// optimizer, early stopping on the task's primary metric and the cell's seed.
+pub fn epoch_plan<'a>(spec: &'a TaskSpec, id: &CellId) -> EpochPlan<'a> {
+    EpochPlan {
+        batch_size: spec.train.batch_size,
+        max_epochs: spec.train.max_epochs,
+        patience: spec.train.patience,
+        optim: spec.train.optim_for(id.model),
+        monitor: spec.primary_metric(),
+        seed: id.seed,
+    }
+}
+
+/// A cell's cost before evaluation: the batch size, the memory window `peak_scope` and
+/// `rss_at_start` from `cost::start_peak_window`, and the memory of `store` (after
+/// training: the optimizer's state is laid out).
+pub fn start_cost<D: Dev>(
+    spec: &TaskSpec,
+    store: &ParamStore<D>,
+    peak_scope: String,
+    rss_at_start: Option<u64>,
+) -> Cost {
+    let mut cost = Cost {
+        train_batch_size: spec.train.batch_size,
+        peak_rss_scope: peak_scope,
+        process_rss_at_start_bytes: rss_at_start,
+        ..Default::default()
+    };
+    cost::memory_cost(store, &mut cost);
+    cost
+}
+
+/// The `rows` field of a result from (name, count) pairs.
+pub fn row_counts(rows: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    rows.iter().map(|&(k, v)| (k.to_string(), v)).collect()
+}
+
+/// Records what training did: the curve, the best epoch and its validation metrics,
+/// training FLOPs and throughput, and the peak memory so far.
+pub fn record_training(result: &mut CellResult, cost: &mut Cost, run: &EpochRun, device: &str) {
+    result.valid_metrics = run.curve[run.best_epoch.max(1) - 1].valid.clone();
+    result.best_epoch = run.best_epoch;
+    result.curve = run.curve.clone();
+    cost::flops_cost(&run.flops, run.examples_seen, cost);
+    cost.train_examples_per_second = run.examples_per_second();
+    cost.process_peak_rss_bytes = cost::peak_rss_bytes();
+    cost.gpu_memory = cost::cuda_mem_info(device.parse().unwrap_or(DeviceKind::Cpu));
 }

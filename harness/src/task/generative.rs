@@ -5,11 +5,10 @@
 //! predictor (each action's training rate: the trivial baseline) and, for the
 //! synthetic world, the oracle (the true action probabilities).
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use baselines::catalog::ModelError;
-use baselines::engine::{Dev, DeviceKind, ParamStore};
+use baselines::engine::{Dev, ParamStore};
 use baselines::{gen_logits, GenModel, GenSpec};
 use indicatif::ProgressBar;
 
@@ -19,9 +18,11 @@ use crate::data::gen_batcher::{batch, eval_examples, pretrain_users, train_examp
 use crate::data::sequences::Stage;
 use crate::data::DataError;
 use crate::provenance;
-use crate::results::{CellResult, Cost, GenerativeCost, Scores, Seconds};
-use crate::task::cell::{mark_failed, new_result, CellStart};
-use crate::train_gen::{train_gen, GenTrainPlan};
+use crate::results::{CellResult, GenerativeCost, Scores, Seconds};
+use crate::task::cell::{
+    epoch_plan, mark_failed, new_result, record_training, row_counts, start_cost, CellStart,
+};
+use crate::train_gen::train_gen;
 
 use super::generative_eval::{constant_logits, model_logits, oracle_logits, Candidates};
 use super::generative_prep::PreparedGen;
@@ -97,14 +98,7 @@ pub fn run_cell<D: Dev>(
     .map_err(|e| task_err(format!("model output shapes: {e}")))?;
     let train = train_examples(logs);
     let pre_users = pretrain_users(logs);
-    let plan = GenTrainPlan {
-        batch_size: spec.train.batch_size,
-        max_epochs: spec.train.max_epochs,
-        patience: spec.train.patience,
-        optim: spec.train.optim_for(id.model),
-        monitor: spec.primary_metric(),
-        seed: id.seed,
-    };
+    let plan = epoch_plan(spec, id);
     let valid_cands = Candidates::of(logs, gen_spec, &valid);
     let test_cands = Candidates::of(logs, gen_spec, &test);
     let data_seconds = t0.elapsed().as_secs_f64();
@@ -132,14 +126,8 @@ pub fn run_cell<D: Dev>(
     );
     let oracle_metrics = oracle_logits(logs, gen_spec, &test)
         .map(|z| test_cands.metrics(&prep.metrics, &logs.actions, &z));
-    let mut cost = Cost {
-        train_batch_size: spec.train.batch_size,
-        peak_rss_scope: peak_scope,
-        process_rss_at_start_bytes: rss_at_start,
-        ..Default::default()
-    };
-    cost::memory_cost(&store, &mut cost);
-    let rows: BTreeMap<String, usize> = [
+    let mut cost = start_cost(spec, &store, peak_scope, rss_at_start);
+    let rows = row_counts(&[
         ("train", Candidates::of(logs, gen_spec, &train).len()),
         ("valid", valid_cands.len()),
         ("test", test_cands.len()),
@@ -152,10 +140,7 @@ pub fn run_cell<D: Dev>(
         ("exposures", logs.n_exposures()),
         ("dropped_users", logs.dropped_users),
         ("dropped_requests", logs.dropped_requests),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ]);
     let mut result = new_result(
         spec,
         id,
@@ -187,13 +172,7 @@ pub fn run_cell<D: Dev>(
         .expect("shapes were checked before training");
     let eval_seconds = t_eval.elapsed().as_secs_f64();
     result.metrics = test_cands.metrics(&prep.metrics, &logs.actions, &z);
-    result.valid_metrics = trained.curve[trained.best_epoch.max(1) - 1].valid.clone();
-    result.best_epoch = trained.best_epoch;
-    result.curve = trained.curve;
-    cost::flops_cost(&trained.flops, trained.examples_seen, &mut cost);
-    cost.train_examples_per_second = trained.train_examples_per_second;
-    cost.process_peak_rss_bytes = cost::peak_rss_bytes();
-    cost.gpu_memory = cost::cuda_mem_info(id.device.parse().unwrap_or(DeviceKind::Cpu));
+    record_training(&mut result, &mut cost, &trained.run, id.device);
     let pre = &trained.pretrained;
     cost.generative = Some(GenerativeCost {
         pretrain_epochs: pre.epochs,
@@ -225,7 +204,7 @@ pub fn run_cell<D: Dev>(
     result.cost = cost;
     result.seconds = Seconds {
         data: data_seconds,
-        train: trained.train_seconds + pre.seconds,
+        train: trained.run.train_seconds + pre.seconds,
         eval: eval_seconds,
         total: t0.elapsed().as_secs_f64(),
     };

@@ -2,17 +2,18 @@
 //! score the test split and report AUC, GAUC (by group) and LogLoss, next to the
 //! constant predictor and, for synthetic worlds, the oracle (true probabilities).
 
-use crate::task::cell::{mark_failed, new_result, CellStart};
-use std::collections::BTreeMap;
+use crate::task::cell::{
+    epoch_plan, mark_failed, new_result, record_training, row_counts, start_cost, CellStart,
+};
 use std::time::Instant;
 
-use baselines::engine::{Dev, DeviceKind, ParamStore};
+use baselines::engine::{Dev, ParamStore};
 use indicatif::ProgressBar;
 
 use crate::cost;
 use crate::data::batcher::feature_spec_with_counts;
 use crate::provenance;
-use crate::results::{CellResult, Cost, Scores, Seconds};
+use crate::results::{CellResult, Scores, Seconds};
 use crate::train::{predict, ranking_metrics, train, TrainPlan};
 
 use super::prepare::Prepared;
@@ -58,7 +59,6 @@ pub fn run_cell<D: Dev>(
     // The cell's name may be a variant: the catalog calls get its base model.
     let entry = spec.require_entry(id.model).map_err(task_error)?;
     let model_config = entry.config.clone();
-    let optim = spec.train.optim_for(id.model);
     let mut store = ParamStore::new(dev.clone(), id.seed);
     // Per-id frequencies (and the model's pair statistics, if it asks for some) from the
     // training rows only (no leakage from valid/test).
@@ -67,13 +67,8 @@ pub fn run_cell<D: Dev>(
     let model = baselines::build(&entry.base, &model_config, &features, &mut store)
         .map_err(|e| task_error(e.to_string()))?;
     let plan = TrainPlan {
-        batch_size: spec.train.batch_size,
-        max_epochs: spec.train.max_epochs,
-        patience: spec.train.patience,
-        optim,
-        monitor: spec.primary_metric(),
+        epochs: epoch_plan(spec, id),
         label,
-        seed: id.seed,
     };
     let data_seconds = t0.elapsed().as_secs_f64();
     let trained = train(
@@ -106,24 +101,15 @@ pub fn run_cell<D: Dev>(
         let logits: Vec<f32> = split.test.iter().map(|&r| logit(o[label][r])).collect();
         ranking_metrics(&logits, &test_labels, test_groups.as_deref())
     });
-    let mut cost = Cost {
-        train_batch_size: spec.train.batch_size,
-        peak_rss_scope: peak_scope,
-        process_rss_at_start_bytes: rss_at_start,
-        ..Default::default()
-    };
     // train() has laid out the optimizer's state in the tables and restored the best
     // epoch, whose AMTL widths are the trained model's.
-    cost::memory_cost(&store, &mut cost);
+    let mut cost = start_cost(spec, &store, peak_scope, rss_at_start);
     cost::model_memory_cost(model.as_ref(), &store, &mut cost);
-    let rows: BTreeMap<String, usize> = [
+    let rows = row_counts(&[
         ("train", split.train.len()),
         ("valid", split.valid.len()),
         ("test", split.test.len()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ]);
     let mut result = new_result(
         spec,
         id,
@@ -151,13 +137,7 @@ pub fn run_cell<D: Dev>(
     let logits = predict(model.as_ref(), &store, ds, &split.test, label);
     result.metrics = ranking_metrics(&logits, &test_labels, test_groups.as_deref());
     let eval_seconds = t_eval.elapsed().as_secs_f64();
-    result.valid_metrics = trained.curve[trained.best_epoch.max(1) - 1].valid.clone();
-    result.best_epoch = trained.best_epoch;
-    result.curve = trained.curve;
-    cost::flops_cost(&trained.flops, trained.examples_seen, &mut cost);
-    cost.train_examples_per_second = trained.train_examples_per_second;
-    cost.process_peak_rss_bytes = cost::peak_rss_bytes();
-    cost.gpu_memory = cost::cuda_mem_info(id.device.parse().unwrap_or(DeviceKind::Cpu));
+    record_training(&mut result, &mut cost, &trained, id.device);
     let serve: Vec<_> = LATENCY_BATCHES
         .iter()
         .filter(|_| !split.test.is_empty())

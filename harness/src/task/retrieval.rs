@@ -5,12 +5,14 @@
 //! baseline: most popular training items, seen items filtered) and, for synthetic
 //! worlds, the oracle (the true next-item probabilities).
 
-use crate::task::cell::{mark_failed, new_result, CellStart};
+use crate::task::cell::{
+    epoch_plan, mark_failed, new_result, record_training, row_counts, start_cost, CellStart,
+};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use baselines::catalog::ModelError;
-use baselines::engine::{Dev, DeviceKind, ParamStore};
+use baselines::engine::{Dev, ParamStore};
 use baselines::{seq_user_vectors, SeqModel, SeqSpec};
 use indicatif::ProgressBar;
 
@@ -20,7 +22,7 @@ use crate::data::sequences::{LooView, Stage};
 use crate::data::DataError;
 use crate::metrics::topk::{scoring_flops_per_user, top_k_all};
 use crate::provenance;
-use crate::results::{CellResult, Cost, RetrievalCost, Seconds, UserValues};
+use crate::results::{CellResult, RetrievalCost, Seconds, UserValues};
 use crate::train_seq::{train_seq, SeqTrainPlan};
 
 use super::ranking::CellId;
@@ -119,12 +121,7 @@ pub fn run_cell<D: Dev>(
     let users = train_users(seqs);
     let all_users: Vec<usize> = (0..seqs.n_users()).collect();
     let plan = SeqTrainPlan {
-        batch_size: spec.train.batch_size,
-        max_epochs: spec.train.max_epochs,
-        patience: spec.train.patience,
-        optim: spec.train.optim_for(id.model),
-        monitor: spec.primary_metric(),
-        seed: id.seed,
+        epochs: epoch_plan(spec, id),
         max_len: r.max_len,
         n_neg: r.n_neg,
     };
@@ -150,17 +147,11 @@ pub fn run_cell<D: Dev>(
         let v = oracle_vectors(w, seqs, Stage::Test);
         evaluate(prep, &v, Stage::Test, id.seed).0
     });
-    let mut cost = Cost {
-        train_batch_size: spec.train.batch_size,
-        peak_rss_scope: peak_scope,
-        process_rss_at_start_bytes: rss_at_start,
-        ..Default::default()
-    };
-    cost::memory_cost(&store, &mut cost);
+    let mut cost = start_cost(spec, &store, peak_scope, rss_at_start);
     let train_targets: usize = (0..seqs.n_users())
         .map(|u| LooView::new(seqs, u).train().len().saturating_sub(1))
         .sum();
-    let rows: BTreeMap<String, usize> = [
+    let rows = row_counts(&[
         ("train", users.len()),
         ("train_targets", train_targets),
         ("valid", seqs.n_users()),
@@ -168,10 +159,7 @@ pub fn run_cell<D: Dev>(
         ("items", seqs.n_items as usize),
         ("events", seqs.n_events()),
         ("dropped_users", seqs.dropped_users),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ]);
     let mut result = new_result(
         spec,
         id,
@@ -211,13 +199,7 @@ pub fn run_cell<D: Dev>(
     let (metrics, values) = evaluate(prep, &v, Stage::Test, id.seed);
     let eval_seconds = t_eval.elapsed().as_secs_f64();
     result.metrics = metrics;
-    result.valid_metrics = trained.curve[trained.best_epoch.max(1) - 1].valid.clone();
-    result.best_epoch = trained.best_epoch;
-    result.curve = trained.curve;
-    cost::flops_cost(&trained.flops, trained.examples_seen, &mut cost);
-    cost.train_examples_per_second = trained.train_examples_per_second;
-    cost.process_peak_rss_bytes = cost::peak_rss_bytes();
-    cost.gpu_memory = cost::cuda_mem_info(id.device.parse().unwrap_or(DeviceKind::Cpu));
+    record_training(&mut result, &mut cost, &trained, id.device);
     let n = seqs.n_users();
     cost.retrieval = Some(RetrievalCost {
         user_flops_per_user: user_flops.model_forward_total() as f64 / n as f64,

@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::error::{DataError, DataResult};
 use crate::data::requests::UserLog;
+use crate::data::synth::vectors::{dot, gaussian, unit};
 
 /// The world's actions, in flag order.
 pub const ACTIONS: [&str; 2] = ["click", "like"];
@@ -186,21 +187,6 @@ pub struct GenWorld {
     pub like_offset: Vec<f32>,
     /// `theta_u(0)`, `n_users x d`.
     pub tastes: Vec<f32>,
-}
-
-fn gaussian(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
-    (0..n)
-        .map(|_| rng.sample::<f64, _>(StandardNormal) as f32)
-        .collect()
-}
-
-fn unit(v: &mut [f32]) {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-    v.iter_mut().for_each(|x| *x /= n);
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 fn sigmoid(z: f64) -> f64 {

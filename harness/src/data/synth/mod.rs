@@ -56,6 +56,7 @@ pub mod labels;
 pub mod params;
 mod sampling;
 pub mod seq;
+mod vectors;
 pub mod world;
 
 #[cfg(test)]

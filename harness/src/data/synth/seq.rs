@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::error::{DataError, DataResult};
 use crate::data::sequences::Sequences;
+use crate::data::synth::vectors::{dot, gaussian, unit};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -145,21 +146,6 @@ pub struct SeqWorld {
     pub tastes: Vec<f32>,
     /// `d x d`, row-major; the transition pulls towards `A w_last`.
     pub transition: Vec<f32>,
-}
-
-fn gaussian(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
-    (0..n)
-        .map(|_| rng.sample::<f64, _>(StandardNormal) as f32)
-        .collect()
-}
-
-fn unit(v: &mut [f32]) {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-    v.iter_mut().for_each(|x| *x /= n);
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// A random orthogonal matrix: Gram-Schmidt on Gaussian rows.
