@@ -78,24 +78,35 @@ impl Default for SynthConfig {
     }
 }
 
+/// Every synthetic world's check that its sizes are positive: an error naming
+/// `<source> config `<field>`` for the first zero.
+pub(crate) fn require_positive(source: &str, fields: &[(&str, u32)]) -> DataResult<()> {
+    match fields.iter().find(|(_, v)| *v == 0) {
+        Some((field, _)) => Err(DataError::invalid(
+            format!("{source} config `{field}`"),
+            "must be at least 1".to_string(),
+        )),
+        None => Ok(()),
+    }
+}
+
 impl SynthConfig {
     /// Rejects sizes and knobs the generator cannot honour, naming the field.
     pub fn validate(&self) -> DataResult<()> {
         let bad = |field: &str, msg: String| {
             Err(DataError::invalid(format!("synth config `{field}`"), msg))
         };
-        for (field, v) in [
-            ("n_users", self.n_users),
-            ("n_items", self.n_items),
-            ("n_topics", self.n_topics),
-            ("n_authors", self.n_authors),
-            ("latent_dim", self.latent_dim),
-            ("n_positions", self.n_positions),
-        ] {
-            if v == 0 {
-                return bad(field, "must be at least 1".into());
-            }
-        }
+        require_positive(
+            "synth",
+            &[
+                ("n_users", self.n_users),
+                ("n_items", self.n_items),
+                ("n_topics", self.n_topics),
+                ("n_authors", self.n_authors),
+                ("latent_dim", self.latent_dim),
+                ("n_positions", self.n_positions),
+            ],
+        )?;
         if self.events == 0 {
             return bad("events", "must be at least 1".into());
         }

@@ -110,17 +110,16 @@ impl SynthGenConfig {
                 msg,
             ))
         };
-        for (field, v) in [
-            ("n_users", self.n_users),
-            ("n_items", self.n_items),
-            ("n_topics", self.n_topics),
-            ("latent_dim", self.latent_dim),
-            ("min_exposures", self.min_exposures),
-        ] {
-            if v == 0 {
-                return bad(field, "must be at least 1".into());
-            }
-        }
+        super::config::require_positive(
+            "synth_gen",
+            &[
+                ("n_users", self.n_users),
+                ("n_items", self.n_items),
+                ("n_topics", self.n_topics),
+                ("latent_dim", self.latent_dim),
+                ("min_exposures", self.min_exposures),
+            ],
+        )?;
         if self.min_requests < 3 {
             return bad(
                 "min_requests",

@@ -168,3 +168,21 @@ fn bad_configs_name_the_field() {
         assert!(err.contains(&format!("`{field}`")), "{field}: {err}");
     }
 }
+
+#[test]
+fn zero_sizes_are_errors_that_name_the_world_and_field() {
+    for (field, set) in [
+        (
+            "n_items",
+            (|c: &mut SynthGenConfig| c.n_items = 0) as fn(&mut SynthGenConfig),
+        ),
+        ("min_exposures", |c| c.min_exposures = 0),
+    ] {
+        let mut cfg = small();
+        set(&mut cfg);
+        let e = cfg.validate().unwrap_err().to_string();
+        assert!(e.contains(&format!("synth_gen config `{field}`")), "{e}");
+        assert!(e.contains("must be at least 1"), "{e}");
+    }
+    assert!(small().validate().is_ok());
+}

@@ -86,16 +86,15 @@ impl SynthSeqConfig {
                 msg,
             ))
         };
-        for (field, v) in [
-            ("n_users", self.n_users),
-            ("n_items", self.n_items),
-            ("n_topics", self.n_topics),
-            ("latent_dim", self.latent_dim),
-        ] {
-            if v == 0 {
-                return bad(field, "must be at least 1".into());
-            }
-        }
+        super::config::require_positive(
+            "synth_seq",
+            &[
+                ("n_users", self.n_users),
+                ("n_items", self.n_items),
+                ("n_topics", self.n_topics),
+                ("latent_dim", self.latent_dim),
+            ],
+        )?;
         if self.min_length < 3 {
             return bad(
                 "min_length",
