@@ -2,6 +2,7 @@
 //! task kind (ranking, retrieval), so the two kinds fill `CellResult` the same way.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use baselines::engine::{Dev, DeviceKind, ParamStore};
 
@@ -29,7 +30,7 @@ pub struct CellStart {
 
 /// A result with status ok and nothing measured yet; the runner fills in the git state
 /// and config hash, the cell its metrics, curve, cost and times.
-pub fn new_result(spec: &TaskSpec, id: &CellId, start: CellStart) -> CellResult {
+fn new_result(spec: &TaskSpec, id: &CellId, start: CellStart) -> CellResult {
     CellResult {
         schema_version: SCHEMA_VERSION,
         run: id.run.to_string(),
@@ -71,24 +72,36 @@ pub fn new_result(spec: &TaskSpec, id: &CellId, start: CellStart) -> CellResult 
     }
 }
 
-/// Ends a cell whose training failed (divergence, bad data): status failed with the
-/// reason, the cost measured so far, and the seconds spent.
-pub fn mark_failed(
-    result: &mut CellResult,
-    error: impl std::fmt::Display,
+/// The cell's result once training has ended: its training outcome and cost when
+/// training succeeded, or, when it failed (divergence, bad data), the finished result
+/// with status failed, the reason, the cost measured so far and the seconds spent
+/// since `t0` (the cell's start), which the cell returns as it is.
+#[allow(clippy::too_many_arguments)]
+pub fn after_training<T, E: std::fmt::Display>(
+    spec: &TaskSpec,
+    id: &CellId,
+    start: CellStart,
+    trained: Result<T, E>,
     cost: Cost,
     data_seconds: f64,
-    total_seconds: f64,
-) {
-    result.status = Status::Failed;
-    result.error = Some(error.to_string());
-    result.cost = cost;
-    result.seconds = Seconds {
-        data: data_seconds,
-        total: total_seconds,
-        ..Default::default()
-    };
-    result.provenance.finished = provenance::now_rfc3339();
+    t0: Instant,
+) -> Result<(CellResult, T, Cost), CellResult> {
+    let mut result = new_result(spec, id, start);
+    match trained {
+        Ok(t) => Ok((result, t, cost)),
+        Err(e) => {
+            result.status = Status::Failed;
+            result.error = Some(e.to_string());
+            result.cost = cost;
+            result.seconds = Seconds {
+                data: data_seconds,
+                total: t0.elapsed().as_secs_f64(),
+                ..Default::default()
+            };
+            result.provenance.finished = provenance::now_rfc3339();
+            Err(result)
+        }
+    }
 }
 
 /// The cell's epochs as its task's training config sets them, with its model's

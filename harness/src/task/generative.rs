@@ -20,7 +20,7 @@ use crate::data::DataError;
 use crate::provenance;
 use crate::results::{CellResult, GenerativeCost, Scores, Seconds};
 use crate::task::cell::{
-    epoch_plan, mark_failed, new_result, record_training, row_counts, start_cost, CellStart,
+    after_training, epoch_plan, record_training, row_counts, start_cost, CellStart,
 };
 use crate::train_gen::train_gen;
 
@@ -126,7 +126,7 @@ pub fn run_cell<D: Dev>(
     );
     let oracle_metrics = oracle_logits(logs, gen_spec, &test)
         .map(|z| test_cands.metrics(&prep.metrics, &logs.actions, &z));
-    let mut cost = start_cost(spec, &store, peak_scope, rss_at_start);
+    let cost = start_cost(spec, &store, peak_scope, rss_at_start);
     let rows = row_counts(&[
         ("train", Candidates::of(logs, gen_spec, &train).len()),
         ("valid", valid_cands.len()),
@@ -141,7 +141,7 @@ pub fn run_cell<D: Dev>(
         ("dropped_users", logs.dropped_users),
         ("dropped_requests", logs.dropped_requests),
     ]);
-    let mut result = new_result(
+    let started = after_training(
         spec,
         id,
         CellStart {
@@ -158,14 +158,14 @@ pub fn run_cell<D: Dev>(
             split_sha256: prep.split_hashes.clone(),
             started,
         },
+        trained,
+        cost,
+        data_seconds,
+        t0,
     );
-    let trained = match trained {
-        Ok(t) => t,
-        Err(e) => {
-            let total = t0.elapsed().as_secs_f64();
-            mark_failed(&mut result, e, cost, data_seconds, total);
-            return Ok((result, None));
-        }
+    let (mut result, trained, mut cost) = match started {
+        Ok(started) => started,
+        Err(failed) => return Ok((failed, None)),
     };
     let t_eval = Instant::now();
     let (z, eval_flops) = model_logits(model.as_ref(), &store, gen_spec, logs, &test)

@@ -3,7 +3,7 @@
 //! constant predictor and, for synthetic worlds, the oracle (true probabilities).
 
 use crate::task::cell::{
-    epoch_plan, mark_failed, new_result, record_training, row_counts, start_cost, CellStart,
+    after_training, epoch_plan, record_training, row_counts, start_cost, CellStart,
 };
 use std::time::Instant;
 
@@ -110,7 +110,7 @@ pub fn run_cell<D: Dev>(
         ("valid", split.valid.len()),
         ("test", split.test.len()),
     ]);
-    let mut result = new_result(
+    let started = after_training(
         spec,
         id,
         CellStart {
@@ -124,14 +124,14 @@ pub fn run_cell<D: Dev>(
             split_sha256: split_hashes,
             started,
         },
+        trained,
+        cost,
+        data_seconds,
+        t0,
     );
-    let trained = match trained {
-        Ok(t) => t,
-        Err(e) => {
-            let total = t0.elapsed().as_secs_f64();
-            mark_failed(&mut result, e, cost, data_seconds, total);
-            return Ok((result, None));
-        }
+    let (mut result, trained, mut cost) = match started {
+        Ok(started) => started,
+        Err(failed) => return Ok((failed, None)),
     };
     let t_eval = Instant::now();
     let logits = predict(model.as_ref(), &store, ds, &split.test, label);

@@ -6,7 +6,7 @@
 //! worlds, the oracle (the true next-item probabilities).
 
 use crate::task::cell::{
-    epoch_plan, mark_failed, new_result, record_training, row_counts, start_cost, CellStart,
+    after_training, epoch_plan, record_training, row_counts, start_cost, CellStart,
 };
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -147,7 +147,7 @@ pub fn run_cell<D: Dev>(
         let v = oracle_vectors(w, seqs, Stage::Test);
         evaluate(prep, &v, Stage::Test, id.seed).0
     });
-    let mut cost = start_cost(spec, &store, peak_scope, rss_at_start);
+    let cost = start_cost(spec, &store, peak_scope, rss_at_start);
     let train_targets: usize = (0..seqs.n_users())
         .map(|u| LooView::new(seqs, u).train().len().saturating_sub(1))
         .sum();
@@ -160,7 +160,7 @@ pub fn run_cell<D: Dev>(
         ("events", seqs.n_events()),
         ("dropped_users", seqs.dropped_users),
     ]);
-    let mut result = new_result(
+    let started = after_training(
         spec,
         id,
         CellStart {
@@ -177,14 +177,14 @@ pub fn run_cell<D: Dev>(
             split_sha256: prep.split_hashes.clone(),
             started,
         },
+        trained,
+        cost,
+        data_seconds,
+        t0,
     );
-    let trained = match trained {
-        Ok(t) => t,
-        Err(e) => {
-            let total = t0.elapsed().as_secs_f64();
-            mark_failed(&mut result, e, cost, data_seconds, total);
-            return Ok((result, None));
-        }
+    let (mut result, trained, mut cost) = match started {
+        Ok(started) => started,
+        Err(failed) => return Ok((failed, None)),
     };
     let t_eval = Instant::now();
     let (v, user_flops) = model_vectors(
