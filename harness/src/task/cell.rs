@@ -85,7 +85,7 @@ pub fn after_training<T, E: std::fmt::Display>(
     cost: Cost,
     data_seconds: f64,
     t0: Instant,
-) -> Result<(CellResult, T, Cost), CellResult> {
+) -> Result<(CellResult, T, Cost), Box<CellResult>> {
     let mut result = new_result(spec, id, start);
     match trained {
         Ok(t) => Ok((result, t, cost)),
@@ -99,7 +99,7 @@ pub fn after_training<T, E: std::fmt::Display>(
                 ..Default::default()
             };
             result.provenance.finished = provenance::now_rfc3339();
-            Err(result)
+            Err(Box::new(result))
         }
     }
 }

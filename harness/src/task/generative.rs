@@ -165,7 +165,7 @@ pub fn run_cell<D: Dev>(
     );
     let (mut result, trained, mut cost) = match started {
         Ok(started) => started,
-        Err(failed) => return Ok((failed, None)),
+        Err(failed) => return Ok((*failed, None)),
     };
     let t_eval = Instant::now();
     let (z, eval_flops) = model_logits(model.as_ref(), &store, gen_spec, logs, &test)

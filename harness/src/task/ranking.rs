@@ -131,7 +131,7 @@ pub fn run_cell<D: Dev>(
     );
     let (mut result, trained, mut cost) = match started {
         Ok(started) => started,
-        Err(failed) => return Ok((failed, None)),
+        Err(failed) => return Ok((*failed, None)),
     };
     let t_eval = Instant::now();
     let logits = predict(model.as_ref(), &store, ds, &split.test, label);
