@@ -98,7 +98,9 @@ pub fn sampled_loss<D: Dev, T: Track<D>>(
 /// In-batch softmax over `n` users with `k` interests each (`u` is `(n * k, d)`, rows of
 /// one user adjacent) and their `n` target items: `s(b, c) = max_j <u_bj, E[t_c]>`,
 /// logits `s(b, c) - log Q(t_c)` (when `log_q` is given, indexed by item id), the other
-/// rows' targets equal to `t_b` hidden (not negatives of `b`), and
+/// rows' targets equal to `t_b`, and those of rows with the same `sources` entry as `b`
+/// (another request of the same user: its target is one of that user's items), hidden
+/// (not negatives of `b`), and
 /// `L = -(1/n) Σ_b [(1 - α) log p_bb + Σ_{c ≠ b} (α / n) log(1 - p_bc)]`
 /// with `p` the row softmax (the smoothed form of the project spec; `α = 0` is the plain
 /// in-batch softmax cross-entropy).
@@ -107,6 +109,7 @@ pub fn in_batch_loss<D: Dev, T: Track<D>>(
     u: Mat<D, T>,
     k: usize,
     targets: &[u32],
+    sources: Option<&[usize]>,
     table: TableId,
     log_q: Option<&[f32]>,
     alpha: f32,
@@ -120,6 +123,12 @@ pub fn in_batch_loss<D: Dev, T: Track<D>>(
         n * k,
         "in-batch loss: rows = users x interests"
     );
+    if let Some(src) = sources {
+        assert_eq!(src.len(), n, "in-batch loss: one source per target");
+    }
+    let hidden = |b: usize, c: usize| {
+        c != b && (targets[c] == targets[b] || sources.is_some_and(|s| s[c] == s[b]))
+    };
     let dev = store.dev().clone();
     let e = ctx.lookup::<T>(store, table, targets.to_vec());
     ctx.flops.matmul(n * k, d, n);
@@ -134,8 +143,7 @@ pub fn in_batch_loss<D: Dev, T: Track<D>>(
     for b in 0..n {
         for c in 0..n {
             let q = log_q.map_or(0.0, |lq| lq[targets[c] as usize]);
-            let duplicate = c != b && targets[c] == targets[b];
-            adjust[b * n + c] = if duplicate { HIDDEN } else { -q };
+            adjust[b * n + c] = if hidden(b, c) { HIDDEN } else { -q };
         }
     }
     ctx.flops.elementwise(n * n);
@@ -151,7 +159,7 @@ pub fn in_batch_loss<D: Dev, T: Track<D>>(
     let mut w = vec![alpha / n as f32; n * n];
     for b in 0..n {
         for c in 0..n {
-            if c == b || targets[c] == targets[b] {
+            if c == b || hidden(b, c) {
                 w[b * n + c] = 0.0;
             }
         }
@@ -191,11 +199,60 @@ mod tests {
             };
             let mut ctx = Ctx::<Cpu>::training();
             let users = store.mat(u).retaped::<OwnedTape<f32, Cpu>>();
-            let loss = in_batch_loss(users, 1, &[1, 2, 4], table, None, alpha, &store, &mut ctx);
+            let loss = in_batch_loss(
+                users,
+                1,
+                &[1, 2, 4],
+                None,
+                table,
+                None,
+                alpha,
+                &store,
+                &mut ctx,
+            );
             let mut grads = loss.backward();
             for (name, norm) in parameter_gradient_norms(&store, &ctx, &mut grads) {
                 assert!(norm > 0.0, "alpha {alpha}: no gradient reaches {name}");
             }
         }
+    }
+
+    /// Rows sharing a source (two requests of one user) do not see each other's targets:
+    /// the loss equals the softmax cross-entropy computed by hand over the columns left
+    /// (no logQ, no smoothing), and differs from the loss without sources.
+    #[test]
+    fn same_source_targets_are_hidden() {
+        let mut store = ParamStore::new(Cpu::default(), 3);
+        let (table, u) = {
+            let mut s = store.scope("t");
+            let init = Init::Normal { std: 0.7 };
+            (s.table("items", 6, 2, init), s.mat("u", 3, 2, init))
+        };
+        let targets = [1u32, 3, 5];
+        let sources = [0usize, 0, 1];
+        let e = store.table(table).weights();
+        let uv = store.mat(u).as_vec();
+        let dot = |b: usize, c: usize| -> f64 {
+            let t = targets[c] as usize;
+            (0..2).map(|j| (uv[b * 2 + j] * e[t * 2 + j]) as f64).sum()
+        };
+        let mut want = 0.0;
+        for b in 0..3 {
+            let cols: Vec<usize> = (0..3)
+                .filter(|&c| c == b || sources[c] != sources[b])
+                .collect();
+            let lse = cols.iter().map(|&c| dot(b, c).exp()).sum::<f64>().ln();
+            want += lse - dot(b, b);
+        }
+        want /= 3.0;
+        let loss = |src: Option<&[usize]>| {
+            let mut ctx = Ctx::<Cpu>::default();
+            let users = store.mat(u).clone();
+            in_batch_loss(users, 1, &targets, src, table, None, 0.0, &store, &mut ctx).array()
+                as f64
+        };
+        let got = loss(Some(&sources));
+        assert!((got - want).abs() < 1e-5, "{got} vs hand {want}");
+        assert!((loss(None) - want).abs() > 1e-3, "sources changed nothing");
     }
 }

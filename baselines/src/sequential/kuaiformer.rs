@@ -19,11 +19,16 @@
 //!   paper trains one prediction per user request; a user's history here is one
 //!   training prefix per epoch, so `requests` (default 4) replays it as that many
 //!   requests: the history cut after its last item and after `requests - 1` earlier
-//!   items spread evenly over the last `max_len` positions (`request_batch`), each
+//!   items of the user's own history drawn anew at each step (`request_batch`), each
 //!   predicting the item that followed its cut. `requests: 1` trains only on the item
-//!   after the history's end.
+//!   after the history's end. A user's replayed requests share a batch, so their
+//!   targets are hidden from each other's softmax: they are that user's own items,
+//!   not negatives (the paper's batches hold independent requests).
 
 use dfdx::prelude::*;
+use rand::seq::index::sample;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
 use super::sasrec::{check_width, default_dim, default_dropout};
@@ -75,26 +80,47 @@ fn default_requests() -> usize {
     4
 }
 
-/// The training batch as `requests` requests per row (rows of one request adjacent,
-/// latest first): request `c` cuts the history after position `max_len - 1 - c *
-/// stride` (stride = `max_len / requests`, at least 1), shifts what precedes the cut
-/// right so its last item sits at `max_len - 1` (left padding), and keeps as targets
-/// only the item that followed the cut. Nothing at or after the cut is in the row.
-pub fn request_batch(batch: &SeqBatch, requests: usize) -> SeqBatch {
+/// A training batch replayed as requests (see [`request_batch`]).
+pub struct Replay {
+    /// One row per request, its one target at `max_len - 1`.
+    pub batch: SeqBatch,
+    /// The original row (user) each request came from: a user's other requests are
+    /// not negatives of each other in the in-batch softmax.
+    pub users: Vec<usize>,
+}
+
+/// The training batch as up to `requests` requests per row, cut from the row's own
+/// history (rows of one user adjacent, latest first). A row with `n` targets (the
+/// positions `max_len - n .. max_len` of its left-padded history) gets `min(requests,
+/// n)` cuts: the cut after its last item (shift 0, the prediction the evaluation
+/// makes) and `requests - 1` distinct earlier cuts drawn uniformly from the other `n -
+/// 1` (ChaCha8 from `seed`), so over the epochs every prefix of the history is
+/// trained on. Cut `shift` shifts what precedes position `max_len - 1 - shift` right
+/// so its last item sits at `max_len - 1` (left padding) and keeps as target only the
+/// item that followed the cut: nothing at or after the cut is in the row. Rows
+/// without a target give none.
+pub fn request_batch(batch: &SeqBatch, requests: usize, seed: u64) -> Replay {
     let l = batch.max_len;
-    let stride = (l / requests.max(1)).max(1);
+    let n_neg = batch.n_neg;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = SeqBatch {
         size: 0,
         max_len: l,
-        n_neg: batch.n_neg,
+        n_neg,
         ..Default::default()
     };
+    let mut users = Vec::new();
     for r in 0..batch.size {
-        for c in 0..requests.max(1) {
-            let shift = c * stride;
-            if shift >= l {
-                break;
-            }
+        let row_targets = &batch.targets[r * l..(r + 1) * l];
+        let n = row_targets.iter().filter(|&&t| t != 0).count();
+        if n == 0 {
+            continue;
+        }
+        let earlier = requests.max(1).min(n) - 1;
+        let mut shifts = vec![0];
+        shifts.extend(sample(&mut rng, n - 1, earlier).into_iter().map(|s| s + 1));
+        shifts[1..].sort_unstable();
+        for shift in shifts {
             let row = |v: &[u32]| -> Vec<u32> {
                 let v = &v[r * l..(r + 1) * l];
                 (0..l)
@@ -106,17 +132,18 @@ pub fn request_batch(batch: &SeqBatch, requests: usize) -> SeqBatch {
             out.times
                 .extend((0..l).map(|j| if j < shift { 0 } else { t[j - shift] }));
             let mut targets = vec![0; l];
-            targets[l - 1] = batch.targets[r * l + l - 1 - shift];
+            targets[l - 1] = row_targets[l - 1 - shift];
             out.targets.extend(targets);
-            let n = batch.n_neg;
             let p = r * l + l - 1 - shift;
-            let mut negatives = vec![0; l * n];
-            negatives[(l - 1) * n..].copy_from_slice(&batch.negatives[p * n..(p + 1) * n]);
+            let mut negatives = vec![0; l * n_neg];
+            negatives[(l - 1) * n_neg..]
+                .copy_from_slice(&batch.negatives[p * n_neg..(p + 1) * n_neg]);
             out.negatives.extend(negatives);
             out.size += 1;
+            users.push(r);
         }
     }
-    out
+    Replay { batch: out, users }
 }
 
 fn default_layers() -> usize {
@@ -397,37 +424,22 @@ impl<D: Dev> SeqForward<D> for KuaiFormer {
         ctx: &mut Ctx<D>,
     ) -> Tensor<Rank0, f32, D, T> {
         let k = self.cfg.interests;
-        let replayed;
-        let batch = if self.cfg.requests > 1 {
-            replayed = request_batch(batch, self.cfg.requests);
-            &replayed
-        } else {
-            batch
-        };
-        let u = self.user_vectors::<T>(store, batch, ctx);
-        let l = batch.max_len;
-        let rows: Vec<usize> = (0..batch.size)
-            .filter(|&r| batch.targets[r * l + l - 1] != 0)
-            .collect();
-        let targets: Vec<u32> = rows.iter().map(|&r| batch.targets[r * l + l - 1]).collect();
-        if rows.is_empty() {
-            return u.sum::<Rank0, _>() * 0.0;
+        let seed = store.dev().random_u64();
+        let Replay { batch, users } = request_batch(batch, self.cfg.requests, seed);
+        if batch.size == 0 {
+            // No targets: a zero loss that still reaches the parameters' tape.
+            return store.mat(self.queries).retaped::<T>().sum::<Rank0, _>() * 0.0;
         }
-        let u = if rows.len() < batch.size {
-            let idx: Vec<usize> = rows
-                .iter()
-                .flat_map(|&r| (0..k).map(move |j| r * k + j))
-                .collect();
-            ctx.flops.copy(idx.len() * self.cfg.dim);
-            let n = idx.len();
-            u.gather(store.dev().tensor_from_vec(idx, (n,)))
-        } else {
-            u
-        };
+        let u = self.user_vectors::<T>(store, &batch, ctx);
+        let l = batch.max_len;
+        let targets: Vec<u32> = (0..batch.size)
+            .map(|r| batch.targets[r * l + l - 1])
+            .collect();
         in_batch_loss(
             u,
             k,
             &targets,
+            Some(&users),
             self.emb.table,
             self.log_q.as_deref(),
             self.cfg.label_smoothing,

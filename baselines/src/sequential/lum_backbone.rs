@@ -183,6 +183,7 @@ impl LumBackbone {
             oc * (1.0 / tau),
             1,
             &targets,
+            None,
             self.items,
             None,
             0.0,
