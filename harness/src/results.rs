@@ -391,7 +391,7 @@ impl UserValues {
     /// with `R*_u = 0` get value 0 and weight 0), whose weighted mean is `sum R / sum R*`.
     /// `None` when the file lacks the columns the metric needs.
     pub fn per_user(&self, name: &str) -> Option<(Vec<f64>, Vec<f64>)> {
-        use crate::metrics::retrieval::{Protocol, RetrievalMetric};
+        use crate::metrics::retrieval::RetrievalMetric;
         let metric = RetrievalMetric::parse(name).ok()?;
         if let RetrievalMetric::Revenue { .. } = metric {
             let r = self.columns.get(&format!("{name}:R"))?;
@@ -403,11 +403,7 @@ impl UserValues {
                 .collect();
             return Some((v, rs.clone()));
         }
-        let col = match metric.protocol() {
-            Protocol::Full => "rank".to_string(),
-            Protocol::Sampled(n) => format!("rank_s{n}"),
-        };
-        let ranks = self.columns.get(&col)?;
+        let ranks = self.columns.get(&metric.protocol().rank_column())?;
         let v: Vec<f64> = ranks
             .iter()
             .map(|&r| metric.of_rank(r as u32).unwrap_or(f64::NAN))

@@ -2,7 +2,7 @@
 //! ndcg_score on tie-free cases). The reference values live in `fixtures/retrieval.json`
 //! (made by `fixtures/make_retrieval_fixtures.py`), so these tests need no Python.
 
-use harness::data::seq_batcher::EvalQuery;
+use harness::data::seq_batcher::{EvalQuery, SampledCounts};
 use harness::metrics::retrieval::RetrievalMetric;
 use harness::metrics::revenue::ideal_top;
 use harness::task::retrieval_eval::{rank_queries, summarize, Vectors};
@@ -66,17 +66,34 @@ fn ranks_top_lists_and_every_metric_match_numpy() {
                 seen: q.seen.clone(),
                 target: q.target,
                 sampled: q.sampled.clone(),
+                // The popularity protocol ranks against its own list the same way: given
+                // the same negatives it must reproduce the uniform protocol's figures.
+                pop_sampled: q.sampled.clone(),
             })
             .collect();
-        let ranked = rank_queries(&v, &queries, true, c.top_k);
+        let counts = SampledCounts {
+            uniform: c.n_sampled,
+            popularity: c.n_sampled,
+        };
+        let ranked = rank_queries(&v, &queries, counts, c.top_k);
         assert_eq!(ranked.full, c.ranks, "{}: full ranks", c.name);
         assert_eq!(ranked.sampled, c.sampled_ranks, "{}: sampled ranks", c.name);
+        assert_eq!(ranked.pop_sampled, c.sampled_ranks, "{}: _p ranks", c.name);
         assert_eq!(ranked.top, c.top, "{}: top-{} lists", c.name, c.top_k);
-        let metrics: Vec<RetrievalMetric> = c
+        let mut metrics: Vec<RetrievalMetric> = c
             .metrics
             .keys()
             .map(|m| RetrievalMetric::parse(m).unwrap())
             .collect();
+        let as_pop =
+            |m: &str| m.replace(&format!("_s{}", c.n_sampled), &format!("_p{}", c.n_sampled));
+        let pop_names: Vec<String> = c
+            .metrics
+            .keys()
+            .filter(|m| m.ends_with(&format!("_s{}", c.n_sampled)))
+            .map(|m| as_pop(m))
+            .collect();
+        metrics.extend(pop_names.iter().map(|m| RetrievalMetric::parse(m).unwrap()));
         let max_m = 3;
         let ideal: Vec<Vec<(u32, f64)>> = c
             .values
@@ -84,8 +101,23 @@ fn ranks_top_lists_and_every_metric_match_numpy() {
             .zip(&queries)
             .map(|(row, q)| ideal_top(row, &q.seen, max_m))
             .collect();
-        let (got, values) = summarize(&metrics, &ranked, &queries, c.n_sampled, Some(&ideal));
-        assert_eq!(got.len(), c.metrics.len(), "{}", c.name);
+        let (got, values) = summarize(&metrics, &ranked, &queries, counts, Some(&ideal));
+        assert!(
+            !pop_names.is_empty(),
+            "{}: the case has sampled metrics",
+            c.name
+        );
+        for name in &pop_names {
+            let uniform =
+                name.replace(&format!("_p{}", c.n_sampled), &format!("_s{}", c.n_sampled));
+            let (g, want) = (got[name], c.metrics[&uniform]);
+            assert!(
+                (g - want).abs() < 1e-12,
+                "{}: {name} = {g}, numpy {want}",
+                c.name
+            );
+        }
+        assert_eq!(got.len(), c.metrics.len() + pop_names.len(), "{}", c.name);
         for (name, want) in &c.metrics {
             let g = got[name];
             assert!(

@@ -6,7 +6,7 @@
 mod common;
 
 use baselines::Cpu;
-use harness::data::seq_batcher::{eval_queries, train_batch, train_users};
+use harness::data::seq_batcher::{eval_queries, train_batch, train_users, SampledCounts};
 use harness::data::sequences::{LooView, Stage};
 use harness::results::{read_result, values_path, Status, UserValues};
 use harness::runner::write_cell;
@@ -197,7 +197,7 @@ fn training_batches_and_seen_filters_hold_exactly_the_allowed_items() {
     }
     assert_eq!(seen_rows, users.len());
     for stage in [Stage::Valid, Stage::Test] {
-        for q in eval_queries(s, stage, 0, 0) {
+        for q in eval_queries(s, stage, SampledCounts::default(), None, 0) {
             let (hist, _, target) = LooView::new(s, q.user).eval(stage);
             let mut want = hist.to_vec();
             want.sort_unstable();

@@ -10,6 +10,7 @@ pub mod error;
 pub mod gen_batcher;
 pub mod join;
 pub mod loaders;
+pub mod popularity_sampler;
 pub mod requests;
 pub mod seq_batcher;
 pub mod sequences;

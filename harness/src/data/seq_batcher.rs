@@ -13,6 +13,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::popularity_sampler::PopularitySampler;
 use super::sequences::{LooView, Sequences, Stage};
 
 /// Users with at least one training target.
@@ -105,11 +106,33 @@ pub struct EvalQuery {
     /// The sampled protocol's negatives: distinct items outside `seen` and the target
     /// (all of them when fewer than asked exist); empty when not asked for.
     pub sampled: Vec<u32>,
+    /// The popularity-sampled protocol's negatives, likewise.
+    pub pop_sampled: Vec<u32>,
 }
 
-/// The queries of every user at `stage`, with `n_sampled` sampled negatives each,
+/// Negatives per query of the two sampled protocols (0 = the task does not ask for it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SampledCounts {
+    /// `_s<N>` metrics: uniform over the unseen items.
+    pub uniform: usize,
+    /// `_p<N>` metrics: by popularity (`PopularitySampler`).
+    pub popularity: usize,
+}
+
+/// The queries of every user at `stage`, with `counts` sampled negatives each (the
+/// popularity-sampled ones drawn by `sampler`, needed when `counts.popularity > 0`),
 /// seeded by `seed` (the same for every model of a seed, so their ranks pair).
-pub fn eval_queries(seqs: &Sequences, stage: Stage, n_sampled: usize, seed: u64) -> Vec<EvalQuery> {
+pub fn eval_queries(
+    seqs: &Sequences,
+    stage: Stage,
+    counts: SampledCounts,
+    sampler: Option<&PopularitySampler>,
+    seed: u64,
+) -> Vec<EvalQuery> {
+    assert!(
+        counts.popularity == 0 || sampler.is_some(),
+        "popularity-sampled negatives need a sampler"
+    );
     let stream_base = match stage {
         Stage::Valid => 0,
         Stage::Test => 1u64 << 40,
@@ -122,12 +145,21 @@ pub fn eval_queries(seqs: &Sequences, stage: Stage, n_sampled: usize, seed: u64)
             seen.dedup();
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5A3D_1E5E_u64);
             rng.set_stream(stream_base + u as u64);
-            let sampled = sample_unseen(seqs.n_items, &seen, target, n_sampled, &mut rng);
+            let sampled = sample_unseen(seqs.n_items, &seen, target, counts.uniform, &mut rng);
+            let pop_sampled = match sampler {
+                Some(p) if counts.popularity > 0 => {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9E37_79B9_u64);
+                    rng.set_stream(stream_base + u as u64);
+                    p.sample(&seen, target, counts.popularity, &mut rng)
+                }
+                _ => Vec::new(),
+            };
             EvalQuery {
                 user: u,
                 seen,
                 target,
                 sampled,
+                pop_sampled,
             }
         })
         .collect()
@@ -223,14 +255,37 @@ mod tests {
         assert!(b.targets.is_empty() && b.negatives.is_empty());
         let b = eval_batch(&s, &[0, 1], Stage::Test, 3);
         assert_eq!(b.items, vec![3, 4, 5, 0, 7, 8]);
-        let q = eval_queries(&s, Stage::Test, 3, 9);
+        let three = SampledCounts {
+            uniform: 3,
+            popularity: 0,
+        };
+        let q = eval_queries(&s, Stage::Test, three, None, 9);
         assert_eq!((q[1].seen.clone(), q[1].target), (vec![7, 8], 2));
         assert_eq!(q[0].seen, vec![1, 2, 3, 4, 5]);
         // User 0 has 8 - 6 = 2 unseen items other than the target: both, and no more.
         let mut s0 = q[0].sampled.clone();
         s0.sort_unstable();
         assert_eq!(s0, vec![7, 8]);
-        assert_eq!(q, eval_queries(&s, Stage::Test, 3, 9), "seeded");
+        assert_eq!(q, eval_queries(&s, Stage::Test, three, None, 9), "seeded");
+        assert!(q.iter().all(|q| q.pop_sampled.is_empty()), "not asked for");
+        // Popularity-sampled negatives: distinct, unseen, seeded, on their own stream.
+        let counts: Vec<u32> = (0..=8).collect();
+        let sampler = PopularitySampler::new(&counts);
+        let both = SampledCounts {
+            uniform: 3,
+            popularity: 2,
+        };
+        let p = eval_queries(&s, Stage::Test, both, Some(&sampler), 9);
+        for (a, b) in q.iter().zip(&p) {
+            assert_eq!(a.sampled, b.sampled, "the uniform draws do not move");
+            assert_eq!(b.pop_sampled.len(), 2);
+            assert!(b
+                .pop_sampled
+                .iter()
+                .all(|&i| i != b.target && !b.seen.contains(&i)));
+            assert_ne!(b.pop_sampled[0], b.pop_sampled[1]);
+        }
+        assert_eq!(p, eval_queries(&s, Stage::Test, both, Some(&sampler), 9));
     }
 
     #[test]

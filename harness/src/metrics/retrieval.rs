@@ -14,7 +14,7 @@
 //! EQUAL to the target's (ties go against the model: pessimistic), so a constant scorer
 //! gets the worst rank, not an average one.
 //!
-//! Two protocols (`Protocol`):
+//! Three protocols (`Protocol`):
 //! - `Full`: the candidates are every item of the corpus except padding and the items
 //!   the user has already interacted with before the evaluated position (the "seen
 //!   filter"); the target itself is never filtered, even when it was seen before.
@@ -23,6 +23,8 @@
 //!   sampled). This is the protocol of the older papers (SASRec, BERT4Rec: 100
 //!   negatives); it overstates absolute figures and can reorder models (Krichene and
 //!   Rendle, KDD 2020), so its metric names carry the suffix `_s<n>` (`hr@10_s100`).
+//! - `PopularitySampled(n)`: the same with the negatives drawn by popularity
+//!   (`data::popularity_sampler`), as BERT4Rec samples them; suffix `_p<n>`.
 //!
 //! R/R* (a revenue-weighted recall, `rr@M@K`) is in `metrics::revenue`.
 
@@ -33,6 +35,19 @@ use std::fmt;
 pub enum Protocol {
     Full,
     Sampled(usize),
+    PopularitySampled(usize),
+}
+
+impl Protocol {
+    /// The per-user values column (`results::UserValues`) holding the ranks under
+    /// this protocol.
+    pub fn rank_column(&self) -> String {
+        match self {
+            Protocol::Full => "rank".into(),
+            Protocol::Sampled(n) => format!("rank_s{n}"),
+            Protocol::PopularitySampled(n) => format!("rank_p{n}"),
+        }
+    }
 }
 
 /// What a metric measures from the rank.
@@ -47,7 +62,7 @@ pub enum RankKind {
 /// A parsed retrieval metric name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RetrievalMetric {
-    /// `hr@K`, `recall@K`, `ndcg@K`, `mrr`, `mrr@K`, each optionally `_s<n>`.
+    /// `hr@K`, `recall@K`, `ndcg@K`, `mrr`, `mrr@K`, each optionally `_s<n>` or `_p<n>`.
     Rank {
         kind: RankKind,
         k: Option<usize>,
@@ -61,12 +76,13 @@ pub enum RetrievalMetric {
 pub const MAX_CUTOFF: usize = 10_000;
 
 impl RetrievalMetric {
-    /// Parses a name such as `ndcg@10`, `mrr`, `hr@10_s100` or `rr@2@50`.
+    /// Parses a name such as `ndcg@10`, `mrr`, `hr@10_s100`, `hr@10_p100` or `rr@2@50`.
     pub fn parse(name: &str) -> Result<RetrievalMetric, String> {
         let bad = |why: &str| {
             Err(format!(
                 "`{name}`: {why} (retrieval metrics: hr@K, recall@K, ndcg@K, mrr, mrr@K, each \
-                 optionally suffixed _s<N> for the sampled protocol, and rr@M@K for R/R*)"
+                 optionally suffixed _s<N> (N uniformly sampled negatives) or _p<N> (sampled \
+                 by popularity), and rr@M@K for R/R*)"
             ))
         };
         let cutoff = |s: &str| -> Option<usize> {
@@ -82,11 +98,15 @@ impl RetrievalMetric {
                 _ => bad("cutoffs must be integers in 1..=10000"),
             };
         }
-        let (body, protocol) = match name.rsplit_once("_s") {
-            Some((body, n)) => match n.parse::<usize>() {
-                Ok(n) if n >= 1 => (body, Protocol::Sampled(n)),
-                _ => return bad("the sampled suffix is _s<N> with N >= 1"),
-            },
+        let (body, protocol) = match name.rsplit_once('_') {
+            Some((body, suffix)) => {
+                let n = suffix.get(1..).and_then(|n| n.parse::<usize>().ok());
+                match (suffix.chars().next(), n) {
+                    (Some('s'), Some(n)) if n >= 1 => (body, Protocol::Sampled(n)),
+                    (Some('p'), Some(n)) if n >= 1 => (body, Protocol::PopularitySampled(n)),
+                    _ => return bad("the sampled suffix is _s<N> or _p<N> with N >= 1"),
+                }
+            }
             None => (name, Protocol::Full),
         };
         let (head, k) = match body.split_once('@') {
@@ -148,8 +168,10 @@ impl fmt::Display for RetrievalMetric {
                 if let Some(k) = k {
                     write!(f, "@{k}")?;
                 }
-                if let Protocol::Sampled(n) = protocol {
-                    write!(f, "_s{n}")?;
+                match protocol {
+                    Protocol::Full => {}
+                    Protocol::Sampled(n) => write!(f, "_s{n}")?,
+                    Protocol::PopularitySampled(n) => write!(f, "_p{n}")?,
                 }
                 Ok(())
             }
@@ -212,13 +234,25 @@ mod tests {
             "hr@10_s100",
             "ndcg@10_s100",
             "mrr_s100",
+            "hr@10_p100",
+            "mrr_p50",
             "rr@2@50",
         ] {
             let m = RetrievalMetric::parse(name).unwrap();
             assert_eq!(m.to_string(), name);
         }
         for bad in [
-            "hr", "ndcg", "hr@0", "hr@x", "auc", "hr@10_s", "hr@10_s0", "rr@2", "rr@0@5",
+            "hr",
+            "ndcg",
+            "hr@0",
+            "hr@x",
+            "auc",
+            "hr@10_s",
+            "hr@10_s0",
+            "hr@10_p",
+            "hr@10_q100",
+            "rr@2",
+            "rr@0@5",
         ] {
             let err = RetrievalMetric::parse(bad).unwrap_err();
             assert!(err.contains(bad), "{err}");

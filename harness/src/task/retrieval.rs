@@ -58,15 +58,9 @@ fn evaluate(
     seed: u64,
 ) -> (BTreeMap<String, f64>, UserValues) {
     let queries = prep.queries(stage, seed);
-    let n_sampled = prep.n_sampled();
-    let ranked = rank_queries(v, queries, n_sampled > 0, top_k_needed(&prep.metrics));
-    summarize(
-        &prep.metrics,
-        &ranked,
-        queries,
-        n_sampled,
-        prep.ideal(stage),
-    )
+    let counts = prep.sampled_counts();
+    let ranked = rank_queries(v, queries, counts, top_k_needed(&prep.metrics));
+    summarize(&prep.metrics, &ranked, queries, counts, prep.ideal(stage))
 }
 
 /// Runs one cell. Data and model-construction problems are errors (they concern every

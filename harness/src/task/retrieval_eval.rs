@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use baselines::engine::{Dev, Flops, ParamStore};
 use baselines::{seq_user_vectors, SeqModel};
 
-use crate::data::seq_batcher::{eval_batch, EvalQuery};
+use crate::data::seq_batcher::{eval_batch, EvalQuery, SampledCounts};
 use crate::data::sequences::{LooView, Sequences, Stage};
 use crate::data::synth::SeqWorld;
 use crate::metrics::retrieval::{
@@ -124,25 +124,37 @@ pub struct Ranked {
     pub full: Vec<u32>,
     /// Ranks among the sampled negatives; empty when the task samples none.
     pub sampled: Vec<u32>,
+    /// Ranks among the popularity-sampled negatives; likewise.
+    pub pop_sampled: Vec<u32>,
     pub top: Vec<Vec<u32>>,
 }
 
-pub fn rank_queries(v: &Vectors, queries: &[EvalQuery], sampled: bool, top_k: usize) -> Ranked {
+/// Ranks every query's target under the full protocol and the sampled protocols
+/// `counts` asks for.
+pub fn rank_queries(
+    v: &Vectors,
+    queries: &[EvalQuery],
+    counts: SampledCounts,
+    top_k: usize,
+) -> Ranked {
     assert_eq!(v.user_matrix().users(), queries.len(), "one query per user");
     let per_user = for_each_user(v.user_matrix(), v.item_matrix(), |u, row| {
         let q = &queries[u];
         let full = full_rank(row, q.target, &q.seen);
-        let s = sampled.then(|| {
-            let neg: Vec<f32> = q.sampled.iter().map(|&i| row[i as usize]).collect();
+        let among = |negatives: &[u32]| {
+            let neg: Vec<f32> = negatives.iter().map(|&i| row[i as usize]).collect();
             sampled_rank(row[q.target as usize], &neg)
-        });
+        };
+        let s = (counts.uniform > 0).then(|| among(&q.sampled));
+        let p = (counts.popularity > 0).then(|| among(&q.pop_sampled));
         let top = (top_k > 0).then(|| top_k_row(row, &q.seen, top_k));
-        (full, s, top)
+        (full, s, p, top)
     });
     let mut out = Ranked::default();
-    for (f, s, t) in per_user {
+    for (f, s, p, t) in per_user {
         out.full.push(f);
         out.sampled.extend(s);
+        out.pop_sampled.extend(p);
         out.top.extend(t);
     }
     out
@@ -166,7 +178,7 @@ pub fn summarize(
     metrics: &[RetrievalMetric],
     ranked: &Ranked,
     queries: &[EvalQuery],
-    n_sampled: usize,
+    counts: SampledCounts,
     ideal: Option<&[Vec<(u32, f64)>]>,
 ) -> (BTreeMap<String, f64>, UserValues) {
     let mut values = UserValues {
@@ -177,11 +189,19 @@ pub fn summarize(
         "rank".into(),
         ranked.full.iter().map(|&r| r as f64).collect(),
     );
-    if n_sampled > 0 {
-        values.columns.insert(
-            format!("rank_s{n_sampled}"),
-            ranked.sampled.iter().map(|&r| r as f64).collect(),
-        );
+    for (protocol, ranks) in [
+        (Protocol::Sampled(counts.uniform), &ranked.sampled),
+        (
+            Protocol::PopularitySampled(counts.popularity),
+            &ranked.pop_sampled,
+        ),
+    ] {
+        if !ranks.is_empty() {
+            values.columns.insert(
+                protocol.rank_column(),
+                ranks.iter().map(|&r| r as f64).collect(),
+            );
+        }
     }
     let mut out = BTreeMap::new();
     for metric in metrics {
@@ -191,6 +211,7 @@ pub fn summarize(
                 let ranks = match protocol {
                     Protocol::Full => &ranked.full,
                     Protocol::Sampled(_) => &ranked.sampled,
+                    Protocol::PopularitySampled(_) => &ranked.pop_sampled,
                 };
                 mean_of_ranks(metric, ranks)
             }
@@ -230,28 +251,40 @@ mod tests {
                 seen: vec![2],
                 target: 4,
                 sampled: vec![3],
+                pop_sampled: vec![1],
             },
             EvalQuery {
                 user: 1,
                 seen: vec![],
                 target: 3,
                 sampled: vec![1, 2],
+                pop_sampled: vec![2, 4],
             },
         ];
-        let r = rank_queries(&v, &queries, true, 2);
+        let counts = SampledCounts {
+            uniform: 2,
+            popularity: 2,
+        };
+        let r = rank_queries(&v, &queries, counts, 2);
         // User 0: 2 is seen; 1 ties the target 4 at 5 -> rank 1 (pessimistic).
         // User 1: 3 is the least popular of 4 -> rank 3; among {1, 2} -> 2.
         assert_eq!(r.full, vec![1, 3]);
         assert_eq!(r.sampled, vec![0, 2]);
+        // Popularity-sampled: user 0's 4 ties item 1 -> 1; user 1's 3 below {2, 4} -> 2.
+        assert_eq!(r.pop_sampled, vec![1, 2]);
         assert_eq!(r.top, vec![vec![1, 4], vec![2, 1]]);
-        let metrics: Vec<RetrievalMetric> = ["hr@2", "mrr", "hr@1_s2"]
+        let metrics: Vec<RetrievalMetric> = ["hr@2", "mrr", "hr@1_s2", "hr@2_p2", "mrr_p2"]
             .iter()
             .map(|m| RetrievalMetric::parse(m).unwrap())
             .collect();
-        let (m, values) = summarize(&metrics, &r, &queries, 2, None);
+        let (m, values) = summarize(&metrics, &r, &queries, counts, None);
         assert_eq!(m["hr@2"], 0.5);
         assert_eq!(m["mrr"], (0.5 + 0.25) / 2.0);
         assert_eq!(m["hr@1_s2"], 0.5);
+        assert_eq!(m["hr@2_p2"], 0.5);
+        assert_eq!(m["mrr_p2"], (0.5 + 1.0 / 3.0) / 2.0);
+        assert_eq!(values.columns["rank_p2"], vec![1.0, 2.0]);
+        assert_eq!(values.per_user("hr@2_p2").unwrap().0, vec![1.0, 0.0]);
         assert_eq!(values.columns["rank"], vec![1.0, 3.0]);
         assert_eq!(values.per_user("mrr").unwrap().0, vec![0.5, 0.25]);
     }

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::data::builder::{load_table, resolve, DatasetSpec};
-use crate::data::seq_batcher::{eval_queries, EvalQuery};
+use crate::data::popularity_sampler::PopularitySampler;
+use crate::data::seq_batcher::{eval_queries, EvalQuery, SampledCounts};
 use crate::data::sequences::{loo_hashes, LooView, Sequences, Stage};
 use crate::data::split::SplitHashes;
 use crate::data::synth::{synth_seq, SeqWorld, SynthSeqConfig};
@@ -137,25 +138,28 @@ fn ideal_lists(seqs: &Sequences, w: &SeqWorld, stage: Stage, m: usize) -> Vec<Ve
 }
 
 impl PreparedSeq {
-    /// Sampled negatives per query, as the task's `_s<N>` metrics ask (0 = none).
-    pub fn n_sampled(&self) -> usize {
-        self.metrics
-            .iter()
-            .find_map(|m| match m.protocol() {
-                Protocol::Sampled(n) => Some(n),
-                Protocol::Full => None,
-            })
-            .unwrap_or(0)
+    /// Sampled negatives per query, as the task's `_s<N>` and `_p<N>` metrics ask.
+    pub fn sampled_counts(&self) -> SampledCounts {
+        let mut counts = SampledCounts::default();
+        for m in &self.metrics {
+            match m.protocol() {
+                Protocol::Sampled(n) => counts.uniform = n,
+                Protocol::PopularitySampled(n) => counts.popularity = n,
+                Protocol::Full => {}
+            }
+        }
+        counts
     }
 
     /// Computes the evaluation queries of both stages for `seed` (once).
     pub fn prepare_queries(&mut self, seed: u64) {
-        let n = self.n_sampled();
+        let counts = self.sampled_counts();
+        let sampler = (counts.popularity > 0).then(|| PopularitySampler::new(&self.item_counts));
         for stage in [Stage::Valid, Stage::Test] {
             let seqs = &self.seqs;
             self.queries
                 .entry((seed, stage))
-                .or_insert_with(|| eval_queries(seqs, stage, n, seed));
+                .or_insert_with(|| eval_queries(seqs, stage, counts, sampler.as_ref(), seed));
         }
     }
 

@@ -89,8 +89,8 @@ pub struct RetrievalSpec {
     /// Users with fewer events are dropped before the split (at least 3).
     #[serde(default = "default_min_events")]
     pub min_events: usize,
-    /// Negatives of the sampled protocol (metrics suffixed `_s<N>`), drawn uniformly
-    /// without replacement from the user's unseen items.
+    /// Negatives of the sampled protocols (metrics suffixed `_s<N>`: drawn uniformly
+    /// without replacement from the user's unseen items; `_p<N>`: by popularity).
     #[serde(default = "default_sampled")]
     pub sampled_negatives: usize,
 }
@@ -539,7 +539,7 @@ impl TaskSpec {
                     ))
                 }
                 RetrievalMetric::Rank {
-                    protocol: Protocol::Sampled(n),
+                    protocol: Protocol::Sampled(n) | Protocol::PopularitySampled(n),
                     ..
                 } if n != r.sampled_negatives => {
                     return Err((
