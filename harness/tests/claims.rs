@@ -5,7 +5,9 @@
 //! `python3 harness/tests/fixtures/make_claim_fixtures.py > harness/tests/fixtures/claims.json`),
 //! and the claim files in `tasks/claims/` parse.
 
-use harness::report::claims::{evaluate, load_claims, parse_claim, ClaimOptions, ClaimResult};
+use harness::report::claims::{
+    evaluate, load_claims, parse_claim, ClaimOptions, ClaimResult, TRIVIAL,
+};
 use harness::report::demo::synthetic_cell;
 use harness::report::load::Cell;
 use harness::report::Verdict;
@@ -39,6 +41,54 @@ fn run(checks: Value, cells: Vec<Vec<Cell>>) -> ClaimResult {
 
 fn better() -> Value {
     json!([{"a": "a", "b": "b", "test": "better"}])
+}
+
+/// `a`'s cells with the trivial predictor's AUC recorded beside each seed's own.
+fn with_trivial(model: &str, values: &[f64], trivial: &[f64]) -> Vec<Cell> {
+    let mut cells = aucs(model, values);
+    for (c, t) in cells.iter_mut().zip(trivial) {
+        c.result.trivial_metrics.insert("auc".into(), *t);
+    }
+    cells
+}
+
+/// `b: "trivial"` pairs A with the trivial predictor of A's own cells: a model clearly
+/// above it reproduces "better", one that ties it does not, the todo never asks to run
+/// a model called trivial, and only metric tests accept it.
+#[test]
+fn a_check_against_the_trivial_predictor_reads_a_s_own_cells() {
+    let vs_trivial = json!([{"a": "a", "b": TRIVIAL, "test": "better"}]);
+    let r = run(
+        vs_trivial.clone(),
+        vec![with_trivial("a", &[0.71, 0.72, 0.70], &[0.60, 0.61, 0.60])],
+    );
+    assert_eq!(r.verdict, Verdict::Reproduced, "{:?}", r.checks[0]);
+    assert_eq!(r.checks[0].b_values, vec![0.60, 0.61, 0.60]);
+    assert!(r.checks[0].statement.contains("the trivial predictor"));
+    let tie = run(
+        vs_trivial.clone(),
+        vec![with_trivial(
+            "a",
+            &[0.601, 0.608, 0.602],
+            &[0.60, 0.61, 0.60],
+        )],
+    );
+    assert_eq!(tie.verdict, Verdict::NotReproduced, "{:?}", tie.checks[0]);
+    let few = run(
+        vs_trivial.clone(),
+        vec![with_trivial("a", &[0.71], &[0.60])],
+    );
+    let todo = few.todo.unwrap();
+    assert!(!todo.contains(TRIVIAL), "{todo}");
+    let none = run(vs_trivial, vec![]);
+    assert_eq!(none.missing_models, vec!["a".to_string()]);
+    let cost = json!({
+        "id": "c", "models": ["a"], "claim": "x", "source": {"arxiv": "0000.00000", "section": "1"},
+        "task": TASK, "metric": "auc",
+        "checks": [{"a": "a", "b": TRIVIAL, "test": "cost_ratio", "cost": "param_bytes", "at_most": 1.0}],
+    });
+    let err = parse_claim(std::path::Path::new("c.json"), &cost.to_string()).unwrap_err();
+    assert!(err.to_string().contains("trivial"), "{err}");
 }
 
 #[test]
@@ -390,7 +440,7 @@ fn the_claim_files_of_the_repository_parse_and_name_models_their_task_runs() {
                 k.test,
                 harness::report::claims::Test::MatchesPublished { .. }
             );
-            let sides = if published {
+            let sides = if published || k.b == TRIVIAL {
                 vec![&k.a]
             } else {
                 vec![&k.a, &k.b]

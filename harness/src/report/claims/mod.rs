@@ -7,7 +7,7 @@
 pub mod spec;
 pub mod verdict;
 
-pub use spec::{load_claims, parse_claim, Check, Claim, ClaimError, Source, Test};
+pub use spec::{load_claims, parse_claim, Check, Claim, ClaimError, Source, Test, TRIVIAL};
 pub use verdict::{evaluate, CheckResult, ClaimOptions, ClaimResult, Verdict};
 
 /// The verdicts as terminal text: one block per claim, one line per check.

@@ -99,6 +99,12 @@ struct RawCheck {
     tolerance: Option<f64>,
 }
 
+/// `b` of a metric check that names no model but the task's trivial predictor
+/// (popularity on retrieval tasks, the constant on ranking and generative ones), read
+/// from A's own cells (`trivial_metrics`): "A learned something" as a check, so a claim
+/// about a model that ties the trivial predictor cannot pass vacuously.
+pub const TRIVIAL: &str = "trivial";
+
 /// Tests and the extra fields each one takes (for error messages).
 const TESTS: &[(&str, &[&str])] = &[
     ("better", &[]),
@@ -113,8 +119,15 @@ impl TryFrom<RawCheck> for Check {
 
     fn try_from(r: RawCheck) -> Result<Check, String> {
         let ctx = format!("check `{}` vs `{}`", r.a, r.b);
-        if r.a.is_empty() || r.b.is_empty() || r.a == r.b {
+        if r.a.is_empty() || r.b.is_empty() || r.a == r.b || r.a == TRIVIAL {
             return Err(format!("{ctx}: `a` and `b` must be two different models"));
+        }
+        if r.b == TRIVIAL && !["better", "not_worse", "keeps"].contains(&r.test.as_str()) {
+            return Err(format!(
+                "{ctx}: `b: \"{TRIVIAL}\"` (the task's trivial predictor) takes the metric \
+                 tests better, not_worse and keeps, not `{}`",
+                r.test
+            ));
         }
         let given: Vec<&str> = [
             ("margin", r.margin.is_some()),

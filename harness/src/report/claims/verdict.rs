@@ -21,6 +21,9 @@
 //!   Student-t CI; reproduced iff the CI lies within 1 ± tolerance, not reproduced iff
 //!   it lies wholly outside, inconclusive otherwise.
 //!
+//! B may be `trivial` (`spec::TRIVIAL`): the task's trivial predictor, whose metrics A's
+//! own cells record, paired seed by seed like a model.
+//!
 //! A claim is the conjunction of its checks: not reproduced if any check is, else not
 //! run if any check is, else inconclusive if any is, else reproduced.
 
@@ -28,7 +31,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::spec::{Check, Claim, Test};
+use super::spec::{Check, Claim, Test, TRIVIAL};
 use crate::report::load::{Cell, EMBEDDING_BYTES};
 use crate::report::tables::{decimals_for, fmt_value, slug};
 use crate::stats::{holm, paired_t, summarize};
@@ -175,6 +178,8 @@ struct Paired {
     b: Vec<f64>,
 }
 
+/// A's and B's values per seed, `f` read from each side's cells; B = `trivial` reads
+/// the trivial predictor's `quantity` from A's cells.
 fn pair(
     cells: &[Cell],
     task: &str,
@@ -183,10 +188,16 @@ fn pair(
     f: impl Fn(&Cell) -> Option<f64> + Copy,
 ) -> Result<Paired, (String, Vec<String>)> {
     let (has_a, va) = values(cells, task, &check.a, f);
-    let (has_b, vb) = values(cells, task, &check.b, f);
+    let (has_b, vb) = if check.b == TRIVIAL {
+        values(cells, task, &check.a, |c| {
+            c.result.trivial_metrics.get(quantity).copied()
+        })
+    } else {
+        values(cells, task, &check.b, f)
+    };
     let missing: Vec<String> = [(has_a, &check.a), (has_b, &check.b)]
         .into_iter()
-        .filter(|(has, _)| !has)
+        .filter(|(has, m)| !has && *m != TRIVIAL)
         .map(|(_, m)| m.clone())
         .collect();
     if !missing.is_empty() {
@@ -254,7 +265,12 @@ fn published(
 }
 
 fn statement(check: &Check, quantity: &str) -> String {
-    let (a, b) = (&check.a, &check.b);
+    let a = &check.a;
+    let b = if check.b == TRIVIAL {
+        "the trivial predictor"
+    } else {
+        check.b.as_str()
+    };
     match &check.test {
         Test::Better => format!("{a} better than {b} on {quantity}"),
         Test::NotWorse { margin: None } => {
@@ -415,6 +431,7 @@ fn evaluate_one(claim: &Claim, cells: &[Cell], opts: ClaimOptions) -> ClaimResul
         let mut models: Vec<String> = results
             .iter()
             .flat_map(|r| [r.a.clone(), r.b.clone()])
+            .filter(|m| m != TRIVIAL)
             .collect();
         models.sort();
         models.dedup();
