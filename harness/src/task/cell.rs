@@ -72,27 +72,27 @@ fn new_result(spec: &TaskSpec, id: &CellId, start: CellStart) -> CellResult {
     }
 }
 
-/// The cell's result once training has ended: its training outcome and cost when
-/// training succeeded, or, when it failed (divergence, bad data), the finished result
-/// with status failed, the reason, the cost measured so far and the seconds spent
-/// since `t0` (the cell's start), which the cell returns as it is.
+/// The cell's result once training has ended, with its training outcome when training
+/// succeeded; when it failed (divergence, bad data), the finished result with status
+/// failed, the reason, the cost measured so far and the seconds spent since `t0` (the
+/// cell's start), which the cell returns as it is.
 #[allow(clippy::too_many_arguments)]
 pub fn after_training<T, E: std::fmt::Display>(
     spec: &TaskSpec,
     id: &CellId,
     start: CellStart,
     trained: Result<T, E>,
-    cost: Cost,
+    cost: &Cost,
     data_seconds: f64,
     t0: Instant,
-) -> Result<(CellResult, T, Cost), Box<CellResult>> {
+) -> Result<(CellResult, T), Box<CellResult>> {
     let mut result = new_result(spec, id, start);
     match trained {
-        Ok(t) => Ok((result, t, cost)),
+        Ok(t) => Ok((result, t)),
         Err(e) => {
             result.status = Status::Failed;
             result.error = Some(e.to_string());
-            result.cost = cost;
+            result.cost = cost.clone();
             result.seconds = Seconds {
                 data: data_seconds,
                 total: t0.elapsed().as_secs_f64(),

@@ -126,7 +126,7 @@ pub fn run_cell<D: Dev>(
     );
     let oracle_metrics = oracle_logits(logs, gen_spec, &test)
         .map(|z| test_cands.metrics(&prep.metrics, &logs.actions, &z));
-    let cost = start_cost(spec, &store, peak_scope, rss_at_start);
+    let mut cost = start_cost(spec, &store, peak_scope, rss_at_start);
     let rows = row_counts(&[
         ("train", Candidates::of(logs, gen_spec, &train).len()),
         ("valid", valid_cands.len()),
@@ -159,11 +159,11 @@ pub fn run_cell<D: Dev>(
             started,
         },
         trained,
-        cost,
+        &cost,
         data_seconds,
         t0,
     );
-    let (mut result, trained, mut cost) = match started {
+    let (mut result, trained) = match started {
         Ok(started) => started,
         Err(failed) => return Ok((*failed, None)),
     };

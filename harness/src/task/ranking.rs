@@ -125,11 +125,11 @@ pub fn run_cell<D: Dev>(
             started,
         },
         trained,
-        cost,
+        &cost,
         data_seconds,
         t0,
     );
-    let (mut result, trained, mut cost) = match started {
+    let (mut result, trained) = match started {
         Ok(started) => started,
         Err(failed) => return Ok((*failed, None)),
     };

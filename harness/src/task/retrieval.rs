@@ -141,7 +141,7 @@ pub fn run_cell<D: Dev>(
         let v = oracle_vectors(w, seqs, Stage::Test);
         evaluate(prep, &v, Stage::Test, id.seed).0
     });
-    let cost = start_cost(spec, &store, peak_scope, rss_at_start);
+    let mut cost = start_cost(spec, &store, peak_scope, rss_at_start);
     let train_targets: usize = (0..seqs.n_users())
         .map(|u| LooView::new(seqs, u).train().len().saturating_sub(1))
         .sum();
@@ -172,11 +172,11 @@ pub fn run_cell<D: Dev>(
             started,
         },
         trained,
-        cost,
+        &cost,
         data_seconds,
         t0,
     );
-    let (mut result, trained, mut cost) = match started {
+    let (mut result, trained) = match started {
         Ok(started) => started,
         Err(failed) => return Ok((*failed, None)),
     };
