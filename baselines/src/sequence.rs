@@ -5,6 +5,11 @@
 //! Items are ids `1..=n_items`; id 0 is padding and never a target. Histories are
 //! LEFT-padded to `max_len`, so the most recent item of every row sits at position
 //! `max_len - 1` and "the state after the last item" is always the last position.
+//! A model whose outputs at real positions do not depend on how much padding precedes
+//! them (`trims_padding`) may be given batches in a shorter window: `SeqBatch::max_len`
+//! is then the longest history of the batch, positions still counted so the latest
+//! item sits at `SeqSpec::max_len - 1`. Most histories are far shorter than `max_len`
+//! (Beauty: median 6 of 50), so this is where most of the compute goes otherwise.
 //! Models see no files, users or splits: the harness cuts histories so that nothing
 //! after the evaluated position is in the batch (leave-one-out), and draws negatives.
 
@@ -83,6 +88,14 @@ pub trait SeqForward<D: Dev>: Send + Sync {
         1
     }
 
+    /// Whether batches may come in a window shorter than `SeqSpec::max_len` (columns
+    /// that are padding in every row cut off) with the same outputs at real positions.
+    /// False for models whose layout is fixed over the whole window (KuaiFormer's
+    /// compression groups).
+    fn trims_padding(&self) -> bool {
+        false
+    }
+
     /// The item side on the host: `(n_items + 1) x d`, row 0 = padding (never ranked).
     fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32>;
 }
@@ -102,6 +115,7 @@ pub trait SeqModel<D: Dev>: Send + Sync {
         ctx: &mut Ctx<D>,
     ) -> Mat<D>;
     fn interests(&self) -> usize;
+    fn trims_padding(&self) -> bool;
     fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32>;
 }
 
@@ -126,6 +140,9 @@ impl<D: Dev, M: SeqForward<D>> SeqModel<D> for M {
     }
     fn interests(&self) -> usize {
         SeqForward::interests(self)
+    }
+    fn trims_padding(&self) -> bool {
+        SeqForward::trims_padding(self)
     }
     fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
         SeqForward::item_vectors(self, store)

@@ -274,3 +274,9 @@ fn flop_counter_matches_hand_formula() {
         14 * rows.len() as u64 * d
     );
 }
+
+#[test]
+fn a_batch_trimmed_to_its_histories_gives_the_full_windows_outputs() {
+    // n of the pointwise attention stays the model's max_len in the shorter window.
+    assert_trimmed_window_changes_nothing("hstu", json!({"dim": 8, "heads": 2, "dropout": 0.0}));
+}

@@ -50,6 +50,16 @@ fn shapes_follow_the_contract() {
 
 #[test]
 fn compression_yields_the_documented_number_of_tokens() {
+    // Its groups are laid over the whole window, so it never gets a trimmed one.
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    let m = build_seq(
+        "kuaiformer",
+        &json!({"dim": 8}),
+        &seq_spec(30, 16),
+        &mut store,
+    )
+    .unwrap();
+    assert!(!m.trims_padding());
     // The paper: 256 items -> 2 groups of 64, 5 of 16, 48 raw = 55 tokens.
     let paper = Layout::new(256, None).unwrap();
     assert_eq!(paper.levels, vec![(2, 64, 0), (5, 16, 128)]);

@@ -210,3 +210,8 @@ fn bad_configs_are_rejected_with_the_field() {
     .to_string()
     .contains("sasrec"));
 }
+
+#[test]
+fn a_batch_trimmed_to_its_histories_gives_the_full_windows_outputs() {
+    assert_trimmed_window_changes_nothing("sasrec", json!({"dim": 8, "heads": 2, "dropout": 0.0}));
+}

@@ -238,16 +238,23 @@ impl EpochRun {
     }
 }
 
+/// Groups an epoch's shuffled rows into batches (epoch number second); `None` in
+/// `run_epochs` = consecutive chunks of `batch_size`.
+pub type Regroup<'a, T> = dyn Fn(&[T], usize) -> Vec<Vec<T>> + 'a;
+
 /// The epoch loop every training loop shares: each epoch shuffles `rows` by
-/// (seed, epoch), calls `step(store, epoch, step, chunk)` on each `batch_size` chunk
-/// (it returns the chunk's mean loss and its FLOPs), stops on a non-finite loss, then
-/// scores the parameters with `validate` for early stopping. On return the store holds
-/// the parameters of the best validation epoch.
+/// (seed, epoch), cuts them into `batch_size` chunks (or the batches `regroup` makes
+/// of them), calls `step(store, epoch, step, chunk)` on each (it returns the chunk's
+/// mean loss and its FLOPs), stops on a non-finite loss, then scores the parameters
+/// with `validate` for early stopping. On return the store holds the parameters of the
+/// best validation epoch.
+#[allow(clippy::too_many_arguments)]
 pub fn run_epochs<D: Dev, T: Clone>(
     store: &mut ParamStore<D>,
     rows: &[T],
     plan: &EpochPlan,
     progress: &ProgressBar,
+    regroup: Option<&Regroup<T>>,
     mut step: impl FnMut(&mut ParamStore<D>, usize, usize, &[T]) -> (f32, Flops),
     mut validate: impl FnMut(&ParamStore<D>) -> BTreeMap<String, f64>,
 ) -> Result<EpochRun, TrainError> {
@@ -259,10 +266,12 @@ pub fn run_epochs<D: Dev, T: Clone>(
     for epoch in 1..=plan.max_epochs {
         let t0 = Instant::now();
         let mut loss_sum = 0.0f64;
-        for (i, chunk) in epoch_order(rows, plan.seed, epoch)
-            .chunks(plan.batch_size)
-            .enumerate()
-        {
+        let order = epoch_order(rows, plan.seed, epoch);
+        let batches: Vec<Vec<T>> = match regroup {
+            Some(regroup) => regroup(&order, epoch),
+            None => order.chunks(plan.batch_size).map(<[T]>::to_vec).collect(),
+        };
+        for (i, chunk) in batches.iter().enumerate() {
             let (loss, step_flops) = step(store, epoch, i, chunk);
             if !loss.is_finite() {
                 return Err(TrainError::Diverged {
@@ -327,6 +336,7 @@ pub fn train<D: Dev>(
         train_rows,
         &plan.epochs,
         progress,
+        None,
         |store, _, _, chunk| {
             let out = train_step(model, store, &mut opt, &make_batch(ds, chunk, plan.label));
             (out.loss, out.flops)

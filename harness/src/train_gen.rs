@@ -108,6 +108,7 @@ pub fn train_gen<D: Dev>(
         train,
         plan,
         progress,
+        None,
         |store, _, _, chunk| gen_train_step(model, store, &mut opt, &batch(spec, logs, chunk)),
         |store| validate(model, store),
     )?;

@@ -12,9 +12,10 @@ use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::seq_batcher::train_batch;
-use crate::data::sequences::Sequences;
-use crate::train::{run_epochs, EpochPlan, EpochRun, TrainError};
+use crate::data::length_batches::length_bucketed;
+use crate::data::seq_batcher::{train_batch, Window};
+use crate::data::sequences::{LooView, Sequences};
+use crate::train::{run_epochs, EpochPlan, EpochRun, Regroup, TrainError};
 
 /// Validation metrics of the current parameters.
 pub type Validate<'a, D> =
@@ -24,6 +25,9 @@ pub struct SeqTrainPlan<'a> {
     pub epochs: EpochPlan<'a>,
     pub max_len: usize,
     pub n_neg: usize,
+    /// Batches of users with similar history lengths (`data::length_batches`), for
+    /// models that trim padding; others get random batches either way.
+    pub length_buckets: bool,
 }
 
 /// Trains `model` on the users `train_users` (each has a training target); `validate`
@@ -47,16 +51,31 @@ pub fn train_seq<D: Dev>(
         rng
     };
     let mut rng = negatives(1);
+    let window = Window {
+        max_len: plan.max_len,
+        trim: model.trims_padding(),
+    };
+    let targets = |u: usize| {
+        let n = LooView::new(seqs, u).train().len() - 1;
+        n.min(plan.max_len)
+    };
+    let bucketed = |order: &[usize], epoch: usize| {
+        let seed = plan.epochs.seed;
+        length_bucketed(order, targets, plan.epochs.batch_size, seed, epoch)
+    };
+    let regroup: Option<&Regroup<usize>> =
+        (plan.length_buckets && window.trim).then_some(&bucketed);
     run_epochs(
         store,
         train_users,
         &plan.epochs,
         progress,
+        regroup,
         |store, epoch, step, chunk| {
             if step == 0 {
                 rng = negatives(epoch);
             }
-            let batch = train_batch(seqs, chunk, plan.max_len, plan.n_neg, &mut rng);
+            let batch = train_batch(seqs, chunk, window, plan.n_neg, &mut rng);
             seq_train_step(model, store, &mut opt, &batch)
         },
         |store| validate(model, store),

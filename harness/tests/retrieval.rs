@@ -6,7 +6,7 @@
 mod common;
 
 use baselines::Cpu;
-use harness::data::seq_batcher::{eval_queries, train_batch, train_users, SampledCounts};
+use harness::data::seq_batcher::{eval_queries, train_batch, train_users, SampledCounts, Window};
 use harness::data::sequences::{LooView, Stage};
 use harness::results::{read_result, values_path, Status, UserValues};
 use harness::runner::write_cell;
@@ -176,7 +176,13 @@ fn training_batches_and_seen_filters_hold_exactly_the_allowed_items() {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut seen_rows = 0;
     for chunk in users.chunks(64) {
-        let b = train_batch(s, chunk, 1000, 2, &mut rng);
+        // Trimmed to each batch's longest history, as models that trim padding get it.
+        let window = Window {
+            max_len: 1000,
+            trim: true,
+        };
+        let b = train_batch(s, chunk, window, 2, &mut rng);
+        assert!(b.max_len < 1000, "trimmed to the batch's histories");
         for (row, &u) in chunk.iter().enumerate() {
             let prefix = LooView::new(s, u).train();
             let inputs: Vec<u32> = b
@@ -185,7 +191,7 @@ fn training_batches_and_seen_filters_hold_exactly_the_allowed_items() {
                 .copied()
                 .filter(|&i| i != 0)
                 .collect();
-            let targets: Vec<u32> = b.targets[row * 1000..(row + 1) * 1000]
+            let targets: Vec<u32> = b.targets[row * b.max_len..(row + 1) * b.max_len]
                 .iter()
                 .copied()
                 .filter(|&i| i != 0)

@@ -4,7 +4,7 @@
 //!   2017), `M` additive (0 where a key is visible, -1e9 where not).
 //! - [`pointwise_attention`]: HSTU's pointwise aggregated attention
 //!   `(SiLU(q k^T + rab) / n ⊙ M) v` (Zhai et al., arXiv 2402.17152, Eq. 2), no softmax,
-//!   `M` multiplicative 0/1, `n` the padded sequence length; [`pointwise_attention_with`]
+//!   `M` multiplicative 0/1, `n` the padded sequence length (`AttnMask::norm_len`); [`pointwise_attention_with`]
 //!   takes the bias as a [`ScoreBias`], per example (HSTU's `rab`) or per head (ALiBi).
 //!
 //! [`AttnMask`] says which keys each query sees. Every query sees at least itself, so no
@@ -29,6 +29,10 @@ pub struct AttnMask {
     pub lq: usize,
     pub lk: usize,
     pub allowed: Vec<bool>,
+    /// `n` of [`pointwise_attention`]: the padded length the model was built for,
+    /// `lk` unless set with [`AttnMask::normalized_over`], so that a batch trimmed to a
+    /// shorter window gives the same outputs as the full one.
+    pub norm_len: usize,
 }
 
 impl AttnMask {
@@ -61,7 +65,15 @@ impl AttnMask {
             lq: len,
             lk: len,
             allowed,
+            norm_len: len,
         }
+    }
+
+    /// The same mask with pointwise attention's `n` set to `n` (at least `lk`).
+    pub fn normalized_over(mut self, n: usize) -> Self {
+        assert!(n >= self.lk, "mask: n {n} below the key length {}", self.lk);
+        self.norm_len = n;
+        self
     }
 
     /// 0 where visible, [`HIDDEN`] where not, as a `(batch, lq, lk)` constant.
@@ -147,8 +159,8 @@ pub enum ScoreBias<D: Dev, T> {
     PerHead(Seq3<D>),
 }
 
-/// HSTU's pointwise aggregated attention `(SiLU(q k^T + rab) / n ⊙ M) v` with `n` = the
-/// key length. `q`, `k` are `(batch * len, heads * dqk)`, `v` is `(batch * len, heads *
+/// HSTU's pointwise aggregated attention `(SiLU(q k^T + rab) / n ⊙ M) v` with `n` =
+/// `mask.norm_len` (the key length unless the mask says otherwise). `q`, `k` are `(batch * len, heads * dqk)`, `v` is `(batch * len, heads *
 /// dv)`; `bias` (`rab`, shared by the heads) is `(batch, lq, lk)`, its add counted as
 /// one elementwise op per score.
 pub fn pointwise_attention<D: Dev, T: Track<D>>(
@@ -201,7 +213,7 @@ pub fn pointwise_attention_with<D: Dev, T: Track<D>>(
     let m = mask
         .multiplicative(&dev)
         .broadcast_like::<_, Axis<1>>(&shape);
-    let a = silu * (1.0 / mask.lk as f32) * m;
+    let a = silu * (1.0 / mask.norm_len as f32) * m;
     merge_heads(a.matmul(v), ctx)
 }
 

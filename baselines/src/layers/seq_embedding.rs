@@ -3,7 +3,9 @@
 //! matrix. Padding rows are exactly zero, so neither the padding row of `E` nor `P`
 //! at padded positions can reach any output. Positions count from the start of the
 //! padded window, so the most recent item always has position `max_len - 1` (as in
-//! the SASRec authors' code).
+//! the SASRec authors' code). A batch may come in a shorter window `L < max_len` (the
+//! harness trims columns that are padding in every row): its positions are then the
+//! last `L` of `P`, so every real item gets the same embedding as in the full window.
 
 use dfdx::prelude::*;
 
@@ -46,19 +48,23 @@ impl SeqEmbedding {
         batch: &SeqBatch,
         ctx: &mut Ctx<D>,
     ) -> Mat<D, T> {
-        assert_eq!(
-            batch.max_len, self.max_len,
+        assert!(
+            batch.max_len <= self.max_len,
             "sequence embedding: batch max_len {} but the model was built for {}",
-            batch.max_len, self.max_len
+            batch.max_len,
+            self.max_len
         );
         let (b, l, d) = (batch.size, batch.max_len, self.dim);
         let mut x = ctx.lookup::<T>(store, self.table, batch.items.clone());
         if let Some(p) = self.positions {
             ctx.flops.elementwise(b * l * d);
-            let p = store
-                .mat(p)
-                .retaped::<T>()
-                .broadcast_like::<_, Axis<0>>(&(b, l, d));
+            let mut p = store.mat(p).retaped::<T>();
+            if l < self.max_len {
+                // The window's positions are the last `l` of the table's.
+                let last: Vec<usize> = (self.max_len - l..self.max_len).collect();
+                p = p.gather(store.dev().tensor_from_vec(last, (l,)));
+            }
+            let p = p.broadcast_like::<_, Axis<0>>(&(b, l, d));
             x = (x.reshape_like(&(b, l, d)) + p).reshape_like(&(b * l, d));
         }
         ctx.flops.elementwise(b * l * d);

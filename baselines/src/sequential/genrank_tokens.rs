@@ -142,6 +142,7 @@ impl Tokens {
             lq: l,
             lk: l,
             allowed,
+            norm_len: l,
         }
     }
 }

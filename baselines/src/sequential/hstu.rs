@@ -286,7 +286,9 @@ impl Hstu {
             batch.items.len(),
             "hstu: the batch needs a time per position"
         );
-        let mask = AttnMask::causal(&valid_positions(batch), batch.size, batch.max_len);
+        // n = the model's window, also for a batch trimmed to a shorter one.
+        let mask = AttnMask::causal(&valid_positions(batch), batch.size, batch.max_len)
+            .normalized_over(self.emb.max_len);
         let mut x = self.emb.forward::<D, T>(store, batch, ctx);
         x = dropout(x, self.cfg.dropout, ctx);
         let positions: Vec<u32> = (0..batch.max_len as u32).collect();

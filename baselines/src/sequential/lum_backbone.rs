@@ -83,6 +83,7 @@ pub fn group_query_mask(
         lq: len,
         lk: len,
         allowed,
+        norm_len: len,
     }
 }
 

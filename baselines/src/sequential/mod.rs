@@ -157,6 +157,12 @@ impl<D: Dev, M: NextItemEncoder> SeqForward<D> for M {
         last_rows(h, batch.size, 1, ctx)
     }
 
+    /// Padding rows are zero and hidden from every real position (causal mask over
+    /// valid positions, relative biases), and positions are counted from the end.
+    fn trims_padding(&self) -> bool {
+        true
+    }
+
     fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
         store.table(self.item_table()).weights()
     }

@@ -353,3 +353,75 @@ pub fn assert_learns_markov(
         "{name} {config}: HR@5 {hr} vs popularity {pop}"
     );
 }
+
+/// `b` cut to its last `width` columns (the columns before must be padding in every row).
+pub fn trim_window(b: &SeqBatch, width: usize) -> SeqBatch {
+    let cut = b.max_len - width;
+    let keep = |v: &[u32], per: usize| -> Vec<u32> {
+        v.chunks(b.max_len * per)
+            .flat_map(|row| row[cut * per..].to_vec())
+            .collect()
+    };
+    for row in 0..b.size {
+        assert!(b.items_row(row)[..cut].iter().all(|&i| i == 0), "row {row}");
+    }
+    SeqBatch {
+        size: b.size,
+        max_len: width,
+        items: keep(&b.items, 1),
+        times: b
+            .times
+            .chunks(b.max_len)
+            .flat_map(|row| row[cut..].to_vec())
+            .collect(),
+        targets: keep(&b.targets, 1),
+        negatives: keep(&b.negatives, b.n_neg),
+        n_neg: b.n_neg,
+    }
+}
+
+/// A model that says it `trims_padding` gives the same user vectors and the same loss
+/// (no dropout) on a batch cut to its longest history as on the full window of
+/// `SeqSpec::max_len`; `config` must set dropout 0.
+pub fn assert_trimmed_window_changes_nothing(name: &str, config: serde_json::Value) {
+    let (n_items, max_len, longest) = (30, 12, 5);
+    let world = MarkovWorld::new(n_items);
+    let spec = seq_spec(n_items, max_len);
+    let mut store = ParamStore::new(Cpu::default(), 5);
+    let m = build_seq(name, &config, &spec, &mut store).unwrap();
+    assert!(m.trims_padding(), "{name} should trim padding");
+    // Histories of 1..=5 items in a 12-wide window, so the first 7 columns are padding.
+    let short = markov_batch(&world, 6, longest, 2, 7);
+    let mut full = short.clone();
+    let pad = max_len - longest;
+    let widen = |v: &[u32], per: usize| -> Vec<u32> {
+        v.chunks(longest * per)
+            .flat_map(|row| std::iter::repeat_n(0, pad * per).chain(row.iter().copied()))
+            .collect()
+    };
+    full.max_len = max_len;
+    full.items = widen(&short.items, 1);
+    full.targets = widen(&short.targets, 1);
+    full.negatives = widen(&short.negatives, 2);
+    full.times = short
+        .times
+        .chunks(longest)
+        .flat_map(|row| std::iter::repeat_n(0, pad).chain(row.iter().copied()))
+        .collect();
+    let trimmed = trim_window(&full, longest);
+    assert_eq!(trimmed, short);
+    let (u_full, f_full) = seq_user_vectors(m.as_ref(), &store, &eval_view(&full));
+    let (u_trim, f_trim) = seq_user_vectors(m.as_ref(), &store, &eval_view(&trimmed));
+    assert!(
+        max_abs_diff(&u_full, &u_trim) < 1e-5,
+        "{name}: user vectors differ by {}",
+        max_abs_diff(&u_full, &u_trim)
+    );
+    assert!(
+        f_trim.model_forward_total() < f_full.model_forward_total(),
+        "{name}: the trimmed batch should cost fewer FLOPs"
+    );
+    let loss = |b: &SeqBatch| m.loss_train(&store, b, &mut Ctx::training()).as_vec()[0];
+    let (lf, lt) = (loss(&full), loss(&trimmed));
+    assert!((lf - lt).abs() < 1e-5, "{name}: loss {lf} vs {lt}");
+}

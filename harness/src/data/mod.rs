@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod error;
 pub mod gen_batcher;
 pub mod join;
+pub mod length_batches;
 pub mod loaders;
 pub mod popularity_sampler;
 pub mod requests;

@@ -31,16 +31,50 @@ fn left_pad<T: Copy + Default>(dst: &mut [T], src: &[T]) {
     dst[start..].copy_from_slice(src);
 }
 
+/// How wide a batch is: `max_len` positions, or, with `trim` (for models with
+/// `SeqModel::trims_padding`), only as many as the batch's longest history fills, so
+/// columns that are padding in every row are not computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub max_len: usize,
+    pub trim: bool,
+}
+
+impl Window {
+    /// Always `max_len` wide.
+    pub fn full(max_len: usize) -> Self {
+        Window {
+            max_len,
+            trim: false,
+        }
+    }
+
+    /// The width of a batch whose longest history has `longest` items (at least 1).
+    pub fn width(&self, longest: usize) -> usize {
+        if self.trim {
+            longest.clamp(1, self.max_len)
+        } else {
+            self.max_len
+        }
+    }
+}
+
 /// A training batch of `users`, with `n_neg` negatives per non-padding position drawn
 /// from `rng`: uniform over items `1..=n_items` other than the position's target.
 pub fn train_batch(
     seqs: &Sequences,
     users: &[usize],
-    max_len: usize,
+    window: Window,
     n_neg: usize,
     rng: &mut ChaCha8Rng,
 ) -> SeqBatch {
     let n = users.len();
+    let longest = users
+        .iter()
+        .map(|&u| LooView::new(seqs, u).train().len().saturating_sub(1))
+        .max()
+        .unwrap_or(0);
+    let max_len = window.width(longest);
     let mut b = SeqBatch {
         size: n,
         max_len,
@@ -77,8 +111,14 @@ pub fn train_batch(
 }
 
 /// An evaluation batch: the histories of `users` before their `stage` item.
-pub fn eval_batch(seqs: &Sequences, users: &[usize], stage: Stage, max_len: usize) -> SeqBatch {
+pub fn eval_batch(seqs: &Sequences, users: &[usize], stage: Stage, window: Window) -> SeqBatch {
     let n = users.len();
+    let longest = users
+        .iter()
+        .map(|&u| LooView::new(seqs, u).eval(stage).0.len())
+        .max()
+        .unwrap_or(0);
+    let max_len = window.width(longest);
     let mut b = SeqBatch {
         size: n,
         max_len,
@@ -223,7 +263,7 @@ mod tests {
         let s = seqs();
         assert_eq!(train_users(&s), vec![0]);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let b = train_batch(&s, &[0], 5, 2, &mut rng);
+        let b = train_batch(&s, &[0], Window::full(5), 2, &mut rng);
         assert_eq!(b.items, vec![0, 0, 1, 2, 3]);
         assert_eq!(b.targets, vec![0, 0, 2, 3, 4]);
         assert_eq!(b.times, vec![0, 0, 10, 11, 12]);
@@ -243,17 +283,49 @@ mod tests {
             }
         }
         // max_len shorter than the prefix keeps the most recent positions.
-        let b = train_batch(&s, &[0], 2, 1, &mut rng);
+        let b = train_batch(&s, &[0], Window::full(2), 1, &mut rng);
         assert_eq!((b.items, b.targets), (vec![2, 3], vec![3, 4]));
+    }
+
+    #[test]
+    fn trimmed_windows_are_as_wide_as_the_longest_history_and_hold_the_same_rows() {
+        let s = seqs();
+        let trim = Window {
+            max_len: 10,
+            trim: true,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        // User 0's training row has 3 inputs (1 2 3): the window is 3, not 10.
+        let b = train_batch(&s, &[0], trim, 1, &mut rng);
+        assert_eq!(
+            (b.max_len, b.items, b.targets),
+            (3, vec![1, 2, 3], vec![2, 3, 4])
+        );
+        // Evaluation: the longest history (user 0's 4 before the validation item) sets
+        // the width; the shorter one is left-padded inside it, as in the full window.
+        let b = eval_batch(&s, &[1, 0], Stage::Valid, trim);
+        assert_eq!(b.max_len, 4);
+        assert_eq!(b.items, vec![0, 0, 0, 7, 1, 2, 3, 4]);
+        let full = eval_batch(&s, &[1, 0], Stage::Valid, Window::full(10));
+        assert_eq!(&full.items[6..10], &b.items[..4]);
+        assert_eq!(&full.items[16..20], &b.items[4..8]);
+        // A window never exceeds max_len, and trimming off changes nothing.
+        let capped = Window {
+            max_len: 2,
+            trim: true,
+        };
+        assert_eq!(eval_batch(&s, &[0], Stage::Test, capped).items, vec![4, 5]);
+        assert_eq!(Window::full(7).width(3), 7);
+        assert_eq!(trim.width(0), 1);
     }
 
     #[test]
     fn evaluation_histories_stop_before_the_evaluated_item() {
         let s = seqs();
-        let b = eval_batch(&s, &[0, 1], Stage::Valid, 5);
+        let b = eval_batch(&s, &[0, 1], Stage::Valid, Window::full(5));
         assert_eq!(b.items, vec![0, 1, 2, 3, 4, 0, 0, 0, 0, 7]);
         assert!(b.targets.is_empty() && b.negatives.is_empty());
-        let b = eval_batch(&s, &[0, 1], Stage::Test, 3);
+        let b = eval_batch(&s, &[0, 1], Stage::Test, Window::full(3));
         assert_eq!(b.items, vec![3, 4, 5, 0, 7, 8]);
         let three = SampledCounts {
             uniform: 3,

@@ -17,7 +17,7 @@ use baselines::{seq_user_vectors, SeqModel, SeqSpec};
 use indicatif::ProgressBar;
 
 use crate::cost;
-use crate::data::seq_batcher::{eval_batch, train_users};
+use crate::data::seq_batcher::{eval_batch, train_users, Window};
 use crate::data::sequences::{LooView, Stage};
 use crate::data::DataError;
 use crate::metrics::topk::{scoring_flops_per_user, top_k_all};
@@ -118,6 +118,7 @@ pub fn run_cell<D: Dev>(
         epochs: epoch_plan(spec, id),
         max_len: r.max_len,
         n_neg: r.n_neg,
+        length_buckets: r.length_buckets,
     };
     let data_seconds = t0.elapsed().as_secs_f64();
     let mut validate = |m: &dyn SeqModel<D>, s: &ParamStore<D>| {
@@ -238,7 +239,11 @@ fn serve_latency<D: Dev>(
         .iter()
         .map(|&n| {
             let users: Vec<usize> = (0..n).map(|i| i % seqs.n_users()).collect();
-            let batch = eval_batch(seqs, &users, Stage::Test, max_len);
+            let window = Window {
+                max_len,
+                trim: model.trims_padding(),
+            };
+            let batch = eval_batch(seqs, &users, Stage::Test, window);
             cost::time_calls(
                 n,
                 LATENCY_BUDGET,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use baselines::engine::{Dev, Flops, ParamStore};
 use baselines::{seq_user_vectors, SeqModel};
 
-use crate::data::seq_batcher::{eval_batch, EvalQuery, SampledCounts};
+use crate::data::seq_batcher::{eval_batch, EvalQuery, SampledCounts, Window};
 use crate::data::sequences::{LooView, Sequences, Stage};
 use crate::data::synth::SeqWorld;
 use crate::metrics::retrieval::{
@@ -66,19 +66,33 @@ pub fn model_vectors<D: Dev>(
         ));
     }
     let dim = items.len() / rows;
-    let mut out = Vec::with_capacity(users.len() * interests * dim);
+    let width = interests * dim;
+    let window = Window {
+        max_len,
+        trim: model.trims_padding(),
+    };
+    // A model that trims padding gets users in order of history length, so each batch
+    // is only as wide as its own histories; the vectors go back to `users`' order.
+    let mut order: Vec<usize> = (0..users.len()).collect();
+    if window.trim {
+        order.sort_by_key(|&i| LooView::new(seqs, users[i]).eval(stage).0.len());
+    }
+    let mut out = vec![0.0f32; users.len() * width];
     let mut flops = Flops::default();
-    for chunk in users.chunks(EVAL_USERS) {
-        let batch = eval_batch(seqs, chunk, stage, max_len);
+    for chunk in order.chunks(EVAL_USERS) {
+        let chunk_users: Vec<usize> = chunk.iter().map(|&i| users[i]).collect();
+        let batch = eval_batch(seqs, &chunk_users, stage, window);
         let (v, f) = seq_user_vectors(model, store, &batch);
-        if v.len() != chunk.len() * interests * dim {
+        if v.len() != chunk.len() * width {
             return Err(format!(
                 "user_vectors gave {} values for {} users x {interests} interests x {dim} dims",
                 v.len(),
                 chunk.len()
             ));
         }
-        out.extend(v);
+        for (&i, row) in chunk.iter().zip(v.chunks(width)) {
+            out[i * width..(i + 1) * width].copy_from_slice(row);
+        }
         flops.merge(&f);
     }
     Ok((

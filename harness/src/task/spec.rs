@@ -93,6 +93,12 @@ pub struct RetrievalSpec {
     /// without replacement from the user's unseen items; `_p<N>`: by popularity).
     #[serde(default = "default_sampled")]
     pub sampled_negatives: usize,
+    /// Train on batches of users with similar history lengths (`data::length_batches`:
+    /// each batch holds about a random batch's number of targets) instead of random
+    /// batches of `batch_size` users, for models that trim padding. Mostly-short
+    /// histories (Beauty) then cost several times less per epoch.
+    #[serde(default)]
+    pub length_buckets: bool,
 }
 
 fn default_max_len() -> usize {
@@ -115,6 +121,7 @@ impl Default for RetrievalSpec {
             n_neg: default_n_neg(),
             min_events: default_min_events(),
             sampled_negatives: default_sampled(),
+            length_buckets: false,
         }
     }
 }
