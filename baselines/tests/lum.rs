@@ -129,8 +129,9 @@ fn req(time: i64, exposures: &[(u32, u32)]) -> Request {
 
 /// The pre-training loss equals InfoNCE computed by hand (in f64) from the backbone's
 /// condition outputs and the item table: `<o_m, e_k> / τ` over every real item token of
-/// the batch, the other tokens of the positive's item hidden. Counting those duplicates
-/// as negatives gives a different value, so the check sees the hiding.
+/// the batch, the other tokens of the positive's item and the other tokens of its own
+/// row (user) hidden. Counting either as negatives gives a different value, so the
+/// check sees both kinds of hiding.
 #[test]
 fn pretrain_loss_equals_hand_infonce() {
     let spec = GenSpec {
@@ -170,7 +171,7 @@ fn pretrain_loss_equals_hand_infonce() {
         .collect();
     assert_eq!(slots.len(), 3 + 3 + 1);
     let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| (a * b) as f64).sum::<f64>();
-    let infonce = |hide_duplicates: bool| {
+    let infonce = |hide_duplicates: bool, hide_row: bool| {
         let mut total = 0.0;
         for (m_, &(k, item)) in slots.iter().enumerate() {
             let row = k / h;
@@ -179,7 +180,9 @@ fn pretrain_loss_equals_hand_infonce() {
             let lse = slots
                 .iter()
                 .enumerate()
-                .filter(|&(j, &(_, t))| j == m_ || !hide_duplicates || t != item)
+                .filter(|&(j, &(kj, t))| {
+                    j == m_ || !((hide_duplicates && t == item) || (hide_row && kj / h == row))
+                })
                 .map(|(_, &(_, t))| logit(t).exp())
                 .sum::<f64>()
                 .ln();
@@ -187,14 +190,18 @@ fn pretrain_loss_equals_hand_infonce() {
         }
         total / slots.len() as f64
     };
-    let want = infonce(true);
+    let want = infonce(true, true);
     assert!(
         (got - want).abs() < 1e-5 * want.abs().max(1.0),
         "{got} vs {want}"
     );
     assert!(
-        (infonce(false) - want).abs() > 1e-3,
+        (infonce(false, true) - want).abs() > 1e-3,
         "no duplicates to hide"
+    );
+    assert!(
+        (infonce(true, false) - want).abs() > 1e-3,
+        "no same-row items to hide"
     );
 }
 

@@ -16,7 +16,9 @@
 //!   InfoNCE at every condition token's output `o_l^c` against its item's embedding
 //!   `e_l^i` with the batch's other item tokens as negatives,
 //!   `-log exp(<o_l^c, e_l^i> / τ) / Σ_k exp(<o_l^c, e_k^i> / τ)`; item tokens equal to
-//!   the positive's item are hidden (they are not negatives).
+//!   the positive's item, and the other item tokens of the same row (a pre-training
+//!   batch holds one row per user: they are that user's own items, earlier or later in
+//!   the history, not negatives), are hidden, as in KuaiFormer's in-batch softmax.
 //! - Step 2, group query: `N` query condition tokens appended after the history; each
 //!   sees the whole history and itself, not the other queries, so one pass gives the
 //!   `N` interests `o_{q_n}` that `N` single-query passes would.
@@ -177,6 +179,8 @@ impl LumBackbone {
         // o_l^c sits at token 2k of slot k.
         let rows: Vec<usize> = slots.iter().map(|&k| 2 * k).collect();
         let targets: Vec<u32> = slots.iter().map(|&k| batch.hist_items[k]).collect();
+        // The row (user) of each target: a row's other items are hidden from its softmax.
+        let users: Vec<usize> = slots.iter().map(|&k| k / h).collect();
         ctx.flops.copy(m * d);
         let oc = o.gather(dev.tensor_from_vec(rows, (m,)));
         ctx.flops.elementwise(m * d);
@@ -184,7 +188,7 @@ impl LumBackbone {
             oc * (1.0 / tau),
             1,
             &targets,
-            None,
+            Some(&users),
             self.items,
             None,
             0.0,
