@@ -22,6 +22,28 @@ fn model(store: &mut ParamStore<Cpu>, spec: &SeqSpec, v: serde_json::Value) -> K
     KuaiFormer::new(store, spec, &cfg)
 }
 
+/// Row `r` of `b` holds items (and targets) at every position.
+fn fill_row(b: &mut SeqBatch, r: usize) {
+    let l = b.max_len;
+    for p in 0..l {
+        b.items[r * l + p] = (1 + (r * 7 + p * 3) % 20) as u32;
+        b.targets[r * l + p] = (1 + (r * 7 + p * 3 + 3) % 20) as u32;
+    }
+}
+
+/// `b` with every row cut to its last `n` items (older positions padding).
+fn last_items(b: &SeqBatch, n: usize) -> SeqBatch {
+    let mut c = b.clone();
+    let l = b.max_len;
+    for r in 0..b.size {
+        for p in 0..l - n {
+            c.items[r * l + p] = 0;
+            c.targets[r * l + p] = 0;
+        }
+    }
+    c
+}
+
 fn encode(m: &KuaiFormer, store: &ParamStore<Cpu>, b: &SeqBatch) -> Vec<f32> {
     let mut ctx = Ctx::<Cpu>::default();
     m.encode::<Cpu, NoneTape>(store, &eval_view(b), &mut ctx)
@@ -84,8 +106,14 @@ fn compression_yields_the_documented_number_of_tokens() {
         &seq_spec(30, 256),
         json!({"dim": 8, "layers": 1, "interests": 3}),
     );
-    let b = markov_batch(&world, 2, 256, 1, 1);
+    let mut b = markov_batch(&world, 2, 256, 1, 1);
+    fill_row(&mut b, 0);
     assert_eq!(encode(&m, &store, &b).len(), 2 * (55 + 3) * 8);
+    // Tokens that are padding in every row are left out: histories of at most 40
+    // items keep the 48 raw positions' last 40 and the queries.
+    let short = markov_batch(&world, 2, 256, 1, 1);
+    let short = last_items(&short, 40);
+    assert_eq!(encode(&m, &store, &short).len(), 2 * (40 + 3) * 8);
     let mut spec = seq_spec(30, 16);
     spec.max_len = 16;
     let e = build_seq(
@@ -311,7 +339,9 @@ fn flop_counter_matches_hand_formula() {
     let raw = l - 10;
     let t = 3 + raw + k;
     let world = MarkovWorld::new(20);
-    let b = markov_batch(&world, bs as usize, l as usize, 1, 7);
+    let mut b = markov_batch(&world, bs as usize, l as usize, 1, 7);
+    // A full-length row makes every token live (none is skipped as padding).
+    fill_row(&mut b, 0);
     let mut spec = seq_spec(20, l as usize);
     spec.item_counts = Some(target_counts(std::slice::from_ref(&b), 20));
     let mut store = ParamStore::new(Cpu::default(), 6);
@@ -442,4 +472,43 @@ fn requests_replay_cut_histories_without_leakage() {
         (direct - last_only).abs() > 1e-4,
         "requests changed nothing"
     );
+}
+
+/// Group and raw tokens that are padding in every row are left out (`live_tokens`):
+/// short rows alone give the user vectors they give beside a full-length row (which
+/// makes every token live), at fewer FLOPs, and the same loss.
+#[test]
+fn tokens_that_are_padding_in_every_row_are_skipped_without_changing_outputs() {
+    let (l, d, k) = (16, 8, 2);
+    let world = MarkovWorld::new(30);
+    let mut spec = seq_spec(30, l);
+    // Histories of 1..=5 items: 2 x 4 and 4 x 1 grouped positions (0..12) and raw 12..16,
+    // so both level-0 groups and all but the last level-1 group are padding.
+    let short = last_items(&markov_batch(&world, 5, l, 1, 3), 5);
+    spec.item_counts = Some(target_counts(std::slice::from_ref(&short), 30));
+    let mut store = ParamStore::new(Cpu::default(), 9);
+    let cfg = json!({"dim": d, "heads": 2, "interests": k, "groups": [[2, 4], [4, 1]],
+                     "dropout": 0.0, "requests": 1});
+    let m = model(&mut store, &spec, cfg);
+    let mut with_full = short.clone();
+    with_full.size += 1;
+    with_full
+        .items
+        .extend((0..l).map(|p| (1 + (p * 7) % 30) as u32));
+    with_full.times.extend((0..l as i64).collect::<Vec<_>>());
+    with_full.targets.extend(vec![0; l]);
+    with_full.negatives.extend(vec![0; l]);
+    let (alone, f_alone) = seq_user_vectors(&m, &store, &eval_view(&short));
+    let (beside, f_beside) = seq_user_vectors(&m, &store, &eval_view(&with_full));
+    assert!(
+        max_abs_diff(&alone, &beside[..alone.len()]) < 1e-5,
+        "skipped tokens changed the interests by {}",
+        max_abs_diff(&alone, &beside[..alone.len()])
+    );
+    let per_row = |f: &baselines::engine::Flops, rows: u64| f.forward_total() / rows;
+    assert!(per_row(&f_alone, 5) < per_row(&f_beside, 6) / 2);
+    // The loss too: the full row has no target, so it adds no term.
+    let loss = |b: &SeqBatch| m.loss_train(&store, b, &mut Ctx::training()).as_vec()[0];
+    let (la, lb) = (loss(&short), loss(&with_full));
+    assert!((la - lb).abs() < 1e-5, "loss {la} vs {lb}");
 }

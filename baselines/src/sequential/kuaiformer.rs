@@ -7,7 +7,11 @@
 //!   one token; the most recent items stay raw tokens. The paper's 256 items become
 //!   2 x 64 + 5 x 16 grouped + 48 raw = 55 tokens; by default (`groups: null`) any
 //!   `max_len` n >= 16 is cut in the same proportions: 2 groups of ⌊n/4⌋, 5 groups of
-//!   ⌊n/16⌋, the remaining n - 2⌊n/4⌋ - 5⌊n/16⌋ raw (n < 16: no compression).
+//!   ⌊n/16⌋, the remaining n - 2⌊n/4⌋ - 5⌊n/16⌋ raw (n < 16: no compression). Group and
+//!   raw tokens that are padding in every row of a batch are not computed (they hold
+//!   nothing and are hidden from every real token, so the outputs are the same; the
+//!   layout stays fixed over the window, so the harness does not trim KuaiFormer's
+//!   batches itself).
 //! - Multi-interest queries (Sec. 3.4): `k` learnable query tokens appended after the
 //!   item tokens; a causal Llama-style transformer (RMS norm, masked multi-head
 //!   attention with output projection, SwiGLU FFN; learned positions) runs over all
@@ -303,20 +307,62 @@ impl KuaiFormer {
         self.layout.item_tokens() + self.cfg.interests
     }
 
-    /// The input tokens `(batch, tokens, d)` before positions, and which hold content
-    /// (a group with at least one item, a raw item, a query).
+    /// The tokens worth computing for `batch`: a group or raw token whose positions are
+    /// padding in every row holds no content, is hidden from every real token by the
+    /// causal mask and so cannot change an output; it is left out (as the tokens before
+    /// the first one kept, since histories are left-padded). Returns, per level, the
+    /// first group kept, the first raw position kept, and the kept tokens' indices
+    /// among `tokens()` (for their position embeddings).
+    fn live_tokens(&self, batch: &SeqBatch) -> (Vec<usize>, usize, Vec<usize>) {
+        let l = batch.max_len;
+        let first_real = (0..batch.size)
+            .filter_map(|r| batch.items_row(r).iter().position(|&i| i != 0))
+            .min()
+            .unwrap_or(0);
+        let mut kept = Vec::with_capacity(self.tokens());
+        let mut first_groups = Vec::with_capacity(self.layout.levels.len());
+        let mut token = 0;
+        for &(count, size, start) in &self.layout.levels {
+            // Group g covers start + g size .. start + (g + 1) size: live if it ends
+            // after the first real position.
+            let first = (first_real.saturating_sub(start) / size).min(count);
+            kept.extend(token + first..token + count);
+            first_groups.push(first);
+            token += count;
+        }
+        let raw_first = first_real.clamp(self.layout.raw_start, l);
+        kept.extend(token + raw_first - self.layout.raw_start..token + self.layout.raw_tokens());
+        let queries = self.layout.item_tokens();
+        kept.extend(queries..queries + self.cfg.interests);
+        (first_groups, raw_first, kept)
+    }
+
+    /// The input tokens `(batch, kept tokens, d)` before positions, which hold content
+    /// (a group with at least one item, a raw item, a query), and the kept tokens'
+    /// indices among `tokens()` (see `live_tokens`).
     pub fn input_tokens<D: Dev, T: Track<D>>(
         &self,
         store: &ParamStore<D>,
         batch: &SeqBatch,
         ctx: &mut Ctx<D>,
-    ) -> (Seq3<D, T>, Vec<bool>) {
+    ) -> (Seq3<D, T>, Vec<bool>, Vec<usize>) {
         let (b, l, d) = (batch.size, batch.max_len, self.cfg.dim);
         let dev = store.dev().clone();
+        let (first_groups, raw_first, kept) = self.live_tokens(batch);
         let e = self.emb.forward::<D, T>(store, batch, ctx);
         let mut parts: Vec<Seq3<D, T>> = Vec::new();
         let mut part_valid: Vec<(usize, Vec<bool>)> = Vec::new();
-        for (&(count, size, start), enc) in self.layout.levels.iter().zip(&self.group_encoders) {
+        for ((&(count, size, start), enc), &first) in self
+            .layout
+            .levels
+            .iter()
+            .zip(&self.group_encoders)
+            .zip(&first_groups)
+        {
+            if first == count {
+                continue;
+            }
+            let (count, start) = (count - first, start + first * size);
             let idx: Vec<usize> = (0..b)
                 .flat_map(|r| (0..count * size).map(move |o| r * l + start + o))
                 .collect();
@@ -354,10 +400,10 @@ impl KuaiFormer {
             parts.push(pooled);
             part_valid.push((count, filled.iter().map(|&f| f > 0).collect()));
         }
-        let raw = self.layout.raw_tokens();
+        let raw = l - raw_first;
         if raw > 0 {
             let idx: Vec<usize> = (0..b)
-                .flat_map(|r| (self.layout.raw_start..l).map(move |p| r * l + p))
+                .flat_map(|r| (raw_first..l).map(move |p| r * l + p))
                 .collect();
             let valid = idx.iter().map(|&i| batch.items[i] != 0).collect();
             ctx.flops.copy(b * raw * d);
@@ -382,14 +428,13 @@ impl KuaiFormer {
             x = (x, p).concat_along(Axis::<1>);
         }
         // Token validity in (row, token) order.
-        let t = self.tokens();
-        let mut valid = Vec::with_capacity(b * t);
+        let mut valid = Vec::with_capacity(b * kept.len());
         for r in 0..b {
             for (n, v) in &part_valid {
                 valid.extend_from_slice(&v[r * n..(r + 1) * n]);
             }
         }
-        (x, valid)
+        (x, valid, kept)
     }
 
     /// Every token's final state, `(batch * tokens, d)`; the last `k` rows of each
@@ -400,13 +445,16 @@ impl KuaiFormer {
         batch: &SeqBatch,
         ctx: &mut Ctx<D>,
     ) -> Mat<D, T> {
-        let (b, d, t) = (batch.size, self.cfg.dim, self.tokens());
-        let (x, valid) = self.input_tokens::<D, T>(store, batch, ctx);
+        let (b, d) = (batch.size, self.cfg.dim);
+        let (x, valid, kept) = self.input_tokens::<D, T>(store, batch, ctx);
+        let t = kept.len();
         ctx.flops.elementwise(b * t * d);
-        let p = store
-            .mat(self.positions)
-            .retaped::<T>()
-            .broadcast_like::<_, Axis<0>>(&(b, t, d));
+        let mut p = store.mat(self.positions).retaped::<T>();
+        if t < self.tokens() {
+            ctx.flops.copy(t * d);
+            p = p.gather(store.dev().tensor_from_vec(kept, (t,)));
+        }
+        let p = p.broadcast_like::<_, Axis<0>>(&(b, t, d));
         let mut x = dropout((x + p).reshape_like(&(b * t, d)), self.cfg.dropout, ctx);
         let mask = AttnMask::causal(&valid, b, t);
         for block in &self.blocks {
