@@ -1,5 +1,6 @@
 //! The training loop of sequential retrieval models, the counterpart of `train.rs`:
-//! shuffled epochs over the users with a training target, the model's own loss
+//! shuffled epochs over the users with a training target (in batches of similar
+//! history lengths with the task's `length_buckets`), the model's own loss
 //! (`baselines::seq_train_step`), validation after each epoch on the leave-one-out
 //! validation item, early stopping on the task's primary metric with the best epoch's
 //! parameters restored, and the same divergence guard.
