@@ -216,3 +216,46 @@ fn training_batches_and_seen_filters_hold_exactly_the_allowed_items() {
         }
     }
 }
+
+/// Evaluation batches users of similar history lengths together and puts the vectors
+/// back in the callers' order: each user's vector equals the one computed for that user
+/// alone (full window), for a model that trims padding (SASRec) and one that skips
+/// padding-only tokens itself (KuaiFormer).
+#[test]
+fn model_vectors_come_back_in_the_users_order() {
+    use baselines::engine::ParamStore;
+    use baselines::{build_seq, seq_user_vectors, SeqSpec};
+    use harness::data::seq_batcher::eval_batch;
+    use harness::task::retrieval_eval::model_vectors;
+    let spec = task(json!({"mean_pool": {}}));
+    let prep = prepare_seq(&spec, std::path::Path::new(".")).unwrap();
+    let s = &prep.seqs;
+    let max_len = 20;
+    let seq_spec = SeqSpec {
+        n_items: s.n_items,
+        max_len,
+        item_counts: None,
+    };
+    // Users in an order unrelated to their history lengths.
+    let users: Vec<usize> = (0..600).map(|i| (i * 7919) % s.n_users()).collect();
+    for name in ["sasrec", "kuaiformer"] {
+        let mut store = ParamStore::new(Cpu::default(), 3);
+        let m = build_seq(name, &json!({"dim": 8}), &seq_spec, &mut store).unwrap();
+        let (v, _) = model_vectors(m.as_ref(), &store, s, &users, Stage::Test, max_len).unwrap();
+        let width = v.interests * v.dim;
+        for (i, &u) in users.iter().enumerate().step_by(37) {
+            let alone = eval_batch(s, &[u], Stage::Test, Window::full(max_len));
+            let (want, _) = seq_user_vectors(m.as_ref(), &store, &alone);
+            let got = &v.users[i * width..(i + 1) * width];
+            let diff = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                diff < 1e-5,
+                "{name}: user {u} (position {i}) differs by {diff}"
+            );
+        }
+    }
+}

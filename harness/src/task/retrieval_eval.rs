@@ -71,12 +71,11 @@ pub fn model_vectors<D: Dev>(
         max_len,
         trim: model.trims_padding(),
     };
-    // A model that trims padding gets users in order of history length, so each batch
-    // is only as wide as its own histories; the vectors go back to `users`' order.
+    // Users in order of history length, so a batch holds histories of similar length:
+    // a model that trims padding gets batches only as wide as their own histories (and
+    // KuaiFormer skips the tokens they leave empty); vectors go back to `users`' order.
     let mut order: Vec<usize> = (0..users.len()).collect();
-    if window.trim {
-        order.sort_by_key(|&i| LooView::new(seqs, users[i]).eval(stage).0.len());
-    }
+    order.sort_by_key(|&i| LooView::new(seqs, users[i]).eval(stage).0.len());
     let mut out = vec![0.0f32; users.len() * width];
     let mut flops = Flops::default();
     for chunk in order.chunks(EVAL_USERS) {
