@@ -339,6 +339,13 @@ fn matches_published_compares_the_seed_mean_ci_with_the_tolerance_band() {
     assert_eq!(r.verdict, Verdict::NotReproduced, "{r:?}");
     let r = run(check.clone(), vec![aucs("a", &[0.25, 0.32, 0.40])]);
     assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
+    // Too few seeds: the command to run names the model, never the paper.
+    let r = run(check.clone(), vec![aucs("a", &[0.30, 0.34])]);
+    assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
+    assert_eq!(
+        r.todo.as_deref(),
+        Some("recbench run t --models a --seeds 3 --resume")
+    );
     // Only A is needed; without it the check is not run.
     let r = run(check, vec![aucs("b", &[0.3, 0.3, 0.3])]);
     assert_eq!(r.verdict, Verdict::NotRun, "{r:?}");

@@ -428,9 +428,15 @@ fn evaluate_one(claim: &Claim, cells: &[Cell], opts: ClaimOptions) -> ClaimResul
             claim.min_seeds
         ))
     } else if few_seeds {
+        // B is a model unless it is the trivial predictor or a published figure's
+        // source (matches_published), which no run can make.
         let mut models: Vec<String> = results
             .iter()
-            .flat_map(|r| [r.a.clone(), r.b.clone()])
+            .flat_map(|r| {
+                let b_is_model = !matches!(r.test, Test::MatchesPublished { .. });
+                [Some(r.a.clone()), b_is_model.then(|| r.b.clone())]
+            })
+            .flatten()
             .filter(|m| m != TRIVIAL)
             .collect();
         models.sort();
