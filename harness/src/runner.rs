@@ -304,7 +304,7 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
             let bar = multi.add(ProgressBar::new(0));
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{prefix:>12} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta}",
+                    "{prefix:>12} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
                 )
                 .unwrap()
                 .progress_chars("=> "),

@@ -206,6 +206,23 @@ impl<'a, D: Dev> EpochLog<'a, D> {
         }
     }
 
+    /// One line on the last epoch for a progress bar: its monitored score and the best.
+    pub fn status(&self) -> String {
+        let Some(last) = self.curve.last() else {
+            return String::new();
+        };
+        let m = self.stop.monitor;
+        let fmt = |v: Option<&f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+        let best = self.curve.iter().find(|c| c.epoch == self.stop.best_epoch);
+        format!(
+            "epoch {}: {m} {} (best {} at epoch {})",
+            last.epoch,
+            fmt(last.valid.get(m)),
+            fmt(best.and_then(|c| c.valid.get(m))),
+            self.stop.best_epoch
+        )
+    }
+
     /// Restores the best epoch's parameters (if any epoch had a score); returns the
     /// curve and the best epoch (0 = none).
     pub fn finish(self, store: &mut ParamStore<D>) -> (Vec<CurvePoint>, usize) {
@@ -288,7 +305,9 @@ pub fn run_epochs<D: Dev, T: Clone>(
         train_time += t0.elapsed().as_secs_f64();
         let valid = validate(store);
         let train_loss = loss_sum / rows.len().max(1) as f64;
-        if log.end_epoch(store, epoch, train_loss, valid) {
+        let stop = log.end_epoch(store, epoch, train_loss, valid);
+        progress.set_message(log.status());
+        if stop {
             break;
         }
     }
@@ -343,4 +362,24 @@ pub fn train<D: Dev>(
         },
         |store| rows_metrics(model, store, ds, valid_rows, plan.label),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baselines::Cpu;
+
+    #[test]
+    fn status_names_the_last_epoch_and_the_best() {
+        let store = ParamStore::new(Cpu::default(), 0);
+        let mut log = EpochLog::new(&store, "ndcg@10", 3);
+        assert_eq!(log.status(), "");
+        let valid = |v: f64| BTreeMap::from([("ndcg@10".to_string(), v)]);
+        log.end_epoch(&store, 1, 0.9, valid(0.0123));
+        log.end_epoch(&store, 2, 0.8, valid(0.0101));
+        assert_eq!(
+            log.status(),
+            "epoch 2: ndcg@10 0.0101 (best 0.0123 at epoch 1)"
+        );
+    }
 }
