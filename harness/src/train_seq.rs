@@ -52,10 +52,7 @@ pub fn train_seq<D: Dev>(
         rng
     };
     let mut rng = negatives(1);
-    let window = Window {
-        max_len: plan.max_len,
-        trim: model.trims_padding(),
-    };
+    let window = Window::for_model(model, plan.max_len);
     let targets = |u: usize| {
         let n = LooView::new(seqs, u).train().len() - 1;
         n.min(plan.max_len)

@@ -4,8 +4,9 @@
 //!   2017), `M` additive (0 where a key is visible, -1e9 where not).
 //! - [`pointwise_attention`]: HSTU's pointwise aggregated attention
 //!   `(SiLU(q k^T + rab) / n ⊙ M) v` (Zhai et al., arXiv 2402.17152, Eq. 2), no softmax,
-//!   `M` multiplicative 0/1, `n` the padded sequence length (`AttnMask::norm_len`); [`pointwise_attention_with`]
-//!   takes the bias as a [`ScoreBias`], per example (HSTU's `rab`) or per head (ALiBi).
+//!   `M` multiplicative 0/1, `n` the padded sequence length (`AttnMask::norm_len`);
+//!   [`pointwise_attention_with`] takes the bias as a [`ScoreBias`], per example
+//!   (HSTU's `rab`) or per head (ALiBi).
 //!
 //! [`AttnMask`] says which keys each query sees. Every query sees at least itself, so no
 //! softmax row is empty; a padding query then attends only to itself and its (unused)
@@ -160,9 +161,10 @@ pub enum ScoreBias<D: Dev, T> {
 }
 
 /// HSTU's pointwise aggregated attention `(SiLU(q k^T + rab) / n ⊙ M) v` with `n` =
-/// `mask.norm_len` (the key length unless the mask says otherwise). `q`, `k` are `(batch * len, heads * dqk)`, `v` is `(batch * len, heads *
-/// dv)`; `bias` (`rab`, shared by the heads) is `(batch, lq, lk)`, its add counted as
-/// one elementwise op per score.
+/// `mask.norm_len` (the key length unless the mask says otherwise). `q`, `k` are
+/// `(batch * len, heads * dqk)`, `v` is `(batch * len, heads * dv)`; `bias` (`rab`,
+/// shared by the heads) is `(batch, lq, lk)`, its add counted as one elementwise op per
+/// score.
 pub fn pointwise_attention<D: Dev, T: Track<D>>(
     q: Mat<D, T>,
     k: Mat<D, T>,

@@ -49,6 +49,17 @@ impl Window {
         }
     }
 
+    /// `max_len` wide, or trimmed when `model` trims padding.
+    pub fn for_model<D: baselines::engine::Dev>(
+        model: &dyn baselines::SeqModel<D>,
+        max_len: usize,
+    ) -> Self {
+        Window {
+            max_len,
+            trim: model.trims_padding(),
+        }
+    }
+
     /// The width of a batch whose longest history has `longest` items (at least 1).
     pub fn width(&self, longest: usize) -> usize {
         if self.trim {

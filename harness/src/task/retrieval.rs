@@ -239,10 +239,7 @@ fn serve_latency<D: Dev>(
         .iter()
         .map(|&n| {
             let users: Vec<usize> = (0..n).map(|i| i % seqs.n_users()).collect();
-            let window = Window {
-                max_len,
-                trim: model.trims_padding(),
-            };
+            let window = Window::for_model(model, max_len);
             let batch = eval_batch(seqs, &users, Stage::Test, window);
             cost::time_calls(
                 n,

@@ -67,10 +67,7 @@ pub fn model_vectors<D: Dev>(
     }
     let dim = items.len() / rows;
     let width = interests * dim;
-    let window = Window {
-        max_len,
-        trim: model.trims_padding(),
-    };
+    let window = Window::for_model(model, max_len);
     // Users in order of history length, so a batch holds histories of similar length:
     // a model that trims padding gets batches only as wide as their own histories (and
     // KuaiFormer skips the tokens they leave empty); vectors go back to `users`' order.
