@@ -215,3 +215,64 @@ fn bad_configs_are_rejected_with_the_field() {
 fn a_batch_trimmed_to_its_histories_gives_the_full_windows_outputs() {
     assert_trimmed_window_changes_nothing("sasrec", json!({"dim": 8, "heads": 2, "dropout": 0.0}));
 }
+
+/// The authors' code form (`form: "authors_code"`) keeps every property the paper
+/// form has: causality and padding, gradients everywhere, trimming, learning.
+#[test]
+fn the_authors_code_form_keeps_the_contract() {
+    let code = |v: serde_json::Value| {
+        let mut v = v;
+        v["form"] = json!("authors_code");
+        v
+    };
+    let (l, d) = (8, 16);
+    let world = MarkovWorld::new(30);
+    let spec = seq_spec(30, l);
+    let mut store = ParamStore::new(Cpu::default(), 1);
+    let m = SasRec::new(
+        &mut store,
+        &spec,
+        &config(code(json!({"dim": d, "heads": 2}))),
+    );
+    assert!(
+        store.names().iter().any(|n| n.contains(".out.")),
+        "output projection"
+    );
+    let b = markov_batch(&world, 6, l, 1, 2);
+    assert_causal(|b| states(&m, &store, b), &b, d, 30);
+    let base = states(&m, &store, &b);
+    let c = scramble_padding(&mut store, m.emb.table, &b);
+    assert_real_positions_equal(&base, &states(&m, &store, &c), &b, d);
+
+    let b = markov_batch(&world, 8, 6, 2, 4);
+    let mut store = ParamStore::new(Cpu::default(), 3);
+    let m = build_seq(
+        "sasrec",
+        &code(json!({"dim": 8})),
+        &seq_spec(30, 6),
+        &mut store,
+    )
+    .unwrap();
+    assert_gradients_reach_every_parameter("authors_code", m.as_ref(), &store, &b);
+    assert_trimmed_window_changes_nothing("sasrec", code(json!({"dim": 8, "dropout": 0.0})));
+    assert_learns_markov("sasrec", code(json!({"dim": 16, "blocks": 1})), 1, 3);
+}
+
+/// The authors' form costs exactly the paper form plus the `sqrt(d)` scale of the item
+/// embeddings and one `d x d` output projection per block.
+#[test]
+fn the_authors_code_form_adds_only_the_scale_and_output_projection_to_the_flops() {
+    let (bs, l, d, nb) = (3u64, 5u64, 8u64, 2u64);
+    let world = MarkovWorld::new(20);
+    let spec = seq_spec(20, l as usize);
+    let b = eval_view(&markov_batch(&world, bs as usize, l as usize, 1, 7));
+    let forward = |form: &str| {
+        let mut store = ParamStore::new(Cpu::default(), 6);
+        let cfg = json!({"dim": d, "blocks": nb, "dropout": 0.0, "form": form});
+        let m = build_seq("sasrec", &cfg, &spec, &mut store).unwrap();
+        seq_user_vectors(m.as_ref(), &store, &b).1.forward_total()
+    };
+    let nn = bs * l;
+    let extra = nn * d + nb * (2 * nn * d * d + nn * d);
+    assert_eq!(forward("authors_code"), forward("paper") + extra);
+}

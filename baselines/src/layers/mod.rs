@@ -30,4 +30,4 @@ pub use next_item::{in_batch_loss, log_sampling_probs, sampled_loss, SampledLoss
 pub use norm::{Norm, NormKind};
 pub use prelu::{Prelu, PreluMlp};
 pub use seq_embedding::{last_rows, valid_positions, SeqEmbedding};
-pub use transformer::{BlockConfig, FfnKind, TransformerBlock};
+pub use transformer::{BlockConfig, FfnKind, Residual, TransformerBlock};

@@ -6,6 +6,7 @@
 //! the SASRec authors' code). A batch may come in a shorter window `L < max_len` (the
 //! harness trims columns that are padding in every row): its positions are then the
 //! last `L` of `P`, so every real item gets the same embedding as in the full window.
+//! `E[item]` may be scaled first (`item_scale`, SASRec's authors' code).
 
 use dfdx::prelude::*;
 
@@ -22,6 +23,9 @@ pub struct SeqEmbedding {
     pub positions: Option<MatId>,
     pub dim: usize,
     pub max_len: usize,
+    /// Factor on the item embeddings before positions are added: 1, or `sqrt(d)` as
+    /// in the SASRec authors' code (it makes items outweigh positions at init).
+    pub item_scale: f32,
 }
 
 impl SeqEmbedding {
@@ -39,6 +43,7 @@ impl SeqEmbedding {
             positions: positions.then(|| s.mat("positions", max_len, dim, init)),
             dim,
             max_len,
+            item_scale: 1.0,
         }
     }
 
@@ -56,6 +61,10 @@ impl SeqEmbedding {
         );
         let (b, l, d) = (batch.size, batch.max_len, self.dim);
         let mut x = ctx.lookup::<T>(store, self.table, batch.items.clone());
+        if self.item_scale != 1.0 {
+            ctx.flops.elementwise(b * l * d);
+            x = x * self.item_scale;
+        }
         if let Some(p) = self.positions {
             ctx.flops.elementwise(b * l * d);
             let mut p = store.mat(p).retaped::<T>();

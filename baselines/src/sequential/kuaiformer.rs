@@ -42,7 +42,7 @@ use crate::layers::attention::Seq3;
 use crate::layers::seq_embedding::EMBEDDING_STD;
 use crate::layers::{
     in_batch_loss, last_rows, log_sampling_probs, AttnMask, BlockConfig, FfnKind, Norm, NormKind,
-    SeqEmbedding, TransformerBlock,
+    Residual, SeqEmbedding, TransformerBlock,
 };
 use crate::sequence::{SeqBatch, SeqForward, SeqSpec};
 
@@ -271,6 +271,7 @@ impl KuaiFormer {
             norm: NormKind::RmsNorm,
             out_proj: true,
             dropout: cfg.dropout,
+            residual: Residual::PreNorm,
         };
         let tokens = layout.item_tokens() + cfg.interests;
         let init = Init::Normal { std: EMBEDDING_STD };

@@ -30,7 +30,7 @@ use crate::engine::{Ctx, Dev, Init, Mat, ParamStore, Scope, TableId, Track};
 use crate::generative::{GenBatch, GenSpec};
 use crate::layers::activation::dropout;
 use crate::layers::{
-    in_batch_loss, AttnMask, BlockConfig, FfnKind, Norm, NormKind, TransformerBlock,
+    in_batch_loss, AttnMask, BlockConfig, FfnKind, Norm, NormKind, Residual, TransformerBlock,
 };
 
 /// Initial scale of the condition and item embeddings.
@@ -102,6 +102,7 @@ impl LumBackbone {
             norm: NormKind::RmsNorm,
             out_proj: true,
             dropout: cfg.dropout,
+            residual: Residual::PreNorm,
         };
         LumBackbone {
             conditions: s.table("conditions", spec.action_vocab(), d, init),

@@ -20,7 +20,7 @@ pub use gen_catalog::{build_gen, validate_gen, GEN_CATALOG};
 pub use hstu::{Hstu, HstuConfig};
 pub use kuaiformer::{KuaiFormer, KuaiFormerConfig};
 pub use lum::{Lum, LumConfig};
-pub use sasrec::{SasRec, SasRecConfig};
+pub use sasrec::{SasRec, SasRecConfig, SasRecForm};
 
 use dfdx::prelude::*;
 
@@ -36,8 +36,8 @@ pub const SEQ_CATALOG: &[ModelInfo] = &[ModelInfo {
     name: "sasrec",
     family: "sequential",
     paper: "Kang & McAuley, Self-Attentive Sequential Recommendation, ICDM 2018, arXiv 1808.09781, Sec. III (A embedding, B-C self-attention blocks, D prediction, E loss)",
-    summary: "Item + learned position embeddings, L pre-norm causal self-attention blocks (x + Dropout(SA(LN(x))), then x + Dropout(FFN(LN(x))) with a ReLU FFN of width d), final layer norm; next-item scores <F_t, E[i]> with the shared item table; BCE on the target against the batch's sampled negative(s) per position, or sampled softmax (config loss).",
-    simplifications: "Queries, keys and values all come from LN(x) (the paper's g(x) = x + Dropout(g(LN(x))) form; the authors' code takes keys/values from un-normalised x); no sqrt(d) scaling of the item embeddings and no dropout on attention weights (the authors' code has both); linear layers have biases; the BCE sums over every negative the batch carries (SASRec uses one); padding rows of the embedding are zeroed instead of masking outputs after each block (equivalent for real positions, since padding keys are hidden from them).",
+    summary: "Item + learned position embeddings, L pre-norm causal self-attention blocks (x + Dropout(SA(LN(x))), then x + Dropout(FFN(LN(x))) with a ReLU FFN of width d), final layer norm; next-item scores <F_t, E[i]> with the shared item table; BCE on the target against the batch's sampled negative(s) per position, or sampled softmax (config loss). Config form: \"paper\" (default, the equations above) or \"authors_code\" (the authors' TensorFlow code and the PyTorch ports behind published Beauty figures: item embeddings x sqrt(d), a = LN(x), x' = a + SA(q = a, k = v = x) with an output projection, then LN(x') + FFN(LN(x'))).",
+    simplifications: "In the default paper form, queries, keys and values all come from LN(x) and item embeddings are not scaled (the authors' code differs on both: form authors_code); in either form, no dropout on attention weights (the authors' code has it: here dropout falls on the attention output) and linear layers are Xavier-initialised (Klenitskiy & Vasilev: N(0, 0.02)); linear layers have biases; the BCE sums over every negative the batch carries (SASRec uses one); padding rows of the embedding are zeroed instead of masking outputs after each block (equivalent for real positions, since padding keys are hidden from them).",
     needs_sparse: false,
 }, ModelInfo {
     name: "hstu",

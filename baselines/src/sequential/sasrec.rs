@@ -14,14 +14,22 @@
 //!   sampled softmax over target + negatives (`loss: "sampled_softmax"`).
 //!
 //! The user vector is the final state at position `max_len - 1` (the latest item).
+//!
+//! `form: "authors_code"` follows the authors' TensorFlow code and the PyTorch ports
+//! whose figures the Beauty claim compares with (pmixer; Klenitskiy & Vasilev, RecSys
+//! 2023) instead of the paper's equations: item embeddings scaled by `sqrt(d)` before
+//! positions are added, `a = LN(x)`, `S = a + Dropout(SA(q = a, k = v = x))`,
+//! `F = LN(S) + Dropout(FFN(LN(S)))` (keys and values from the un-normalised input,
+//! residuals from the normalised one), and an output projection after the heads (as
+//! `nn.MultiheadAttention` has).
 
 use serde::Deserialize;
 
 use super::NextItemEncoder;
 use crate::engine::{Ctx, Dev, Mat, ParamStore, TableId, Track};
 use crate::layers::{
-    valid_positions, AttnMask, BlockConfig, FfnKind, Norm, NormKind, SampledLoss, SeqEmbedding,
-    TransformerBlock,
+    valid_positions, AttnMask, BlockConfig, FfnKind, Norm, NormKind, Residual, SampledLoss,
+    SeqEmbedding, TransformerBlock,
 };
 use crate::sequence::{SeqBatch, SeqSpec};
 
@@ -42,6 +50,21 @@ pub struct SasRecConfig {
     pub dropout: f32,
     #[serde(default)]
     pub loss: SampledLoss,
+    /// The paper's block equations (default) or the authors' code's.
+    #[serde(default)]
+    pub form: SasRecForm,
+}
+
+/// Which of SASRec's two published forms to build (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SasRecForm {
+    /// Sec. III-C's `x + Dropout(g(LN(x)))`, no embedding scale, no output projection.
+    #[default]
+    Paper,
+    /// The authors' code: `sqrt(d)` item scale, keys/values from the un-normalised
+    /// input, residuals from the normalised one, output projection.
+    AuthorsCode,
 }
 
 pub(crate) fn default_dim() -> usize {
@@ -65,6 +88,7 @@ impl Default for SasRecConfig {
             heads: default_heads(),
             dropout: default_dropout(),
             loss: SampledLoss::Bce,
+            form: SasRecForm::Paper,
         }
     }
 }
@@ -104,15 +128,25 @@ impl SasRec {
     pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &SeqSpec, cfg: &SasRecConfig) -> Self {
         let mut s = store.scope("sasrec");
         let d = cfg.dim;
-        let emb = SeqEmbedding::new(&mut s.pp("embedding"), spec.n_items, spec.max_len, d, true);
+        let code = cfg.form == SasRecForm::AuthorsCode;
+        let mut emb =
+            SeqEmbedding::new(&mut s.pp("embedding"), spec.n_items, spec.max_len, d, true);
+        if code {
+            emb.item_scale = (d as f32).sqrt();
+        }
         let block = BlockConfig {
             dim: d,
             heads: cfg.heads,
             ffn_hidden: d,
             ffn: FfnKind::Relu,
             norm: NormKind::LayerNorm,
-            out_proj: false,
+            out_proj: code,
             dropout: cfg.dropout,
+            residual: if code {
+                Residual::NormalizedQueries
+            } else {
+                Residual::PreNorm
+            },
         };
         let blocks = (0..cfg.blocks)
             .map(|i| TransformerBlock::new(&mut s.pp("block").pp(i), block))
