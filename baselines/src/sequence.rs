@@ -96,6 +96,19 @@ pub trait SeqForward<D: Dev>: Send + Sync {
         false
     }
 
+    /// Whether batches of similar history lengths train faster: the model's cost
+    /// follows the longest history of the batch (it trims padding, or skips tokens
+    /// that are padding in every row).
+    fn benefits_from_length_buckets(&self) -> bool {
+        self.trims_padding()
+    }
+
+    /// Targets the loss gets from one history with `positions` target positions (every
+    /// position for SASRec and HSTU; KuaiFormer's replayed requests).
+    fn training_targets(&self, positions: usize) -> usize {
+        positions
+    }
+
     /// The item side on the host: `(n_items + 1) x d`, row 0 = padding (never ranked).
     fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32>;
 }
@@ -116,6 +129,8 @@ pub trait SeqModel<D: Dev>: Send + Sync {
     ) -> Mat<D>;
     fn interests(&self) -> usize;
     fn trims_padding(&self) -> bool;
+    fn benefits_from_length_buckets(&self) -> bool;
+    fn training_targets(&self, positions: usize) -> usize;
     fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32>;
 }
 
@@ -143,6 +158,12 @@ impl<D: Dev, M: SeqForward<D>> SeqModel<D> for M {
     }
     fn trims_padding(&self) -> bool {
         SeqForward::trims_padding(self)
+    }
+    fn benefits_from_length_buckets(&self) -> bool {
+        SeqForward::benefits_from_length_buckets(self)
+    }
+    fn training_targets(&self, positions: usize) -> usize {
+        SeqForward::training_targets(self, positions)
     }
     fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
         SeqForward::item_vectors(self, store)

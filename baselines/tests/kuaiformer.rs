@@ -512,3 +512,30 @@ fn tokens_that_are_padding_in_every_row_are_skipped_without_changing_outputs() {
     let (la, lb) = (loss(&short), loss(&with_full));
     assert!((la - lb).abs() < 1e-5, "loss {la} vs {lb}");
 }
+
+/// The harness sizes length-bucketed batches by `training_targets`: it must count
+/// what `request_batch` makes of each history (`min(requests, positions)`).
+#[test]
+fn training_targets_count_the_replayed_requests() {
+    use baselines::sequential::kuaiformer::request_batch;
+    let world = MarkovWorld::new(30);
+    let spec = seq_spec(30, 10);
+    let b = markov_batch(&world, 12, 10, 1, 3);
+    for requests in [1, 4, 16] {
+        let mut store = ParamStore::new(Cpu::default(), 1);
+        let cfg = json!({"dim": 8, "requests": requests});
+        let m = build_seq("kuaiformer", &cfg, &spec, &mut store).unwrap();
+        assert!(m.benefits_from_length_buckets() && !m.trims_padding());
+        let want: usize = (0..b.size)
+            .map(|r| {
+                let row = &b.targets[r * b.max_len..(r + 1) * b.max_len];
+                m.training_targets(row.iter().filter(|&&t| t != 0).count())
+            })
+            .sum();
+        assert_eq!(
+            request_batch(&b, requests, 5).batch.n_targets(),
+            want,
+            "{requests}"
+        );
+    }
+}

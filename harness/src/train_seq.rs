@@ -53,16 +53,24 @@ pub fn train_seq<D: Dev>(
     };
     let mut rng = negatives(1);
     let window = Window::for_model(model, plan.max_len);
-    let targets = |u: usize| {
+    let positions = |u: usize| {
         let n = LooView::new(seqs, u).train().len() - 1;
         n.min(plan.max_len)
     };
     let bucketed = |order: &[usize], epoch: usize| {
         let seed = plan.epochs.seed;
-        length_bucketed(order, targets, plan.epochs.batch_size, seed, epoch)
+        let targets = |u| model.training_targets(positions(u)).max(1);
+        length_bucketed(
+            order,
+            positions,
+            targets,
+            plan.epochs.batch_size,
+            seed,
+            epoch,
+        )
     };
     let regroup: Option<&Regroup<usize>> =
-        (plan.length_buckets && window.trim).then_some(&bucketed);
+        (plan.length_buckets && model.benefits_from_length_buckets()).then_some(&bucketed);
     run_epochs(
         store,
         train_users,

@@ -511,6 +511,17 @@ impl<D: Dev> SeqForward<D> for KuaiFormer {
         self.cfg.interests
     }
 
+    /// Group and raw tokens that are padding in every row are skipped, so a batch of
+    /// short histories costs less.
+    fn benefits_from_length_buckets(&self) -> bool {
+        true
+    }
+
+    /// One target per replayed request (`request_batch`).
+    fn training_targets(&self, positions: usize) -> usize {
+        positions.min(self.cfg.requests)
+    }
+
     fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
         store.table(self.emb.table).weights()
     }

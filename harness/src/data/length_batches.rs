@@ -1,5 +1,7 @@
-//! Length-bucketed training batches for sequential models that trim padding
-//! (`SeqModel::trims_padding`), the bucketing sequence-to-sequence trainers use.
+//! Length-bucketed training batches for sequential models whose cost follows the width
+//! of the batch (`SeqModel::benefits_from_length_buckets`: those that trim padding, and
+//! KuaiFormer, which skips tokens that are padding in every row), the bucketing
+//! sequence-to-sequence trainers use.
 //!
 //! Most histories are far shorter than the window (Amazon Beauty: median 6 items of 50),
 //! and a random batch is as wide as its longest history, so most of its positions are
@@ -11,7 +13,10 @@
 //! in batches of many users, long ones in batches of few.
 //!
 //! Each epoch: the shuffled users are cut into pools of `POOL_BATCHES` batches' worth,
-//! each pool is sorted by target count and cut greedily at the budget, and the epoch's
+//! each pool is sorted by history length and cut greedily at the target budget (for a
+//! model with as many targets as positions the two are the same; KuaiFormer has a
+//! fixed number of replayed requests per user, so its batches keep `batch_size`
+//! users), and the epoch's
 //! batches are shuffled, so batch composition and order change every epoch (seeded).
 
 use rand::seq::SliceRandom;
@@ -23,11 +28,13 @@ use rand_chacha::ChaCha8Rng;
 /// epoch.
 pub const POOL_BATCHES: usize = 64;
 
-/// The batches of one epoch. `order` is the epoch's shuffled users, `targets(u)` the
-/// number of training targets of user `u` (at least 1), `batch_size` the users of a
-/// random batch; `seed` and `epoch` seed the shuffle of the batches.
+/// The batches of one epoch. `order` is the epoch's shuffled users, `length(u)` what
+/// batches are bucketed by (the history length), `targets(u)` the number of training
+/// targets of user `u` (at least 1), `batch_size` the users of a random batch; `seed`
+/// and `epoch` seed the shuffle of the batches.
 pub fn length_bucketed(
     order: &[usize],
+    length: impl Fn(usize) -> usize,
     targets: impl Fn(usize) -> usize,
     batch_size: usize,
     seed: u64,
@@ -45,12 +52,12 @@ pub fn length_bucketed(
     let budget = (total as f64 * batch_size as f64 / order.len() as f64).ceil() as usize;
     let mut batches = Vec::new();
     for pool in order.chunks(POOL_BATCHES * batch_size) {
-        let mut pool: Vec<(usize, usize)> = pool.iter().map(|&u| (targets(u), u)).collect();
-        pool.sort_by_key(|&(t, _)| t);
+        let mut pool: Vec<(usize, usize)> = pool.iter().map(|&u| (length(u), u)).collect();
+        pool.sort_by_key(|&(len, _)| len);
         let (mut batch, mut filled) = (Vec::new(), 0);
-        for (t, u) in pool {
+        for (_, u) in pool {
             batch.push(u);
-            filled += t;
+            filled += targets(u);
             if filled >= budget {
                 batches.push(std::mem::take(&mut batch));
                 filled = 0;
@@ -78,7 +85,7 @@ mod tests {
     #[test]
     fn every_user_once_and_batches_hold_a_random_batchs_targets() {
         let order: Vec<usize> = (0..10_000).rev().collect();
-        let batches = length_bucketed(&order, targets, 128, 3, 1);
+        let batches = length_bucketed(&order, targets, targets, 128, 3, 1);
         let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
         seen.sort_unstable();
         assert_eq!(
@@ -122,10 +129,31 @@ mod tests {
     #[test]
     fn seeded_and_different_every_epoch() {
         let order: Vec<usize> = (0..3000).collect();
-        let a = length_bucketed(&order, targets, 64, 7, 1);
-        assert_eq!(a, length_bucketed(&order, targets, 64, 7, 1));
-        assert_ne!(a, length_bucketed(&order, targets, 64, 7, 2));
-        assert_ne!(a, length_bucketed(&order, targets, 64, 8, 1));
-        assert!(length_bucketed(&[], targets, 64, 7, 1).is_empty());
+        let a = length_bucketed(&order, targets, targets, 64, 7, 1);
+        assert_eq!(a, length_bucketed(&order, targets, targets, 64, 7, 1));
+        assert_ne!(a, length_bucketed(&order, targets, targets, 64, 7, 2));
+        assert_ne!(a, length_bucketed(&order, targets, targets, 64, 8, 1));
+        assert!(length_bucketed(&[], targets, targets, 64, 7, 1).is_empty());
+    }
+
+    /// A fixed number of targets per user (KuaiFormer's replayed requests): every
+    /// batch but a pool's last holds `batch_size` users, still of similar lengths.
+    #[test]
+    fn a_fixed_target_count_keeps_batch_size_users_of_similar_length() {
+        let order: Vec<usize> = (0..5_000).collect();
+        let batches = length_bucketed(&order, targets, |_| 4, 100, 5, 2);
+        let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
+        seen.sort_unstable();
+        assert_eq!(seen, order);
+        let full = batches.iter().filter(|b| b.len() == 100).count();
+        assert_eq!(
+            full, 50,
+            "5,000 users in one pool of 6,400: 50 full batches"
+        );
+        let span = |b: &Vec<usize>| {
+            let t: Vec<usize> = b.iter().map(|&u| targets(u)).collect();
+            t.iter().max().unwrap() - t.iter().min().unwrap()
+        };
+        assert!(batches.iter().all(|b| span(b) <= 1), "sorted by length");
     }
 }
