@@ -117,7 +117,7 @@ pub fn run_cell<D: Dev>(
     let plan = SeqTrainPlan {
         epochs: epoch_plan(spec, id),
         max_len: r.max_len,
-        n_neg: r.n_neg,
+        n_neg: r.n_neg_for(id.model),
         length_buckets: r.length_buckets,
     };
     let data_seconds = t0.elapsed().as_secs_f64();

@@ -86,6 +86,10 @@ pub struct RetrievalSpec {
     /// items, never the position's target.
     #[serde(default = "default_n_neg")]
     pub n_neg: usize,
+    /// `n_neg` for some of the task's models, by cell model name: HSTU's sampled
+    /// softmax is trained against many negatives, SASRec's BCE against one.
+    #[serde(default)]
+    pub n_neg_overrides: BTreeMap<String, usize>,
     /// Users with fewer events are dropped before the split (at least 3).
     #[serde(default = "default_min_events")]
     pub min_events: usize,
@@ -114,11 +118,22 @@ fn default_sampled() -> usize {
     100
 }
 
+impl RetrievalSpec {
+    /// Sampled negatives per training position for the cell model `model`.
+    pub fn n_neg_for(&self, model: &str) -> usize {
+        self.n_neg_overrides
+            .get(model)
+            .copied()
+            .unwrap_or(self.n_neg)
+    }
+}
+
 impl Default for RetrievalSpec {
     fn default() -> Self {
         RetrievalSpec {
             max_len: default_max_len(),
             n_neg: default_n_neg(),
+            n_neg_overrides: BTreeMap::new(),
             min_events: default_min_events(),
             sampled_negatives: default_sampled(),
             length_buckets: false,
@@ -360,10 +375,21 @@ impl TaskSpec {
             check_model(self.kind, &entry.base)
                 .map_err(|msg| invalid(&format!("models.{name}"), msg))?;
         }
-        for name in self.train.optim_overrides.keys() {
-            if self.entry(name).is_none() {
+        let retrieval_overrides = match self.kind {
+            TaskKind::Retrieval => self.retrieval_spec().n_neg_overrides.into_keys().collect(),
+            _ => Vec::new(),
+        };
+        let overrides = (self.train.optim_overrides.keys().cloned())
+            .map(|n| ("train.optim_overrides", n))
+            .chain(
+                retrieval_overrides
+                    .into_iter()
+                    .map(|n| ("retrieval.n_neg_overrides", n)),
+            );
+        for (section, name) in overrides {
+            if self.entry(&name).is_none() {
                 return Err(invalid(
-                    &format!("train.optim_overrides.{name}"),
+                    &format!("{section}.{name}"),
                     format!(
                         "unknown model `{name}` (this task's models: {}; catalog: {})",
                         self.models.keys().cloned().collect::<Vec<_>>().join(", "),
@@ -869,5 +895,24 @@ mod tests {
                 "expected {key} / {msg} in: {err}"
             );
         }
+        // Retrieval's per-model negatives name models the same way.
+        let retrieval = json!({
+            "name": "r", "kind": "retrieval",
+            "dataset": {"source": "synth_seq"},
+            "split": {"kind": "leave_one_out"},
+            "metrics": ["ndcg@10"],
+            "models": {"sasrec": {}, "hstu": {}},
+            "retrieval": {"n_neg_overrides": {"hstu": 64}}
+        });
+        let (_d, _p, spec) = load(retrieval.clone());
+        let r = spec.unwrap().retrieval_spec();
+        assert_eq!((r.n_neg_for("hstu"), r.n_neg_for("sasrec")), (64, 1));
+        let mut bad = retrieval;
+        bad["retrieval"]["n_neg_overrides"] = json!({"hstu_x": 64});
+        let err = load(bad).2.unwrap_err().to_string();
+        assert!(
+            err.contains("`retrieval.n_neg_overrides.hstu_x`") && err.contains("unknown model"),
+            "{err}"
+        );
     }
 }
