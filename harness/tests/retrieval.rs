@@ -259,3 +259,24 @@ fn model_vectors_come_back_in_the_users_order() {
         }
     }
 }
+
+/// `retrieval.n_neg_overrides` gives one cell model more sampled negatives per
+/// position: its loss then scores them all, which the FLOP counter sees.
+#[test]
+fn per_model_negatives_reach_the_training_batches() {
+    let mut spec = task(json!({"mean_pool": {"dim": 8}}));
+    spec.train.max_epochs = 2;
+    let (one, _) = cell(&spec, "mean_pool", 0);
+    let mut r = spec.retrieval_spec();
+    r.n_neg_overrides.insert("mean_pool".into(), 8);
+    spec.retrieval = Some(r);
+    let (eight, _) = cell(&spec, "mean_pool", 0);
+    let flops = |c: &harness::results::CellResult| c.cost.train_flops_per_example;
+    assert!(
+        flops(&eight) > flops(&one),
+        "{} vs {}",
+        flops(&eight),
+        flops(&one)
+    );
+    assert_ne!(one.metrics, eight.metrics);
+}
