@@ -165,19 +165,24 @@ mod tests {
     use crate::engine::{Ctx, ParamStore};
     use crate::Cpu;
 
-    /// Outputs of a one-block causal run over one sequence of `rows` (each `d` wide).
-    fn run(residual: Residual, rows: &[f32], d: usize) -> Vec<f32> {
-        let mut store = ParamStore::new(Cpu::default(), 11);
-        let cfg = BlockConfig {
+    /// A one-head ReLU block of width `d` without dropout.
+    fn config(d: usize, residual: Residual, out_proj: bool) -> BlockConfig {
+        BlockConfig {
             dim: d,
             heads: 1,
             ffn_hidden: d,
             ffn: FfnKind::Relu,
             norm: NormKind::LayerNorm,
-            out_proj: true,
+            out_proj,
             dropout: 0.0,
             residual,
-        };
+        }
+    }
+
+    /// Outputs of a one-block causal run over one sequence of `rows` (each `d` wide).
+    fn run(residual: Residual, rows: &[f32], d: usize) -> Vec<f32> {
+        let mut store = ParamStore::new(Cpu::default(), 11);
+        let cfg = config(d, residual, true);
         let block = TransformerBlock::new(&mut store.scope("b"), cfg);
         let len = rows.len() / d;
         let mask = AttnMask::causal(&vec![true; len], 1, len);
@@ -218,38 +223,28 @@ mod tests {
     }
 
     /// In the authors' form the residual stream is normalised: a lone position
-    /// whose value projection and FFN output are zero returns `N2(N1(x))`, whatever
-    /// the scale of `x`; under pre-norm it returns `x` itself.
+    /// whose value projection and FFN output are zero returns `N2(N1(x))`; under
+    /// pre-norm it returns `x` itself.
     #[test]
     fn the_authors_form_adds_to_the_normalised_stream() {
         let d = 4;
         let x = vec![2.0, -1.0, 0.5, 3.0];
         let mut store = ParamStore::new(Cpu::default(), 3);
         let mut outputs = |residual| {
-            let cfg = BlockConfig {
-                dim: d,
-                heads: 1,
-                ffn_hidden: d,
-                ffn: FfnKind::Relu,
-                norm: NormKind::LayerNorm,
-                out_proj: false,
-                dropout: 0.0,
-                residual,
-            };
+            let cfg = config(d, residual, false);
             let mut s = store.scope(if residual == Residual::PreNorm {
                 "p"
             } else {
                 "c"
             });
-            let block = TransformerBlock::new(&mut s, cfg);
-            (block, residual)
+            TransformerBlock::new(&mut s, cfg)
         };
         let blocks = [
             outputs(Residual::PreNorm),
             outputs(Residual::NormalizedQueries),
         ];
         // Zero the value projection and the FFN's output layer.
-        for (block, _) in &blocks {
+        for block in &blocks {
             let Ffn::Relu { w2, .. } = &block.ffn else {
                 unreachable!()
             };
@@ -272,8 +267,8 @@ mod tests {
                 .collect::<Vec<f32>>()
         };
         let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(p, q)| (p - q).abs() < 1e-3);
-        assert!(close(&out(&blocks[0].0), &x), "{:?}", out(&blocks[0].0));
+        assert!(close(&out(&blocks[0]), &x), "{:?}", out(&blocks[0]));
         let want = norm(&norm(&x));
-        assert!(close(&out(&blocks[1].0), &want), "{:?}", out(&blocks[1].0));
+        assert!(close(&out(&blocks[1]), &want), "{:?}", out(&blocks[1]));
     }
 }
