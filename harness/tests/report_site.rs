@@ -59,6 +59,49 @@ fn bad_files_are_named_with_reasons_and_the_rest_renders() {
 }
 
 #[test]
+fn a_result_without_its_scores_file_is_used_and_counted_not_bad() {
+    // Published records (results/published) keep only the JSON; a missing side file
+    // is a note, a truncated one stays bad.
+    let d = tempfile::tempdir().unwrap();
+    write_demo_results(d.path()).unwrap();
+    let before = scan(d.path()).unwrap();
+    let with_scores: Vec<_> = walkdir(d.path())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".scores.bin"))
+        .filter(|p| !p.to_string_lossy().contains("dnn/seed-2"))
+        .collect();
+    assert!(with_scores.len() >= 2);
+    std::fs::remove_file(&with_scores[0]).unwrap();
+    std::fs::remove_file(&with_scores[1]).unwrap();
+    let after = scan(d.path()).unwrap();
+    assert_eq!(after.cells.len(), before.cells.len());
+    assert_eq!(after.bad, before.bad);
+    assert!(
+        after
+            .notes
+            .iter()
+            .any(|n| n.starts_with("2 cells have no per-example or per-user file")),
+        "{:#?}",
+        after.notes
+    );
+    assert!(!before.notes.iter().any(|n| n.contains("per-user file")));
+}
+
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walkdir(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
 fn nothing_renderable_is_an_error_that_names_the_files() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("r/t/m");

@@ -73,6 +73,7 @@ pub fn scan(dir: &Path) -> std::io::Result<Loaded> {
     files.sort();
     let mut out = Loaded::default();
     let mut by_key: BTreeMap<(String, String, u64), Cell> = BTreeMap::new();
+    let mut without_side_files = 0;
     for path in &files {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         if name.ends_with(".scores.bin") {
@@ -87,11 +88,12 @@ pub fn scan(dir: &Path) -> std::io::Result<Loaded> {
             continue;
         }
         match load_cell(path) {
-            Ok(cell) => {
-                if let Some(reason) = &cell.1 {
-                    out.bad.push(bad(&scores_path(path), reason.clone()));
+            Ok((cell, side)) => {
+                match side {
+                    SideFiles::Usable => {}
+                    SideFiles::Absent => without_side_files += 1,
+                    SideFiles::Bad(reason) => out.bad.push(bad(&scores_path(path), reason)),
                 }
-                let cell = cell.0;
                 if cell.result.status == Status::Failed {
                     out.failed.push(cell);
                     continue;
@@ -123,7 +125,25 @@ pub fn scan(dir: &Path) -> std::io::Result<Loaded> {
         }
     }
     out.cells = by_key.into_values().collect();
+    if without_side_files > 0 {
+        out.notes.push(format!(
+            "{without_side_files} cells have no per-example or per-user file beside their \
+             result (published records keep only the JSON, results/published/README.md): \
+             ranks and claims use their seed-level metrics; the per-example (DeLong) and \
+             per-user (bootstrap, randomization) columns leave them out"
+        ));
+    }
     Ok(out)
+}
+
+/// What became of a cell's per-example scores or per-user values file.
+enum SideFiles {
+    /// Read and consistent with the result (or the cell names none).
+    Usable,
+    /// Named by the result but not there: a published record (JSON only).
+    Absent,
+    /// There but unreadable or inconsistent: the reason.
+    Bad(String),
 }
 
 fn bad(path: &Path, reason: String) -> BadFile {
@@ -150,9 +170,9 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Reads one result and its scores. Ok((cell, Some(reason))) when the JSON is good but
-/// the scores are not.
-fn load_cell(path: &Path) -> Result<(Cell, Option<String>), String> {
+/// Reads one result and its scores or per-user values; Err only when the JSON itself is
+/// unusable.
+fn load_cell(path: &Path) -> Result<(Cell, SideFiles), String> {
     let result = read_result(path).map_err(|e| match e {
         crate::results::ResultError::Io { source, .. } => format!("cannot read: {source}"),
         crate::results::ResultError::Format { msg, .. } => {
@@ -188,42 +208,53 @@ fn load_cell(path: &Path) -> Result<(Cell, Option<String>), String> {
         .and_then(|c| c.as_object())
         .cloned()
         .unwrap_or_default();
-    let (scores, why) = match (&result.scores_file, result.status) {
-        (_, Status::Failed) | (None, _) => (None, None),
-        (Some(f), Status::Ok) => {
-            let sp = path.with_file_name(f);
-            match Scores::read(&sp) {
-                Ok(s) => {
-                    let n = result.rows.get("test").copied();
-                    if n.is_some_and(|n| n != s.scores.len()) {
-                        (
-                            None,
-                            Some(format!(
-                                "{} examples but the result says {} test rows",
-                                s.scores.len(),
-                                n.unwrap()
-                            )),
-                        )
-                    } else {
-                        (Some(s), None)
-                    }
-                }
-                Err(crate::results::ResultError::Io { source, .. }) => (
-                    None,
-                    Some(format!("per-example scores unreadable: {source}")),
-                ),
-                Err(crate::results::ResultError::Format { msg, .. }) => {
-                    (None, Some(format!("per-example scores unusable: {msg}")))
-                }
-            }
-        }
+    let absent = |e: &crate::results::ResultError| {
+        matches!(e, crate::results::ResultError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound)
     };
-    let (values, why) = match (&result.values_file, result.status) {
-        (Some(f), Status::Ok) => match UserValues::read(&path.with_file_name(f)) {
-            Ok(v) => (Some(v), why),
-            Err(e) => (None, why.or(Some(format!("per-user values unusable: {e}")))),
+    let mut side = SideFiles::Usable;
+    let scores = match (&result.scores_file, result.status) {
+        (Some(f), Status::Ok) => match Scores::read(&path.with_file_name(f)) {
+            Ok(s) => match result.rows.get("test") {
+                Some(&n) if n != s.scores.len() => {
+                    side = SideFiles::Bad(format!(
+                        "{} examples but the result says {n} test rows",
+                        s.scores.len()
+                    ));
+                    None
+                }
+                _ => Some(s),
+            },
+            Err(e) if absent(&e) => {
+                side = SideFiles::Absent;
+                None
+            }
+            Err(crate::results::ResultError::Io { source, .. }) => {
+                side = SideFiles::Bad(format!("per-example scores unreadable: {source}"));
+                None
+            }
+            Err(crate::results::ResultError::Format { msg, .. }) => {
+                side = SideFiles::Bad(format!("per-example scores unusable: {msg}"));
+                None
+            }
         },
-        _ => (None, why),
+        _ => None,
+    };
+    let values = match (&result.values_file, result.status) {
+        (Some(f), Status::Ok) => match UserValues::read(&path.with_file_name(f)) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                if matches!(side, SideFiles::Usable) {
+                    side = if absent(&e) {
+                        SideFiles::Absent
+                    } else {
+                        SideFiles::Bad(format!("per-user values unusable: {e}"))
+                    };
+                }
+                None
+            }
+        },
+        _ => None,
     };
     Ok((
         Cell {
@@ -233,6 +264,6 @@ fn load_cell(path: &Path) -> Result<(Cell, Option<String>), String> {
             scores,
             values,
         },
-        why,
+        side,
     ))
 }
