@@ -53,6 +53,8 @@ pub struct EpochPlan<'a> {
     pub batch_size: usize,
     pub max_epochs: usize,
     pub patience: usize,
+    /// Early stopping never stops before this epoch (see `TrainSpec::min_epochs`).
+    pub min_epochs: usize,
     pub optim: OptimConfig,
     /// The validation metric early stopping watches (the task's primary metric).
     pub monitor: &'a str,
@@ -121,6 +123,8 @@ pub enum Verdict {
 pub struct EarlyStop<'a> {
     monitor: &'a str,
     patience: usize,
+    /// No `Stop` before this epoch: a run still on its opening plateau continues.
+    min_epochs: usize,
     best: Option<f64>,
     /// The best epoch so far (0 = none had a score).
     pub best_epoch: usize,
@@ -131,9 +135,16 @@ impl<'a> EarlyStop<'a> {
         EarlyStop {
             monitor,
             patience,
+            min_epochs: 0,
             best: None,
             best_epoch: 0,
         }
+    }
+
+    /// Never stops before `epoch` (the best epoch's parameters are still the ones kept).
+    pub fn not_before(mut self, epoch: usize) -> Self {
+        self.min_epochs = epoch;
+        self
     }
 
     /// Records `epoch`'s score (None = the metric was not computable).
@@ -153,7 +164,7 @@ impl<'a> EarlyStop<'a> {
             self.best = score;
             self.best_epoch = epoch;
             Verdict::Improved
-        } else if epoch - self.best_epoch.max(1) >= self.patience {
+        } else if epoch - self.best_epoch.max(1) >= self.patience && epoch >= self.min_epochs {
             Verdict::Stop
         } else {
             Verdict::Continue
@@ -178,6 +189,12 @@ impl<'a, D: Dev> EpochLog<'a, D> {
             stop: EarlyStop::new(monitor, patience),
             best: store.snapshot(),
         }
+    }
+
+    /// Never stops before `epoch` ([`EarlyStop::not_before`]).
+    pub fn not_before(mut self, epoch: usize) -> Self {
+        self.stop = self.stop.not_before(epoch);
+        self
     }
 
     /// Records an epoch (its mean training loss and validation metrics), keeps the
@@ -276,7 +293,7 @@ pub fn run_epochs<D: Dev, T: Clone>(
     mut validate: impl FnMut(&ParamStore<D>) -> BTreeMap<String, f64>,
 ) -> Result<EpochRun, TrainError> {
     let mut train_time = 0.0;
-    let mut log = EpochLog::new(store, plan.monitor, plan.patience);
+    let mut log = EpochLog::new(store, plan.monitor, plan.patience).not_before(plan.min_epochs);
     let (mut seen, mut flops) = (0usize, Flops::default());
     let steps_per_epoch = rows.len().div_ceil(plan.batch_size);
     progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
@@ -368,6 +385,31 @@ pub fn train<D: Dev>(
 mod tests {
     use super::*;
     use baselines::Cpu;
+
+    #[test]
+    fn early_stopping_waits_for_patience_and_min_epochs() {
+        let scores = [0.040, 0.041, 0.039, 0.038, 0.040, 0.039, 0.050];
+        let stop_at = |min_epochs: usize| {
+            let mut stop = EarlyStop::new("ndcg@10", 3).not_before(min_epochs);
+            scores
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| (i + 1, stop.observe(i + 1, Some(s))))
+                .find(|(_, v)| *v == Verdict::Stop)
+                .map(|(e, _)| (e, stop.best_epoch))
+        };
+        // Best at epoch 2, three epochs without improvement: stop at 5.
+        assert_eq!(stop_at(0), Some((5, 2)));
+        // Held to epoch 6 it stops there (still no improvement) ...
+        assert_eq!(stop_at(6), Some((6, 2)));
+        // ... and held to 7 it sees epoch 7's improvement and never stops.
+        assert_eq!(stop_at(7), None);
+        // Logloss: lower is better.
+        let mut stop = EarlyStop::new("logloss:click", 1).not_before(3);
+        assert_eq!(stop.observe(1, Some(0.5)), Verdict::Improved);
+        assert_eq!(stop.observe(2, Some(0.6)), Verdict::Continue);
+        assert_eq!(stop.observe(3, Some(0.6)), Verdict::Stop);
+    }
 
     #[test]
     fn status_names_the_last_epoch_and_the_best() {

@@ -111,6 +111,7 @@ pub fn epoch_plan<'a>(spec: &'a TaskSpec, id: &CellId) -> EpochPlan<'a> {
         batch_size: spec.train.batch_size,
         max_epochs: spec.train.max_epochs,
         patience: spec.train.patience,
+        min_epochs: spec.train.min_epochs,
         optim: spec.train.optim_for(id.model),
         monitor: spec.primary_metric(),
         seed: id.seed,

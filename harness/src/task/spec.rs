@@ -279,6 +279,11 @@ pub struct TrainSpec {
     /// Epochs without improvement of the validation metric before stopping.
     #[serde(default = "default_patience")]
     pub patience: usize,
+    /// Early stopping never stops before this epoch (0 = no floor): for tasks where
+    /// models sit near the popularity baseline for their first epochs before they
+    /// learn, which `patience` alone would take for convergence.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_epochs: usize,
     #[serde(default)]
     pub optim: OptimConfig,
     /// Per-model overrides of `optim` (e.g. a larger sparse learning rate for LR), by
@@ -296,6 +301,9 @@ fn default_epochs() -> usize {
 fn default_patience() -> usize {
     2
 }
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
 
 impl Default for TrainSpec {
     fn default() -> Self {
@@ -303,6 +311,7 @@ impl Default for TrainSpec {
             batch_size: default_batch(),
             max_epochs: default_epochs(),
             patience: default_patience(),
+            min_epochs: 0,
             optim: OptimConfig::default(),
             optim_overrides: BTreeMap::new(),
         }
@@ -405,6 +414,15 @@ impl TaskSpec {
             return Err(invalid(
                 "train",
                 "batch_size and max_epochs must be positive".into(),
+            ));
+        }
+        if self.train.min_epochs > self.train.max_epochs {
+            return Err(invalid(
+                "train.min_epochs",
+                format!(
+                    "{} exceeds max_epochs {}",
+                    self.train.min_epochs, self.train.max_epochs
+                ),
             ));
         }
         Ok(())
@@ -914,5 +932,27 @@ mod tests {
             err.contains("`retrieval.n_neg_overrides.hstu_x`") && err.contains("unknown model"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn min_epochs_is_checked_against_max_epochs_and_left_out_of_hashes_when_unset() {
+        let mut v = spec_with(json!({"dnn": {}}), json!({}));
+        v["train"]["max_epochs"] = json!(10);
+        v["train"]["min_epochs"] = json!(11);
+        let err = load(v.clone()).2.unwrap_err().to_string();
+        assert!(
+            err.contains("`train.min_epochs`") && err.contains("11 exceeds max_epochs 10"),
+            "{err}"
+        );
+        v["train"]["min_epochs"] = json!(10);
+        assert_eq!(load(v.clone()).2.unwrap().train.min_epochs, 10);
+        // Unset, the field is not serialized: older tasks keep their config hashes.
+        v["train"].as_object_mut().unwrap().remove("min_epochs");
+        let spec = load(v).2.unwrap();
+        assert_eq!(spec.train.min_epochs, 0);
+        assert!(serde_json::to_value(&spec.train)
+            .unwrap()
+            .get("min_epochs")
+            .is_none());
     }
 }
