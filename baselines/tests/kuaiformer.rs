@@ -323,6 +323,39 @@ fn gradients_reach_every_parameter() {
 }
 
 #[test]
+fn the_token_mlp_gets_gradients_and_costs_two_layers_per_item() {
+    // t_i = MLP(x_i): with `token_mlp`, its parameters learn, and every item position
+    // of the window (all live here) pays d x d + ReLU + d x d, biases included.
+    let (bs, l, d) = (3u64, 16u64, 8u64);
+    let world = MarkovWorld::new(30);
+    let mut b = markov_batch(&world, bs as usize, l as usize, 1, 4);
+    fill_row(&mut b, 0);
+    let mut spec = seq_spec(30, l as usize);
+    spec.item_counts = Some(target_counts(std::slice::from_ref(&b), 30));
+    let forward = |token_mlp: bool| {
+        let mut store = ParamStore::new(Cpu::default(), 3);
+        let config = json!({"dim": d, "heads": 2, "interests": 2, "groups": [[2, 4]],
+                            "token_mlp": token_mlp});
+        let m = build_seq("kuaiformer", &config, &spec, &mut store).unwrap();
+        if token_mlp {
+            let names =
+                assert_gradients_reach_every_parameter("kuaiformer", m.as_ref(), &store, &b);
+            assert!(names
+                .iter()
+                .any(|n| n.starts_with("kuaiformer.token_mlp.0")));
+            assert!(names
+                .iter()
+                .any(|n| n.starts_with("kuaiformer.token_mlp.out")));
+        }
+        seq_user_vectors(m.as_ref(), &store, &eval_view(&b))
+            .1
+            .forward_total()
+    };
+    let per_item = 2 * (2 * d * d + d) + d;
+    assert_eq!(forward(true) - forward(false), bs * l * per_item);
+}
+
+#[test]
 fn learns_the_markov_task_and_beats_popularity() {
     assert_learns_markov(
         "kuaiformer",

@@ -1,6 +1,10 @@
 //! KuaiFormer (Liu et al., KuaiFormer: Transformer-Based Retrieval at Kuaishou,
 //! arXiv 2411.10057, Sec. 3), on item-id histories.
 //!
+//! - Tokens (Sec. 3.2): the paper's token is `t_i = MLP([x_i, f_i])`, the item
+//!   embedding fused with about ten side features; these tasks have item ids only, so
+//!   by default the embedding is the token, and `token_mlp: true` keeps the MLP (one
+//!   ReLU hidden layer of width `dim`) over the embedding alone.
 //! - Sequence compression (Sec. 3.3): the oldest items form groups (levels of `count`
 //!   groups of `size` items, oldest level first); each group passes through a one-layer
 //!   bidirectional transformer (one per level) and is mean-pooled over its items into
@@ -39,6 +43,7 @@ use super::sasrec::{check_width, default_dim, default_dropout};
 use crate::engine::{Ctx, Dev, Init, Mat, MatId, ParamStore, Track};
 use crate::layers::activation::dropout;
 use crate::layers::attention::Seq3;
+use crate::layers::mlp::Mlp;
 use crate::layers::seq_embedding::EMBEDDING_STD;
 use crate::layers::{
     in_batch_loss, last_rows, log_sampling_probs, AttnMask, BlockConfig, FfnKind, Norm, NormKind,
@@ -78,6 +83,11 @@ pub struct KuaiFormerConfig {
     /// Requests replayed per training history (see the module doc); >= 1.
     #[serde(default = "default_requests")]
     pub requests: usize,
+    /// Pass each item embedding through the token MLP (`t_i = MLP(x_i)`, Sec. 3.2;
+    /// one ReLU hidden layer of width `dim`) before compression and the transformer;
+    /// false = the raw embedding is the token.
+    #[serde(default)]
+    pub token_mlp: bool,
 }
 
 fn default_requests() -> usize {
@@ -246,6 +256,8 @@ pub struct KuaiFormer {
     pub cfg: KuaiFormerConfig,
     pub layout: Layout,
     pub emb: SeqEmbedding,
+    /// `t_i = MLP(x_i)` when `token_mlp`.
+    pub token_mlp: Option<Mlp>,
     /// One bidirectional encoder per compression level.
     pub group_encoders: Vec<TransformerBlock>,
     /// `(k, d)` query tokens.
@@ -277,6 +289,9 @@ impl KuaiFormer {
         let init = Init::Normal { std: EMBEDDING_STD };
         let mut s = store.scope("kuaiformer");
         let emb = SeqEmbedding::new(&mut s.pp("embedding"), spec.n_items, spec.max_len, d, false);
+        let token_mlp = cfg
+            .token_mlp
+            .then(|| Mlp::new(&mut s.pp("token_mlp"), d, &[d], Some(d)));
         let group_encoders = (0..layout.levels.len())
             .map(|i| TransformerBlock::new(&mut s.pp("group").pp(i), block))
             .collect();
@@ -294,6 +309,7 @@ impl KuaiFormer {
             cfg: cfg.clone(),
             layout,
             emb,
+            token_mlp,
             group_encoders,
             queries,
             positions,
@@ -370,7 +386,11 @@ impl KuaiFormer {
             let valid: Vec<bool> = idx.iter().map(|&i| batch.items[i] != 0).collect();
             let rows = idx.len();
             ctx.flops.copy(rows * d);
-            let x = e.retaped::<T>().gather(dev.tensor_from_vec(idx, (rows,)));
+            let x = self.tokens_of(
+                store,
+                e.retaped::<T>().gather(dev.tensor_from_vec(idx, (rows,))),
+                ctx,
+            );
             let mask = AttnMask::bidirectional(&valid, b * count, size);
             let y = enc.forward(store, x, &mask, ctx);
             // Mean over each group's items: weights valid / (items in the group).
@@ -408,7 +428,7 @@ impl KuaiFormer {
                 .collect();
             let valid = idx.iter().map(|&i| batch.items[i] != 0).collect();
             ctx.flops.copy(b * raw * d);
-            let x = e.gather(dev.tensor_from_vec(idx, (b * raw,)));
+            let x = self.tokens_of(store, e.gather(dev.tensor_from_vec(idx, (b * raw,))), ctx);
             parts.push(x.reshape_like(&(b, raw, d)));
             part_valid.push((raw, valid));
         }
@@ -436,6 +456,19 @@ impl KuaiFormer {
             }
         }
         (x, valid, kept)
+    }
+
+    /// Item embeddings to tokens: the token MLP when configured, else unchanged.
+    fn tokens_of<D: Dev, T: Track<D>>(
+        &self,
+        store: &ParamStore<D>,
+        x: Mat<D, T>,
+        ctx: &mut Ctx<D>,
+    ) -> Mat<D, T> {
+        match &self.token_mlp {
+            Some(mlp) => mlp.forward(store, x, ctx),
+            None => x,
+        }
     }
 
     /// Every token's final state, `(batch * tokens, d)`; the last `k` rows of each
