@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::results::{read_result, scores_path, CellResult, Scores, Status, UserValues};
+use crate::results::{read_result, CellResult, Scores, Status, UserValues};
 
 /// One finished or failed cell.
 #[derive(Debug, Clone)]
@@ -92,7 +92,7 @@ pub fn scan(dir: &Path) -> std::io::Result<Loaded> {
                 match side {
                     SideFiles::Usable => {}
                     SideFiles::Absent => without_side_files += 1,
-                    SideFiles::Bad(reason) => out.bad.push(bad(&scores_path(path), reason)),
+                    SideFiles::Bad(file, reason) => out.bad.push(bad(&file, reason)),
                 }
                 if cell.result.status == Status::Failed {
                     out.failed.push(cell);
@@ -142,8 +142,8 @@ enum SideFiles {
     Usable,
     /// Named by the result but not there: a published record (JSON only).
     Absent,
-    /// There but unreadable or inconsistent: the reason.
-    Bad(String),
+    /// There but unreadable or inconsistent: the file and the reason.
+    Bad(PathBuf, String),
 }
 
 fn bad(path: &Path, reason: String) -> BadFile {
@@ -217,10 +217,13 @@ fn load_cell(path: &Path) -> Result<(Cell, SideFiles), String> {
         (Some(f), Status::Ok) => match Scores::read(&path.with_file_name(f)) {
             Ok(s) => match result.rows.get("test") {
                 Some(&n) if n != s.scores.len() => {
-                    side = SideFiles::Bad(format!(
-                        "{} examples but the result says {n} test rows",
-                        s.scores.len()
-                    ));
+                    side = SideFiles::Bad(
+                        path.with_file_name(f),
+                        format!(
+                            "{} examples but the result says {n} test rows",
+                            s.scores.len()
+                        ),
+                    );
                     None
                 }
                 _ => Some(s),
@@ -230,11 +233,17 @@ fn load_cell(path: &Path) -> Result<(Cell, SideFiles), String> {
                 None
             }
             Err(crate::results::ResultError::Io { source, .. }) => {
-                side = SideFiles::Bad(format!("per-example scores unreadable: {source}"));
+                side = SideFiles::Bad(
+                    path.with_file_name(f),
+                    format!("per-example scores unreadable: {source}"),
+                );
                 None
             }
             Err(crate::results::ResultError::Format { msg, .. }) => {
-                side = SideFiles::Bad(format!("per-example scores unusable: {msg}"));
+                side = SideFiles::Bad(
+                    path.with_file_name(f),
+                    format!("per-example scores unusable: {msg}"),
+                );
                 None
             }
         },
@@ -248,7 +257,10 @@ fn load_cell(path: &Path) -> Result<(Cell, SideFiles), String> {
                     side = if absent(&e) {
                         SideFiles::Absent
                     } else {
-                        SideFiles::Bad(format!("per-user values unusable: {e}"))
+                        SideFiles::Bad(
+                            path.with_file_name(f),
+                            format!("per-user values unusable: {e}"),
+                        )
                     };
                 }
                 None
