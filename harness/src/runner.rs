@@ -168,22 +168,23 @@ fn config_hash(spec: &TaskSpec, model: &str, seed: u64) -> String {
 pub fn run(opts: &RunOptions) -> Result<RunSummary> {
     let plan = resolve(opts)?;
     match opts.device {
-        DeviceKind::Cpu => run_on(&baselines::Cpu::default(), opts, plan),
+        DeviceKind::Cpu => run_on(|seed| Ok(baselines::Cpu::seed_from_u64(seed)), opts, plan),
         DeviceKind::Cuda => run_cuda(opts, plan),
     }
 }
 
 #[cfg(feature = "cuda")]
 fn run_cuda(opts: &RunOptions, plan: Plan) -> Result<RunSummary> {
-    let dev = dfdx_cuda_device()?;
-    run_on(&dev, opts, plan)
+    // Fail before preparing any data when there is no usable device.
+    drop(dfdx_cuda_device(0)?);
+    run_on(dfdx_cuda_device, opts, plan)
 }
 
 #[cfg(feature = "cuda")]
-fn dfdx_cuda_device() -> Result<baselines::engine::CudaDevice> {
-    // Device 0 of what CUDA_VISIBLE_DEVICES exposes; seed 0 as the CPU path's
-    // `Cpu::default()` (models draw their initial values from their own seeded store).
-    baselines::engine::open_cuda(0, 0).map_err(|e| anyhow::anyhow!("cannot use --device cuda: {e}"))
+fn dfdx_cuda_device(seed: u64) -> Result<baselines::engine::CudaDevice> {
+    // Device 0 of what CUDA_VISIBLE_DEVICES exposes.
+    baselines::engine::open_cuda(0, seed)
+        .map_err(|e| anyhow::anyhow!("cannot use --device cuda: {e}"))
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -191,7 +192,16 @@ fn run_cuda(_: &RunOptions, _: Plan) -> Result<RunSummary> {
     bail!("this recbench was built without CUDA support; rebuild with `--features cuda` (see scripts/build-cuda.sh)")
 }
 
-fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> {
+/// Runs the plan's cells, each on a device opened for it by `open_device(seed)`: the
+/// device's random stream (dropout masks, KuaiFormer's replayed requests) then starts
+/// from the cell's seed, so a cell gives the same result whatever ran before it in the
+/// process (a resumed run, one model alone, or the whole suite). A device shared by
+/// the cells would hand each one the stream where the previous cell left it.
+fn run_on<D: Dev>(
+    open_device: impl Fn(u64) -> Result<D>,
+    opts: &RunOptions,
+    plan: Plan,
+) -> Result<RunSummary> {
     let run_name = opts.run_name.clone().unwrap_or_else(|| plan.name.clone());
     let cells: Vec<(usize, String, u64)> = plan
         .tasks
@@ -316,6 +326,7 @@ fn run_on<D: Dev>(dev: &D, opts: &RunOptions, plan: Plan) -> Result<RunSummary> 
                 seed,
                 device: &opts.device.to_string(),
             };
+            let dev = &open_device(seed)?;
             let cell = match &mut data {
                 TaskData::Rows(prep) => {
                     run_cell(dev, &spec, prep, &id, &bar).map(|(r, s)| (r, s, None))
