@@ -1,0 +1,45 @@
+//! What the pages show, computed once from the loaded cells: one leaderboard table per
+//! task, one results list per model, provenance, and the bad-file list. The HTML, CSV
+//! and JSON outputs are all renderings of these structs, so they always agree.
+//!
+//! The rank group is driven by the task's primary metric (the first in its spec) with
+//! the paired t-test over seeds, Holm-corrected within each round (see
+//! `stats::ranking`). Seeds are the replication unit the leaderboard cares about
+//! ("would a rerun give the same order?"); DeLong and the user-level bootstrap /
+//! randomization measure test-set noise for a fixed training run, so they are shown as
+//! supplementary columns (each Holm-corrected within its own column), not used to rank.
+
+mod cells;
+mod export_csv;
+mod format;
+mod provenance;
+mod row;
+mod site_data;
+mod task_table;
+mod types;
+mod vs_best;
+
+pub use cells::LATENCY_BATCH;
+pub use export_csv::to_csv;
+pub(crate) use format::{bytes, decimals_for, human};
+pub use format::{fmt_value, slug};
+pub use site_data::build;
+pub use task_table::task_table;
+pub use types::*;
+
+use super::compare::PairOptions;
+
+#[derive(Debug, Clone, Copy)]
+pub struct TableOptions {
+    pub alpha: f64,
+    pub pair: PairOptions,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        TableOptions {
+            alpha: crate::stats::ALPHA,
+            pair: PairOptions::default(),
+        }
+    }
+}

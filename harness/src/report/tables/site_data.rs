@@ -1,0 +1,126 @@
+//! Everything the site shows: a table per task, a page per model (its results, its
+//! variants, the claims that name it), the claim verdicts and the provenance.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::super::claims::{evaluate, Claim, ClaimOptions};
+use super::cells::config_json;
+use super::format::slug;
+use super::provenance::provenance;
+use super::task_table::task_table;
+use super::types::{ModelPage, ModelResult, SiteData, TaskTable};
+use super::TableOptions;
+use crate::report::load::{Cell, Loaded};
+
+/// Everything the site shows; `claims` are checked against `loaded`'s cells.
+pub fn build(loaded: &Loaded, claims: &[Claim], opts: TableOptions) -> SiteData {
+    let mut tasks: BTreeMap<String, (Vec<&Cell>, Vec<&Cell>)> = BTreeMap::new();
+    for c in &loaded.cells {
+        tasks.entry(c.result.task.clone()).or_default().0.push(c);
+    }
+    for c in &loaded.failed {
+        tasks.entry(c.result.task.clone()).or_default().1.push(c);
+    }
+    let tables: Vec<TaskTable> = tasks
+        .iter()
+        .map(|(t, (ok, failed))| task_table(t, ok, failed, opts))
+        .collect();
+    let claim_results = evaluate(
+        claims,
+        &loaded.cells,
+        ClaimOptions {
+            alpha: opts.alpha,
+            level: opts.pair.level,
+        },
+    );
+    let all: Vec<&Cell> = loaded.cells.iter().chain(&loaded.failed).collect();
+    // Result models, and the catalog models variants are based on (their pages hold
+    // the paper and list the variants, even when the base itself did not run).
+    let mut base_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut model_names: BTreeSet<String> = BTreeSet::new();
+    for c in &all {
+        model_names.insert(c.result.model.clone());
+        if let Some(b) = &c.result.base_model {
+            base_of.insert(c.result.model.clone(), b.clone());
+            model_names.insert(b.clone());
+        }
+    }
+    let models: Vec<ModelPage> = model_names
+        .into_iter()
+        .map(|m| {
+            let base = base_of.get(&m).cloned();
+            let info = baselines::info(base.as_deref().unwrap_or(&m));
+            let results = tables
+                .iter()
+                .filter_map(|t| {
+                    let r = t.rows.iter().find(|r| r.model == m)?;
+                    Some(ModelResult {
+                        task: t.task.clone(),
+                        task_slug: t.slug.clone(),
+                        primary: t.primary.clone(),
+                        text: r.primary.text.clone(),
+                        group_text: r.group_text.clone(),
+                        seeds: r.seeds,
+                    })
+                })
+                .collect();
+            let cells: Vec<&Cell> = all
+                .iter()
+                .filter(|c| c.result.model == m)
+                .copied()
+                .collect();
+            let mut configs: Vec<(String, String)> = Vec::new();
+            if base.is_some() {
+                for c in &cells {
+                    let cfg = config_json(&c.result.model_config);
+                    if !configs.iter().any(|(t, _)| t == &c.result.task) {
+                        configs.push((c.result.task.clone(), cfg));
+                    }
+                }
+            }
+            ModelPage {
+                slug: slug(&m),
+                base_slug: base.as_deref().map(slug).unwrap_or_default(),
+                base_model: base,
+                configs,
+                variants: base_of
+                    .iter()
+                    .filter(|(_, b)| **b == m)
+                    .map(|(v, _)| (v.clone(), slug(v)))
+                    .collect(),
+                claims: claim_results
+                    .iter()
+                    .filter(|c| c.concerns(&m))
+                    .cloned()
+                    .collect(),
+                in_catalog: info.is_some(),
+                family: info.map(|i| i.family).unwrap_or("unknown").into(),
+                paper: info
+                    .map(|i| i.paper)
+                    .unwrap_or("not in baselines::CATALOG")
+                    .into(),
+                summary: info.map(|i| i.summary).unwrap_or("").into(),
+                simplifications: info.map(|i| i.simplifications).unwrap_or("").into(),
+                results,
+                provenance: provenance(&cells),
+                model: m,
+            }
+        })
+        .collect();
+    let model_pages = models.iter().map(|m| m.slug.clone()).collect();
+    let task_pages = tables.iter().map(|t| t.slug.clone()).collect();
+    SiteData {
+        generated: crate::provenance::now_rfc3339(),
+        alpha: opts.alpha,
+        resamples: opts.pair.resamples,
+        resample_seed: opts.pair.seed,
+        tasks: tables,
+        models,
+        claims: claim_results,
+        model_pages,
+        task_pages,
+        bad_files: loaded.bad.clone(),
+        notes: loaded.notes.clone(),
+        provenance: provenance(&all),
+    }
+}
