@@ -318,7 +318,8 @@ fn cmd_report(cli: &Cli, a: &ReportArgs) -> Result<ExitCode> {
         None if default_claims.is_dir() => harness::report::load_claims(&default_claims)?,
         None => Vec::new(),
     };
-    let out = report(&a.results, &a.out, tpl, &claims, opts)?;
+    let tasks_dir = cli.tasks.is_dir().then_some(cli.tasks.as_path());
+    let out = report(&a.results, &a.out, tpl, &claims, tasks_dir, opts)?;
     if cli.json {
         let bad: Vec<_> = out
             .bad

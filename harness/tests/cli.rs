@@ -544,6 +544,55 @@ fn retrieval_run_writes_cells_with_user_values_resumes_and_reports() {
     }
 }
 
+/// A report of a partly finished run names the planned cells without a result (on
+/// the task page and the index); once the run is finished the note goes away; a run
+/// whose name is no suite or task gets a note that its plan is unknown.
+#[test]
+fn report_names_the_planned_cells_that_have_no_result() {
+    let env = Env::new();
+    env.task(tiny_synth("tiny", 1e-3));
+    let page =
+        |site: &str| std::fs::read_to_string(env.path(&format!("{site}/task-tiny.html"))).unwrap();
+    let index =
+        |site: &str| std::fs::read_to_string(env.path(&format!("{site}/index.html"))).unwrap();
+
+    let part = env.run(&["run", "tiny", "--models", "dnn", "--seeds", "1"]);
+    assert!(part.status.success(), "{}", stderr(&part));
+    let r = env.run(&["report", "--results", "results", "--out", "part"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let text = page("part");
+    assert!(
+        text.contains("Incomplete: 1 of the 4 cells planned by run `tiny`"),
+        "{text}"
+    );
+    assert!(text.contains("not run yet: lr (0 of 2 seeds)"), "{text}");
+    assert!(
+        text.contains("fewer seeds than planned: dnn (1 of 2 seeds)"),
+        "{text}"
+    );
+    assert!(index("part").contains(">1 / 4</span>"));
+
+    let rest = env.run(&["run", "tiny", "--resume"]);
+    assert!(rest.status.success(), "{}", stderr(&rest));
+    let r = env.run(&["report", "--results", "results", "--out", "whole"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(!page("whole").contains("Incomplete"));
+    assert!(
+        index("whole").contains("<td data-sort=\"1.0\">4 / 4</td>"),
+        "{}",
+        index("whole")
+    );
+
+    let other = env.run(&[
+        "run", "tiny", "--models", "lr", "--seeds", "1", "--run", "adhoc", "--out", "more",
+    ]);
+    assert!(other.status.success(), "{}", stderr(&other));
+    let r = env.run(&["report", "--results", "more", "--out", "adhoc"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(index("adhoc").contains("run `adhoc` is not a suite or task"));
+    assert!(!page("adhoc").contains("Incomplete"));
+}
+
 /// Every HTML file under `dir`, with its path.
 fn walk_html(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();

@@ -24,7 +24,7 @@ fn site() -> (tempfile::TempDir, std::path::PathBuf) {
     write_demo_claims(&d.path().join("claims")).unwrap();
     let claims = load_claims(&d.path().join("claims")).unwrap();
     let out = d.path().join("site");
-    let r = report(&d.path().join("results"), &out, None, &claims, opts()).unwrap();
+    let r = report(&d.path().join("results"), &out, None, &claims, None, opts()).unwrap();
     assert_eq!((r.tasks, r.models), (2, 7));
     (d, out)
 }
@@ -96,7 +96,7 @@ fn nothing_renderable_is_an_error_that_names_the_files() {
     let p = d.path().join("r/t/m");
     std::fs::create_dir_all(&p).unwrap();
     std::fs::write(p.join("seed-0.json"), b"not json").unwrap();
-    let err = report(d.path(), &d.path().join("site"), None, &[], opts()).unwrap_err();
+    let err = report(d.path(), &d.path().join("site"), None, &[], None, opts()).unwrap_err();
     let msg = format!("{err:#}");
     assert!(
         msg.contains("seed-0.json") && msg.contains("no usable result"),

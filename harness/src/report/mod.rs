@@ -2,11 +2,12 @@
 //!
 //! `load` scans the results (collecting bad files with reasons instead of stopping),
 //! `compare` runs every test between two models, `tables` turns cells into what the
-//! pages show (also exported as CSV and JSON), `plot` draws the accuracy-vs-FLOPs and
-//! accuracy-vs-embedding-bytes SVGs, `claims` checks paper claims against the results
-//! (verdicts on the model pages and `claims.html`), and `site` renders minijinja templates into static, self-contained HTML (inline CSS
-//! and SVG, a few lines of optional inline script for sorting; no CDN, opens from the
-//! file system).
+//! pages show (also exported as CSV and JSON) and finds the planned cells that have no
+//! result, `plot` draws the accuracy-vs-FLOPs and accuracy-vs-embedding-bytes SVGs,
+//! `claims` checks paper claims against the results (verdicts on the model pages and
+//! `claims.html`), and `site` renders minijinja templates into static, self-contained
+//! HTML (inline CSS and SVG, a few lines of optional inline script for sorting; no CDN,
+//! opens from the file system).
 
 pub mod claims;
 pub mod compare;
@@ -36,7 +37,8 @@ pub struct ReportOutcome {
     pub templates_from_dir: Vec<String>,
 }
 
-/// Scans `results`, checks `claims` against them, renders the site into `out`. Errors
+/// Scans `results`, checks `claims` against them, renders the site into `out`; with
+/// `tasks_dir`, each task page also lists the planned cells that have no result. Errors
 /// when the results cannot be read at all or nothing could be rendered (no usable
 /// cell).
 pub fn report(
@@ -44,6 +46,7 @@ pub fn report(
     out: &Path,
     templates: Option<&Path>,
     claims: &[Claim],
+    tasks_dir: Option<&Path>,
     opts: TableOptions,
 ) -> Result<ReportOutcome> {
     let loaded = scan(results).with_context(|| format!("reading {}", results.display()))?;
@@ -54,7 +57,7 @@ pub fn report(
         }
         anyhow::bail!(msg);
     }
-    let site = build(&loaded, claims, opts);
+    let site = build(&loaded, claims, tasks_dir, opts);
     let tpl = site::load_templates(templates)?;
     let written = site::render(&site, &tpl, out)?;
     Ok(ReportOutcome {
@@ -62,7 +65,7 @@ pub fn report(
         tasks: site.tasks.len(),
         models: site.models.len(),
         bad: loaded.bad,
-        notes: loaded.notes,
+        notes: site.notes.clone(),
         templates_from_dir: tpl.from_dir,
     })
 }

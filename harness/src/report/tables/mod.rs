@@ -10,6 +10,7 @@
 //! supplementary columns (each Holm-corrected within its own column), not used to rank.
 
 mod cells;
+mod coverage;
 mod export_csv;
 mod format;
 mod provenance;
@@ -20,6 +21,7 @@ mod types;
 mod vs_best;
 
 pub use cells::LATENCY_BATCH;
+pub use coverage::{coverage, planned_cells, Coverage, MissingModel, Planned};
 pub use export_csv::to_csv;
 pub(crate) use format::{bytes, decimals_for, human};
 pub use format::{fmt_value, slug};

@@ -2,9 +2,11 @@
 //! variants, the claims that name it), the claim verdicts and the provenance.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use super::super::claims::{evaluate, Claim, ClaimOptions};
 use super::cells::config_json;
+use super::coverage::planned_cells;
 use super::format::slug;
 use super::provenance::provenance;
 use super::task_table::task_table;
@@ -12,8 +14,19 @@ use super::types::{ModelPage, ModelResult, SiteData, TaskTable};
 use super::TableOptions;
 use crate::report::load::{Cell, Loaded};
 
-/// Everything the site shows; `claims` are checked against `loaded`'s cells.
-pub fn build(loaded: &Loaded, claims: &[Claim], opts: TableOptions) -> SiteData {
+/// Everything the site shows; `claims` are checked against `loaded`'s cells. With a
+/// tasks folder, each task's table also says which of its runs' planned cells are
+/// missing (`coverage`).
+pub fn build(
+    loaded: &Loaded,
+    claims: &[Claim],
+    tasks_dir: Option<&Path>,
+    opts: TableOptions,
+) -> SiteData {
+    let (planned, mut notes) = match tasks_dir {
+        Some(dir) => planned_cells(loaded, dir),
+        None => (BTreeMap::new(), Vec::new()),
+    };
     let mut tasks: BTreeMap<String, (Vec<&Cell>, Vec<&Cell>)> = BTreeMap::new();
     for c in &loaded.cells {
         tasks.entry(c.result.task.clone()).or_default().0.push(c);
@@ -23,8 +36,18 @@ pub fn build(loaded: &Loaded, claims: &[Claim], opts: TableOptions) -> SiteData 
     }
     let tables: Vec<TaskTable> = tasks
         .iter()
-        .map(|(t, (ok, failed))| task_table(t, ok, failed, opts))
+        .map(|(t, (ok, failed))| task_table(t, ok, failed, planned.get(t), opts))
         .collect();
+    for (task, plan) in &planned {
+        if !tasks.contains_key(task) {
+            let runs: Vec<&str> = plan.runs.iter().map(|(r, _)| r.as_str()).collect();
+            notes.push(format!(
+                "task `{task}` is planned by run `{}` but has no result yet",
+                runs.join("`, `")
+            ));
+        }
+    }
+    notes.extend(loaded.notes.iter().cloned());
     let claim_results = evaluate(
         claims,
         &loaded.cells,
@@ -120,7 +143,7 @@ pub fn build(loaded: &Loaded, claims: &[Claim], opts: TableOptions) -> SiteData 
         model_pages,
         task_pages,
         bad_files: loaded.bad.clone(),
-        notes: loaded.notes.clone(),
+        notes,
         provenance: provenance(&all),
     }
 }

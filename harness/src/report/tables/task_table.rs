@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::cells::mean_of;
+use super::coverage::{coverage, Planned};
 use super::format::{fmt_value, slug};
 use super::provenance::provenance;
 use super::row::{model_row, RowContext};
@@ -15,8 +16,14 @@ use crate::report::load::Cell;
 use crate::stats::{rank_groups, RankInput};
 use crate::train::higher_is_better;
 
-/// Builds one task's table.
-pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOptions) -> TaskTable {
+/// Builds one task's table; `planned` is what its runs planned (see `coverage`).
+pub fn task_table(
+    task: &str,
+    cells: &[&Cell],
+    failed: &[&Cell],
+    planned: Option<&Planned>,
+    opts: TableOptions,
+) -> TaskTable {
     // Primary metric: what the cells say (the task spec's first metric); the most common
     // value if cells disagree.
     let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
@@ -188,6 +195,7 @@ pub fn task_table(task: &str, cells: &[&Cell], failed: &[&Cell], opts: TableOpti
             opts.alpha, opts.pair.resamples
         ),
         notes,
+        coverage: coverage(cells, failed, planned),
         provenance: provenance(&all),
         comparisons: vs_best.comparisons.into_iter().flatten().collect(),
         primary,

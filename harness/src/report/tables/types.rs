@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::super::claims::ClaimResult;
 use super::super::compare::PairComparison;
 use super::super::load::BadFile;
+use super::coverage::Coverage;
 use crate::stats::Summary;
 
 /// A metric value over seeds, with display strings.
@@ -136,6 +137,8 @@ pub struct TaskTable {
     pub trivial_text: String,
     pub rank_test: String,
     pub notes: Vec<String>,
+    /// Which planned cells have results (None when no plan is known for the task).
+    pub coverage: Option<Coverage>,
     pub provenance: Provenance,
     /// Full comparisons of every model with the best (JSON export).
     pub comparisons: Vec<PairComparison>,
