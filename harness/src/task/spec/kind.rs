@@ -1,0 +1,66 @@
+//! The kinds of task and which catalog models each takes.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Rows with a binary label (CTR): `baselines::CATALOG` models, AUC/GAUC/LogLoss.
+    Ranking,
+    /// Next-item retrieval over users' sequences (leave-one-out):
+    /// `baselines::SEQ_CATALOG` models, HR/NDCG/MRR over the full corpus (and sampled).
+    Retrieval,
+    /// Generative ranking over users' request logs (the last request is the test):
+    /// `baselines::GEN_CATALOG` models, AUC/GAUC/LogLoss per action (`auc:click`).
+    Generative,
+}
+
+impl TaskKind {
+    pub fn key(&self) -> &'static str {
+        match self {
+            TaskKind::Ranking => "ranking",
+            TaskKind::Retrieval => "retrieval",
+            TaskKind::Generative => "generative",
+        }
+    }
+    /// The catalog family a task of this kind takes its models from.
+    pub fn model_family(&self) -> &'static str {
+        match self {
+            TaskKind::Ranking => "ranking",
+            TaskKind::Retrieval => "sequential",
+            TaskKind::Generative => "generative",
+        }
+    }
+}
+
+/// Checks that `name` is a catalog model a task of `kind` can run, with a message that
+/// names the models it could take.
+pub fn check_model(kind: TaskKind, name: &str) -> Result<(), String> {
+    let family = kind.model_family();
+    let fits = |m: &baselines::ModelInfo| m.family == family;
+    let known: Vec<&str> = all_models().filter(|m| fits(m)).map(|m| m.name).collect();
+    let known = if known.is_empty() {
+        "none yet".to_string()
+    } else {
+        known.join(", ")
+    };
+    match baselines::info(name) {
+        None => Err(format!(
+            "unknown model `{name}` (known {family} models: {known})"
+        )),
+        Some(m) if !fits(m) => Err(format!(
+            "`{name}` is a {} model; a {} task takes {family} models (known: {known})",
+            m.family,
+            kind.key()
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Every catalog model: ranking, sequential and generative.
+pub fn all_models() -> impl Iterator<Item = &'static baselines::ModelInfo> {
+    baselines::CATALOG
+        .iter()
+        .chain(baselines::SEQ_CATALOG)
+        .chain(baselines::GEN_CATALOG)
+}

@@ -1,0 +1,178 @@
+//! Task specs: JSON files in `tasks/` that say what data, which split, which metrics,
+//! which models with which hyper-parameters, how many seeds and what training budget.
+//! Unknown keys are rejected so a typo cannot silently fall back to a default.
+//!
+//! One file per concern: the task kinds (`kind`), each kind's settings and checks
+//! (`ranking`, `retrieval`, `generative`), the training budget (`train`), model entries
+//! and variants (`model_entry`), suites (`suite`) and JSON reading (`json`).
+
+mod generative;
+mod json;
+mod kind;
+mod model_entry;
+mod ranking;
+mod retrieval;
+mod suite;
+mod train;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use generative::{GenMetric, GenerativeSpec, DEFAULT_REQUEST_WINDOW};
+pub use json::{parse_json, read_json, SpecError};
+pub use kind::{all_models, check_model, TaskKind};
+pub use model_entry::ModelEntry;
+pub use ranking::RANKING_METRICS;
+pub use retrieval::RetrievalSpec;
+pub use suite::SuiteSpec;
+pub use train::TrainSpec;
+
+use crate::data::builder::DatasetSpec;
+use crate::data::split::SplitSpec;
+use model_entry::{catalog_names, model_entry};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    pub name: String,
+    pub kind: TaskKind,
+    #[serde(default)]
+    pub description: String,
+    pub dataset: DatasetSpec,
+    pub split: SplitSpec,
+    /// Metrics to report; the first is primary (used for early stopping and ranking).
+    pub metrics: Vec<String>,
+    /// Cell model name -> hyper-parameters (null or {} = the model's defaults). A name is
+    /// a catalog model, or a variant: any name whose config holds `"model": "<catalog
+    /// name>"` (e.g. `"dnn_bh_100x": {"model": "dnn", "embedding": ...}`), so a task can
+    /// hold several configurations of one model. See [`TaskSpec::entry`].
+    pub models: BTreeMap<String, serde_json::Value>,
+    #[serde(default = "default_seeds")]
+    pub seeds: u32,
+    #[serde(default)]
+    pub train: TrainSpec,
+    /// Retrieval tasks only: protocol settings (defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrieval: Option<RetrievalSpec>,
+    /// Generative-ranking tasks only: example shapes and request grouping (defaults
+    /// when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generative: Option<GenerativeSpec>,
+}
+
+fn default_seeds() -> u32 {
+    3
+}
+
+impl TaskSpec {
+    pub fn load(path: &Path) -> Result<TaskSpec, SpecError> {
+        let spec: TaskSpec = read_json(path)?;
+        spec.check(path)?;
+        Ok(spec)
+    }
+
+    /// Checks what serde cannot: known metrics and models, sane budgets.
+    pub fn check(&self, path: &Path) -> Result<(), SpecError> {
+        let invalid = |key: &str, msg: String| SpecError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            msg,
+        };
+        if self.metrics.is_empty() {
+            return Err(invalid("metrics", "at least one metric is needed".into()));
+        }
+        match self.kind {
+            TaskKind::Ranking => self.check_ranking().map_err(|(k, m)| invalid(k, m))?,
+            TaskKind::Retrieval => self.check_retrieval().map_err(|(k, m)| invalid(k, m))?,
+            TaskKind::Generative => self.check_generative().map_err(|(k, m)| invalid(k, m))?,
+        }
+        if self.models.is_empty() {
+            return Err(invalid("models", "at least one model is needed".into()));
+        }
+        for (name, config) in &self.models {
+            let entry =
+                model_entry(name, config).map_err(|msg| invalid(&format!("models.{name}"), msg))?;
+            check_model(self.kind, &entry.base)
+                .map_err(|msg| invalid(&format!("models.{name}"), msg))?;
+        }
+        let retrieval_overrides = match self.kind {
+            TaskKind::Retrieval => self.retrieval_spec().n_neg_overrides.into_keys().collect(),
+            _ => Vec::new(),
+        };
+        let overrides = (self.train.optim_overrides.keys().cloned())
+            .map(|n| ("train.optim_overrides", n))
+            .chain(
+                retrieval_overrides
+                    .into_iter()
+                    .map(|n| ("retrieval.n_neg_overrides", n)),
+            );
+        for (section, name) in overrides {
+            if self.entry(&name).is_none() {
+                return Err(invalid(
+                    &format!("{section}.{name}"),
+                    format!(
+                        "unknown model `{name}` (this task's models: {}; catalog: {})",
+                        self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+                        catalog_names()
+                    ),
+                ));
+            }
+        }
+        if self.seeds == 0 {
+            return Err(invalid("seeds", "must be at least 1".into()));
+        }
+        if self.train.batch_size == 0 || self.train.max_epochs == 0 {
+            return Err(invalid(
+                "train",
+                "batch_size and max_epochs must be positive".into(),
+            ));
+        }
+        if self.train.min_epochs > self.train.max_epochs {
+            return Err(invalid(
+                "train.min_epochs",
+                format!(
+                    "{} exceeds max_epochs {}",
+                    self.train.min_epochs, self.train.max_epochs
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn primary_metric(&self) -> &str {
+        &self.metrics[0]
+    }
+
+    /// The retrieval settings (their defaults when the file has none).
+    pub fn retrieval_spec(&self) -> RetrievalSpec {
+        self.retrieval.clone().unwrap_or_default()
+    }
+
+    /// The generative settings (their defaults when the file has none).
+    pub fn generative_spec(&self) -> GenerativeSpec {
+        self.generative.clone().unwrap_or_default()
+    }
+
+    /// Rejects the sections of the other kinds.
+    fn check_foreign_sections(&self) -> Result<(), (&'static str, String)> {
+        let kind = self.kind.key();
+        if self.retrieval.is_some() && self.kind != TaskKind::Retrieval {
+            return Err((
+                "retrieval",
+                format!("only retrieval tasks take this key (this task is {kind})"),
+            ));
+        }
+        if self.generative.is_some() && self.kind != TaskKind::Generative {
+            return Err((
+                "generative",
+                format!("only generative tasks take this key (this task is {kind})"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

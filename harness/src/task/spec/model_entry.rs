@@ -1,0 +1,116 @@
+//! A task's `models` entries: catalog models and named variants of them.
+
+use super::kind::all_models;
+use super::TaskSpec;
+
+impl TaskSpec {
+    /// The cell model `name` of this task: an entry of `models` (a catalog model or a
+    /// variant), or else a catalog model the task does not list (built with its
+    /// defaults, as `--models` allows). `None` for anything else, or an entry that does
+    /// not resolve (which [`TaskSpec::check`] rejects at load time).
+    pub fn entry(&self, name: &str) -> Option<ModelEntry> {
+        match self.models.get(name) {
+            Some(config) => model_entry(name, config).ok(),
+            None => baselines::info(name).map(|_| ModelEntry {
+                name: name.to_string(),
+                base: name.to_string(),
+                config: serde_json::Value::Null,
+            }),
+        }
+    }
+
+    /// [`TaskSpec::entry`], or an error that names the task's models and the catalog.
+    pub fn require_entry(&self, name: &str) -> Result<ModelEntry, String> {
+        self.entry(name).ok_or_else(|| {
+            format!(
+                "unknown model `{name}` (task `{}` has: {}; catalog: {})",
+                self.name,
+                self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+                catalog_names()
+            )
+        })
+    }
+}
+
+/// One model of a task, resolved: the cell's name (results path, leaderboard row), the
+/// catalog model it builds, and the config its constructor gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelEntry {
+    /// The key in the task's `models`: a catalog name or a variant name.
+    pub name: String,
+    /// The catalog model (`baselines::CATALOG`) that is built.
+    pub base: String,
+    /// The entry's config without its `model` key (null = the model's defaults).
+    pub config: serde_json::Value,
+}
+
+impl ModelEntry {
+    /// `Some(base)` for a variant, `None` when the name is the catalog model itself
+    /// (`CellResult::base_model`).
+    pub fn base_model(&self) -> Option<String> {
+        (self.name != self.base).then(|| self.base.clone())
+    }
+}
+
+pub(super) fn catalog_names() -> String {
+    all_models().map(|m| m.name).collect::<Vec<_>>().join(", ")
+}
+
+/// Resolves one `models` entry. A config with a `model` key is a variant of that catalog
+/// model; without it, `name` itself must be a catalog model. Names become folder names
+/// of results, so they are restricted to `[A-Za-z0-9_.-]`, and a catalog name cannot be
+/// reused for another model's variant (its leaderboard row would be misread).
+pub(super) fn model_entry(name: &str, config: &serde_json::Value) -> Result<ModelEntry, String> {
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(format!(
+            "model name `{name}` must be letters, digits, `_`, `-` or `.` (not leading)"
+        ));
+    }
+    let base = match config.get("model") {
+        None => None,
+        Some(serde_json::Value::String(b)) => Some(b.clone()),
+        Some(other) => {
+            return Err(format!(
+                "`model` must be a catalog model name (a string), got {other}"
+            ))
+        }
+    };
+    let Some(base) = base else {
+        if baselines::info(name).is_none() {
+            return Err(format!(
+                "unknown model `{name}`: not in the catalog ({}), and its config has no `model` key naming the catalog model it is a variant of",
+                catalog_names()
+            ));
+        }
+        return Ok(ModelEntry {
+            name: name.to_string(),
+            base: name.to_string(),
+            config: config.clone(),
+        });
+    };
+    if baselines::info(&base).is_none() {
+        return Err(format!(
+            "unknown base model `{base}` (catalog: {})",
+            catalog_names()
+        ));
+    }
+    if name != base && baselines::info(name).is_some() {
+        return Err(format!(
+            "`{name}` is a catalog model and cannot name a variant of `{base}`"
+        ));
+    }
+    let mut config = config.clone();
+    if let Some(o) = config.as_object_mut() {
+        o.remove("model");
+    }
+    Ok(ModelEntry {
+        name: name.to_string(),
+        base,
+        config,
+    })
+}

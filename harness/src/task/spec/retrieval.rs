@@ -1,0 +1,150 @@
+//! A retrieval task's protocol settings and the checks of a retrieval spec.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::TaskSpec;
+use crate::data::builder::DatasetSpec;
+use crate::data::split::SplitSpec;
+use crate::metrics::retrieval::{Protocol, RetrievalMetric};
+
+/// Protocol settings of a retrieval task (`"retrieval": {...}` in the task file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrievalSpec {
+    /// Positions of history a model sees (`SeqSpec::max_len`); older items are dropped.
+    #[serde(default = "default_max_len")]
+    pub max_len: usize,
+    /// Sampled negatives per training position (`SeqBatch::negatives`), uniform over
+    /// items, never the position's target.
+    #[serde(default = "default_n_neg")]
+    pub n_neg: usize,
+    /// `n_neg` for some of the task's models, by cell model name: HSTU's sampled
+    /// softmax is trained against many negatives, SASRec's BCE against one.
+    #[serde(default)]
+    pub n_neg_overrides: BTreeMap<String, usize>,
+    /// Users with fewer events are dropped before the split (at least 3).
+    #[serde(default = "default_min_events")]
+    pub min_events: usize,
+    /// Negatives of the sampled protocols (metrics suffixed `_s<N>`: drawn uniformly
+    /// without replacement from the user's unseen items; `_p<N>`: by popularity).
+    #[serde(default = "default_sampled")]
+    pub sampled_negatives: usize,
+    /// Train on batches of users with similar history lengths (`data::length_batches`:
+    /// each batch holds about a random batch's number of targets) instead of random
+    /// batches of `batch_size` users, for models that trim padding. Mostly-short
+    /// histories (Beauty) then cost several times less per epoch.
+    #[serde(default)]
+    pub length_buckets: bool,
+}
+
+fn default_max_len() -> usize {
+    50
+}
+fn default_n_neg() -> usize {
+    1
+}
+fn default_min_events() -> usize {
+    3
+}
+fn default_sampled() -> usize {
+    100
+}
+
+impl RetrievalSpec {
+    /// Sampled negatives per training position for the cell model `model`.
+    pub fn n_neg_for(&self, model: &str) -> usize {
+        self.n_neg_overrides
+            .get(model)
+            .copied()
+            .unwrap_or(self.n_neg)
+    }
+}
+
+impl Default for RetrievalSpec {
+    fn default() -> Self {
+        RetrievalSpec {
+            max_len: default_max_len(),
+            n_neg: default_n_neg(),
+            n_neg_overrides: BTreeMap::new(),
+            min_events: default_min_events(),
+            sampled_negatives: default_sampled(),
+            length_buckets: false,
+        }
+    }
+}
+
+impl TaskSpec {
+    pub(super) fn check_retrieval(&self) -> Result<(), (&'static str, String)> {
+        self.check_foreign_sections()?;
+        let r = self.retrieval_spec();
+        let has_values = matches!(self.dataset, DatasetSpec::SynthSeq { .. });
+        for m in &self.metrics {
+            let metric = RetrievalMetric::parse(m).map_err(|e| ("metrics", e))?;
+            match metric {
+                RetrievalMetric::Revenue { .. } if !has_values => {
+                    return Err((
+                        "metrics",
+                        format!("`{m}` (R/R*) needs item values, which only synth_seq has"),
+                    ))
+                }
+                RetrievalMetric::Rank {
+                    protocol: Protocol::Sampled(n) | Protocol::PopularitySampled(n),
+                    ..
+                } if n != r.sampled_negatives => {
+                    return Err((
+                        "metrics",
+                        format!(
+                            "`{m}` asks for {n} sampled negatives but retrieval.sampled_negatives is {}",
+                            r.sampled_negatives
+                        ),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if !matches!(
+            self.dataset,
+            DatasetSpec::SynthSeq { .. } | DatasetSpec::Sequences(_)
+        ) {
+            return Err((
+                "dataset",
+                format!(
+                    "source `{}` is for {} tasks (retrieval tasks take synth_seq or sequences)",
+                    self.dataset.source(),
+                    if self.dataset.action_names().is_some() {
+                        "generative"
+                    } else {
+                        "ranking"
+                    }
+                ),
+            ));
+        }
+        if self.split != SplitSpec::LeaveOneOut {
+            return Err((
+                "split",
+                format!(
+                    "retrieval tasks use leave_one_out, not `{}`",
+                    self.split.key()
+                ),
+            ));
+        }
+        if r.max_len == 0 || r.n_neg == 0 || r.sampled_negatives == 0 {
+            return Err((
+                "retrieval",
+                "max_len, n_neg and sampled_negatives must be positive".into(),
+            ));
+        }
+        if r.min_events < 3 {
+            return Err((
+                "retrieval",
+                format!(
+                    "min_events {} < 3: leave-one-out needs a train, a valid and a test item",
+                    r.min_events
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! Unit tests of task specs: variants and their base models, rejected names, and the
+//! `min_epochs` check.
+
+use super::*;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+fn spec_with(models: serde_json::Value, overrides: serde_json::Value) -> serde_json::Value {
+    json!({
+        "name": "t", "kind": "ranking",
+        "dataset": {"source": "synth_ctr", "label": "click"},
+        "split": {"kind": "temporal", "valid": 0.1, "test": 0.1},
+        "metrics": ["auc"],
+        "models": models,
+        "train": {"optim_overrides": overrides}
+    })
+}
+
+/// Writes `value` to a task file and loads it through `TaskSpec::load`.
+fn load(value: serde_json::Value) -> (tempfile::TempDir, PathBuf, Result<TaskSpec, SpecError>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("variants.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    let spec = TaskSpec::load(&path);
+    (dir, path, spec)
+}
+
+#[test]
+fn variants_resolve_to_their_base_model_and_config() {
+    let models = json!({
+        "dnn": {"embedding_dim": 8},
+        "dnn_bh_100x": {"model": "dnn", "embedding_dim": 8,
+                        "embedding": {"kind": "bh", "bits_per_block": 3}},
+        "dnn_small": {"model": "dnn"}
+    });
+    let (_d, _p, spec) = load(spec_with(models, json!({"dnn_bh_100x": {"lr": 0.01}})));
+    let spec = spec.unwrap();
+    let v = spec.entry("dnn_bh_100x").unwrap();
+    assert_eq!((v.name.as_str(), v.base.as_str()), ("dnn_bh_100x", "dnn"));
+    // The constructor gets the config without its `model` key.
+    assert_eq!(
+        v.config,
+        json!({"embedding_dim": 8, "embedding": {"kind": "bh", "bits_per_block": 3}})
+    );
+    assert_eq!(v.base_model(), Some("dnn".to_string()));
+    assert_eq!(spec.entry("dnn_small").unwrap().config, json!({}));
+    // A catalog entry is its own base; a catalog model the task does not list
+    // resolves with its defaults; anything else does not resolve.
+    let d = spec.entry("dnn").unwrap();
+    assert_eq!((d.base.as_str(), d.base_model()), ("dnn", None));
+    assert_eq!(spec.entry("lr").unwrap().config, serde_json::Value::Null);
+    assert!(spec.entry("nope").is_none());
+    let err = spec.require_entry("nope").unwrap_err();
+    assert!(
+        err.contains("dnn_bh_100x") && err.contains("dcnv2"),
+        "{err}"
+    );
+    // Overrides are per cell name.
+    assert_eq!(spec.train.optim_for("dnn_bh_100x").lr, 0.01);
+    assert_ne!(spec.train.optim_for("dnn").lr, 0.01);
+}
+
+#[test]
+fn unknown_base_models_and_bad_variant_names_are_rejected_with_file_and_key() {
+    let cases = [
+        (
+            json!({"dnn_x": {"model": "dnnn"}}),
+            json!({}),
+            "`models.dnn_x`",
+            "unknown base model `dnnn`",
+        ),
+        (
+            json!({"my_model": {"embedding_dim": 8}}),
+            json!({}),
+            "`models.my_model`",
+            "no `model` key",
+        ),
+        (
+            json!({"dnn_x": {"model": 3}}),
+            json!({}),
+            "`models.dnn_x`",
+            "must be a catalog model name",
+        ),
+        (
+            json!({"dcnv2": {"model": "dnn"}}),
+            json!({}),
+            "`models.dcnv2`",
+            "cannot name a variant",
+        ),
+        (
+            json!({"../x": {"model": "dnn"}}),
+            json!({}),
+            "`models.../x`",
+            "must be letters",
+        ),
+        (
+            json!({"dnn": {}}),
+            json!({"dnn_x": {"lr": 0.1}}),
+            "`train.optim_overrides.dnn_x`",
+            "unknown model `dnn_x`",
+        ),
+    ];
+    for (models, overrides, key, msg) in cases {
+        let (_d, path, spec) = load(spec_with(models, overrides));
+        let err = spec.unwrap_err().to_string();
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains(key) && err.contains(msg),
+            "expected {key} / {msg} in: {err}"
+        );
+    }
+    // Retrieval's per-model negatives name models the same way.
+    let retrieval = json!({
+        "name": "r", "kind": "retrieval",
+        "dataset": {"source": "synth_seq"},
+        "split": {"kind": "leave_one_out"},
+        "metrics": ["ndcg@10"],
+        "models": {"sasrec": {}, "hstu": {}},
+        "retrieval": {"n_neg_overrides": {"hstu": 64}}
+    });
+    let (_d, _p, spec) = load(retrieval.clone());
+    let r = spec.unwrap().retrieval_spec();
+    assert_eq!((r.n_neg_for("hstu"), r.n_neg_for("sasrec")), (64, 1));
+    let mut bad = retrieval;
+    bad["retrieval"]["n_neg_overrides"] = json!({"hstu_x": 64});
+    let err = load(bad).2.unwrap_err().to_string();
+    assert!(
+        err.contains("`retrieval.n_neg_overrides.hstu_x`") && err.contains("unknown model"),
+        "{err}"
+    );
+}
+
+#[test]
+fn min_epochs_is_checked_against_max_epochs_and_left_out_of_hashes_when_unset() {
+    let mut v = spec_with(json!({"dnn": {}}), json!({}));
+    v["train"]["max_epochs"] = json!(10);
+    v["train"]["min_epochs"] = json!(11);
+    let err = load(v.clone()).2.unwrap_err().to_string();
+    assert!(
+        err.contains("`train.min_epochs`") && err.contains("11 exceeds max_epochs 10"),
+        "{err}"
+    );
+    v["train"]["min_epochs"] = json!(10);
+    assert_eq!(load(v.clone()).2.unwrap().train.min_epochs, 10);
+    // Unset, the field is not serialized: older tasks keep their config hashes.
+    v["train"].as_object_mut().unwrap().remove("min_epochs");
+    let spec = load(v).2.unwrap();
+    assert_eq!(spec.train.min_epochs, 0);
+    assert!(serde_json::to_value(&spec.train)
+        .unwrap()
+        .get("min_epochs")
+        .is_none());
+}
