@@ -50,19 +50,11 @@ pub fn format_text(results: &[ClaimResult]) -> String {
         }
         o.push('\n');
     }
-    let mut counts = std::collections::BTreeMap::new();
-    for r in results {
-        *counts.entry(r.verdict).or_insert(0usize) += 1;
-    }
     let _ = writeln!(
         o,
         "{} claim(s): {}",
         results.len(),
-        counts
-            .iter()
-            .map(|(v, n)| format!("{n} {}", v.text()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        verdict::count_text(results.iter().map(|r| r.verdict))
     );
     o
 }

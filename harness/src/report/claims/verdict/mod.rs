@@ -264,21 +264,26 @@ fn todo_command(
 
 /// "2 checks: 1 reproduced, 1 inconclusive".
 fn summary_text(results: &[CheckResult]) -> String {
-    let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
-    for r in results {
-        *counts.entry(r.verdict).or_default() += 1;
-    }
     if results.len() == 1 {
         format!("1 check, {}", results[0].verdict.text())
     } else {
         format!(
             "{} checks: {}",
             results.len(),
-            counts
-                .iter()
-                .map(|(v, n)| format!("{n} {}", v.text()))
-                .collect::<Vec<_>>()
-                .join(", ")
+            count_text(results.iter().map(|r| r.verdict))
         )
     }
+}
+
+/// How many of each verdict, best first: "1 reproduced, 2 not run".
+pub fn count_text(verdicts: impl Iterator<Item = Verdict>) -> String {
+    let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
+    for v in verdicts {
+        *counts.entry(v).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(v, n)| format!("{n} {}", v.text()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
