@@ -57,6 +57,10 @@ enum Cmd {
         /// Skip cells whose result file exists (resume an interrupted run).
         #[arg(long)]
         resume: bool,
+        /// List the cells the run would visit and which already have results; prepare
+        /// and train nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Root that dataset paths in task specs are relative to.
         #[arg(long, env = "RECBENCH_DATA", default_value = "data/local")]
         data_root: PathBuf,
@@ -195,6 +199,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             run,
             device,
             resume,
+            dry_run,
             data_root,
         } => {
             let opts = RunOptions {
@@ -209,6 +214,9 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 device: *device,
                 json: cli.json,
             };
+            if *dry_run {
+                return print_plan(&opts);
+            }
             let summary = runner::run(&opts)?;
             if cli.json {
                 let s = serde_json::json!({"event": "summary", "run": summary.run, "out": summary.out,
@@ -224,6 +232,34 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// `recbench run --dry-run`: the cells of the run, those with a result and those to run.
+fn print_plan(opts: &RunOptions) -> Result<ExitCode> {
+    let (run, cells) = runner::plan_cells(opts)?;
+    let done = cells.iter().filter(|c| c.done).count();
+    for c in &cells {
+        if opts.json {
+            let line = serde_json::json!({"event": "planned", "task": c.task, "model": c.model,
+                "seed": c.seed, "done": c.done, "path": c.path});
+            println!("{line}");
+        } else if !c.done {
+            println!("to run  {} {} seed {}", c.task, c.model, c.seed);
+        }
+    }
+    if opts.json {
+        let s = serde_json::json!({"event": "plan", "run": run, "cells": cells.len(),
+            "done": done, "to_run": cells.len() - done});
+        println!("{s}");
+    } else {
+        println!(
+            "run `{run}` under {}: {} cells, {done} with a result, {} to run",
+            opts.out.display(),
+            cells.len(),
+            cells.len() - done
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `recbench cost`: prepares the task's data once, measures each model, prints a table

@@ -165,6 +165,51 @@ fn config_hash(spec: &TaskSpec, model: &str, seed: u64) -> String {
     sha256_hex(canon.to_string().as_bytes())
 }
 
+/// The plan's cells in the order `run` visits them: `(task index, model, seed)`.
+fn cell_list(plan: &Plan) -> Vec<(usize, String, u64)> {
+    plan.tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(t, (_, models, seeds))| {
+            models
+                .iter()
+                .flat_map(move |m| (0..*seeds as u64).map(move |s| (t, m.clone(), s)))
+        })
+        .collect()
+}
+
+/// A cell of a plan and whether its result file exists (`recbench run --dry-run`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedCell {
+    pub task: String,
+    pub model: String,
+    pub seed: u64,
+    pub done: bool,
+    pub path: PathBuf,
+}
+
+/// The run's name and the cells `run` would visit, in its order, each marked done when
+/// its result file exists; nothing is prepared or trained.
+pub fn plan_cells(opts: &RunOptions) -> Result<(String, Vec<PlannedCell>)> {
+    let plan = resolve(opts)?;
+    let run_name = opts.run_name.clone().unwrap_or_else(|| plan.name.clone());
+    let cells = cell_list(&plan)
+        .into_iter()
+        .map(|(t, model, seed)| {
+            let task = plan.tasks[t].0.name.clone();
+            let path = cell_path(&opts.out, &run_name, &task, &model, seed);
+            PlannedCell {
+                done: path.exists(),
+                task,
+                model,
+                seed,
+                path,
+            }
+        })
+        .collect();
+    Ok((run_name, cells))
+}
+
 pub fn run(opts: &RunOptions) -> Result<RunSummary> {
     let plan = resolve(opts)?;
     match opts.device {
@@ -203,16 +248,7 @@ fn run_on<D: Dev>(
     plan: Plan,
 ) -> Result<RunSummary> {
     let run_name = opts.run_name.clone().unwrap_or_else(|| plan.name.clone());
-    let cells: Vec<(usize, String, u64)> = plan
-        .tasks
-        .iter()
-        .enumerate()
-        .flat_map(|(t, (_, models, seeds))| {
-            models
-                .iter()
-                .flat_map(move |m| (0..*seeds as u64).map(move |s| (t, m.clone(), s)))
-        })
-        .collect();
+    let cells = cell_list(&plan);
     let path_of =
         |t: usize, m: &str, s: u64| cell_path(&opts.out, &run_name, &plan.tasks[t].0.name, m, s);
     let existing = cells

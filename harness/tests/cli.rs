@@ -544,6 +544,49 @@ fn retrieval_run_writes_cells_with_user_values_resumes_and_reports() {
     }
 }
 
+/// `--dry-run` lists the cells a run would visit and which have results, and writes
+/// nothing.
+#[test]
+fn dry_run_lists_the_cells_to_run_and_writes_nothing() {
+    let env = Env::new();
+    env.task(tiny_synth("tiny", 1e-3));
+    let before = env.run(&["run", "tiny", "--dry-run"]);
+    assert!(before.status.success(), "{}", stderr(&before));
+    let text = String::from_utf8_lossy(&before.stdout).to_string();
+    assert!(text.contains("to run  tiny lr seed 1"), "{text}");
+    assert!(
+        text.contains("4 cells, 0 with a result, 4 to run"),
+        "{text}"
+    );
+    assert!(env.result_files().is_empty());
+
+    let part = env.run(&["run", "tiny", "--models", "dnn", "--seeds", "1"]);
+    assert!(part.status.success(), "{}", stderr(&part));
+    let after = env.run(&["run", "tiny", "--dry-run", "--json"]);
+    assert!(after.status.success(), "{}", stderr(&after));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&after.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let done: Vec<(String, u64)> = lines
+        .iter()
+        .filter(|l| l["event"] == "planned" && l["done"] == true)
+        .map(|l| {
+            (
+                l["model"].as_str().unwrap().to_string(),
+                l["seed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(done, vec![("dnn".to_string(), 0)]);
+    let summary = lines.last().unwrap();
+    assert_eq!(
+        (summary["cells"].as_u64(), summary["to_run"].as_u64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(env.result_files().len(), 2, "the dry run wrote nothing");
+}
+
 /// A report of a partly finished run names the planned cells without a result (on
 /// the task page and the index); once the run is finished the note goes away; a run
 /// whose name is no suite or task gets a note that its plan is unknown.
