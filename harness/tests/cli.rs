@@ -636,6 +636,47 @@ fn report_names_the_planned_cells_that_have_no_result() {
     assert!(!page("adhoc").contains("Incomplete"));
 }
 
+/// Cells recorded under other settings than the task file now gives are named on the
+/// task page (a model's config, the training budget); an edited description is no
+/// change of settings.
+#[test]
+fn report_names_cells_run_under_other_settings_than_the_task_file() {
+    let env = Env::new();
+    let mut spec = tiny_synth("tiny", 1e-3);
+    env.task(spec.clone());
+    let out = env.run(&["run", "tiny", "--seeds", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = |site: &str| {
+        let r = env.run(&["report", "--results", "results", "--out", site]);
+        assert!(r.status.success(), "{}", stderr(&r));
+        std::fs::read_to_string(env.path(&format!("{site}/task-tiny.html"))).unwrap()
+    };
+    assert!(!page("same").contains("id=\"stale\""));
+
+    spec["description"] = json!("edited prose only");
+    env.task(spec.clone());
+    assert!(!page("prose").contains("id=\"stale\""));
+
+    spec["models"]["dnn"]["hidden"] = json!([16]);
+    env.task(spec.clone());
+    let text = page("dnn");
+    assert!(
+        text.contains("1 cell(s) ran with settings that differ")
+            && text.contains("dnn seed 0 (model config)"),
+        "{text}"
+    );
+    assert!(!text.contains("lr seed 0"), "{text}");
+
+    spec["train"]["max_epochs"] = json!(3);
+    env.task(spec);
+    let text = page("budget");
+    assert!(
+        text.contains("dnn seed 0 (model config and training settings)")
+            && text.contains("lr seed 0 (training settings)"),
+        "{text}"
+    );
+}
+
 /// Every HTML file under `dir`, with its path.
 fn walk_html(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();

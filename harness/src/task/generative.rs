@@ -13,7 +13,6 @@ use baselines::{gen_logits, GenModel, GenSpec};
 use indicatif::ProgressBar;
 
 use crate::cost;
-use crate::data::builder::DatasetSpec;
 use crate::data::gen_batcher::{batch, eval_examples, pretrain_users, train_examples};
 use crate::data::sequences::Stage;
 use crate::data::DataError;
@@ -27,7 +26,7 @@ use crate::train_gen::train_gen;
 use super::generative_eval::{constant_logits, model_logits, oracle_logits, Candidates};
 use super::generative_prep::PreparedGen;
 use super::ranking::CellId;
-use super::spec::{GenerativeSpec, TaskSpec};
+use super::spec::TaskSpec;
 
 /// Serving latency is measured for these numbers of test requests per call (their
 /// logits, batch built beforehand), each for about `LATENCY_BUDGET`.
@@ -44,16 +43,6 @@ pub type GenBuilder<'a, D> = dyn Fn(
         &mut ParamStore<D>,
     ) -> Result<Box<dyn GenModel<D>>, ModelError>
     + 'a;
-
-/// The task's generative settings as used: request files record the window they were
-/// grouped by, also when the task left it at its default.
-fn resolved_settings(spec: &TaskSpec) -> GenerativeSpec {
-    let mut g = spec.generative_spec();
-    if let DatasetSpec::Requests(_) = spec.dataset {
-        g.request_window_seconds = Some(g.window());
-    }
-    g
-}
 
 /// Runs one cell. Data and model-construction problems are errors (they concern every
 /// cell); a diverging model gives a result with status `failed`.
@@ -147,10 +136,7 @@ pub fn run_cell<D: Dev>(
         CellStart {
             base_model,
             model_config,
-            train_config: serde_json::json!({
-                "train": spec.train,
-                "generative": resolved_settings(spec),
-            }),
+            train_config: spec.recorded_train_config(),
             oracle_metrics,
             trivial_metrics,
             rows,

@@ -116,7 +116,7 @@ pub fn run_cell<D: Dev>(
         CellStart {
             base_model: entry.base_model(),
             model_config,
-            train_config: serde_json::to_value(&spec.train).expect("train spec serializes"),
+            train_config: spec.recorded_train_config(),
             oracle_metrics: oracle,
             trivial_metrics: trivial,
             rows,

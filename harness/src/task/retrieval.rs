@@ -161,10 +161,7 @@ pub fn run_cell<D: Dev>(
         CellStart {
             base_model,
             model_config,
-            train_config: serde_json::json!({
-                "train": spec.train,
-                "retrieval": r,
-            }),
+            train_config: spec.recorded_train_config(),
             oracle_metrics,
             trivial_metrics,
             rows,

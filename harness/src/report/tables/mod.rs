@@ -16,6 +16,7 @@ mod format;
 mod provenance;
 mod row;
 mod site_data;
+mod stale;
 mod task_table;
 mod types;
 mod vs_best;
@@ -26,7 +27,8 @@ pub use export_csv::to_csv;
 pub(crate) use format::{bytes, decimals_for, human};
 pub use format::{fmt_value, slug};
 pub use site_data::build;
-pub use task_table::task_table;
+pub use stale::{stale_cells, StaleCell};
+pub use task_table::{task_table, TaskFiles};
 pub use types::*;
 
 use super::compare::PairOptions;

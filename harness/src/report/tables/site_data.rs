@@ -2,17 +2,19 @@
 //! variants, the claims that name it), the claim verdicts and the provenance.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::super::claims::{evaluate, Claim, ClaimOptions};
 use super::cells::config_json;
 use super::coverage::planned_cells;
 use super::format::slug;
 use super::provenance::provenance;
-use super::task_table::task_table;
+use super::task_table::{task_table, TaskFiles};
 use super::types::{ModelPage, ModelResult, SiteData, TaskTable};
 use super::TableOptions;
 use crate::report::load::{Cell, Loaded};
+use crate::runner::load_task;
+use crate::task::TaskSpec;
 
 /// Everything the site shows; `claims` are checked against `loaded`'s cells. With a
 /// tasks folder, each task's table also says which of its runs' planned cells are
@@ -34,9 +36,25 @@ pub fn build(
     for c in &loaded.failed {
         tasks.entry(c.result.task.clone()).or_default().1.push(c);
     }
+    // Each task's current file, to compare the cells' recorded settings with.
+    let specs: BTreeMap<String, (TaskSpec, PathBuf)> = tasks_dir
+        .into_iter()
+        .flat_map(|dir| {
+            tasks.keys().filter_map(move |t| {
+                let spec = load_task(dir, t).ok()?;
+                Some((t.clone(), (spec, dir.join(format!("{t}.json")))))
+            })
+        })
+        .collect();
     let tables: Vec<TaskTable> = tasks
         .iter()
-        .map(|(t, (ok, failed))| task_table(t, ok, failed, planned.get(t), opts))
+        .map(|(t, (ok, failed))| {
+            let files = TaskFiles {
+                planned: planned.get(t),
+                spec: specs.get(t).map(|(s, p)| (s, p.as_path())),
+            };
+            task_table(t, ok, failed, files, opts)
+        })
         .collect();
     for (task, plan) in &planned {
         if !tasks.contains_key(task) {

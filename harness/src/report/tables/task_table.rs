@@ -3,25 +3,36 @@
 //! and the plots.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use super::cells::mean_of;
 use super::coverage::{coverage, Planned};
 use super::format::{fmt_value, slug};
 use super::provenance::provenance;
 use super::row::{model_row, RowContext};
+use super::stale::stale_cells;
 use super::types::{FailedRow, GapBadge, Row, TaskTable};
 use super::vs_best::VsBest;
 use super::TableOptions;
 use crate::report::load::Cell;
 use crate::stats::{rank_groups, RankInput};
+use crate::task::TaskSpec;
 use crate::train::higher_is_better;
 
-/// Builds one task's table; `planned` is what its runs planned (see `coverage`).
+/// What the tasks folder says about a task: what its runs planned (`coverage`) and its
+/// current task file with that file's path (`stale`).
+#[derive(Default, Clone, Copy)]
+pub struct TaskFiles<'a> {
+    pub planned: Option<&'a Planned>,
+    pub spec: Option<(&'a TaskSpec, &'a Path)>,
+}
+
+/// Builds one task's table.
 pub fn task_table(
     task: &str,
     cells: &[&Cell],
     failed: &[&Cell],
-    planned: Option<&Planned>,
+    files: TaskFiles,
     opts: TableOptions,
 ) -> TaskTable {
     // Primary metric: what the cells say (the task spec's first metric); the most common
@@ -161,6 +172,10 @@ pub fn task_table(
                 .into(),
         );
     }
+    let (stale, stale_text) = match files.spec {
+        Some((spec, path)) => stale_cells(cells, spec, path),
+        None => (Vec::new(), None),
+    };
     let all: Vec<&Cell> = cells.iter().chain(failed).copied().collect();
     let mut table = TaskTable {
         task: task.into(),
@@ -195,7 +210,9 @@ pub fn task_table(
             opts.alpha, opts.pair.resamples
         ),
         notes,
-        coverage: coverage(cells, failed, planned),
+        coverage: coverage(cells, failed, files.planned),
+        stale,
+        stale_text,
         provenance: provenance(&all),
         comparisons: vs_best.comparisons.into_iter().flatten().collect(),
         primary,

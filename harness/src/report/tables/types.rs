@@ -6,6 +6,7 @@ use super::super::claims::ClaimResult;
 use super::super::compare::PairComparison;
 use super::super::load::BadFile;
 use super::coverage::Coverage;
+use super::stale::StaleCell;
 use crate::stats::Summary;
 
 /// A metric value over seeds, with display strings.
@@ -139,6 +140,10 @@ pub struct TaskTable {
     pub notes: Vec<String>,
     /// Which planned cells have results (None when no plan is known for the task).
     pub coverage: Option<Coverage>,
+    /// Cells recorded under other settings than the task file now gives (empty without
+    /// a tasks folder), and the page's sentence about them.
+    pub stale: Vec<StaleCell>,
+    pub stale_text: Option<String>,
     pub provenance: Provenance,
     /// Full comparisons of every model with the best (JSON export).
     pub comparisons: Vec<PairComparison>,

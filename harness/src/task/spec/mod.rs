@@ -155,6 +155,33 @@ impl TaskSpec {
         self.generative.clone().unwrap_or_default()
     }
 
+    /// The generative settings as used: request files record the window they were
+    /// grouped by, also when the task left it at its default.
+    pub fn resolved_generative(&self) -> GenerativeSpec {
+        let mut g = self.generative_spec();
+        if let DatasetSpec::Requests(_) = self.dataset {
+            g.request_window_seconds = Some(g.window());
+        }
+        g
+    }
+
+    /// What a cell records as its `train_config`: the training budget, and for retrieval
+    /// and generative tasks their protocol settings with defaults filled in. The report
+    /// compares it with the task file to find cells run under other settings.
+    pub fn recorded_train_config(&self) -> serde_json::Value {
+        match self.kind {
+            TaskKind::Ranking => serde_json::to_value(&self.train).expect("train spec serializes"),
+            TaskKind::Retrieval => serde_json::json!({
+                "train": self.train,
+                "retrieval": self.retrieval_spec(),
+            }),
+            TaskKind::Generative => serde_json::json!({
+                "train": self.train,
+                "generative": self.resolved_generative(),
+            }),
+        }
+    }
+
     /// Rejects the sections of the other kinds.
     fn check_foreign_sections(&self) -> Result<(), (&'static str, String)> {
         let kind = self.kind.key();
