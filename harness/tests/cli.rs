@@ -670,6 +670,8 @@ fn report_names_cells_run_under_other_settings_than_the_task_file() {
     spec["train"]["max_epochs"] = json!(3);
     env.task(spec);
     let text = page("budget");
+    let index = std::fs::read_to_string(env.path("budget/index.html")).unwrap();
+    assert!(index.contains(">2 under other settings</span>"), "{index}");
     assert!(
         text.contains("dnn seed 0 (model config and training settings)")
             && text.contains("lr seed 0 (training settings)"),
