@@ -36,9 +36,11 @@ pub struct RunOptions {
     pub json: bool,
 }
 
-/// A resolved target: its name and its tasks, with the models and seeds to run.
+/// A resolved target: its name, the suite or task file it came from, and its tasks,
+/// with the models and seeds to run.
 pub struct Plan {
     pub name: String,
+    pub source: PathBuf,
     pub tasks: Vec<(TaskSpec, Vec<String>, u32)>,
 }
 
@@ -79,11 +81,28 @@ pub fn load_task(tasks_dir: &Path, name: &str) -> Result<TaskSpec> {
     Ok(TaskSpec::load(&path)?)
 }
 
-/// Resolves `target` as a suite, then as a task, then as a path to a task file.
+/// Resolves `opts.target` as a suite, then as a task, then as a path to a task file,
+/// with `opts.models` and `opts.seeds` as overrides.
 pub fn resolve(opts: &RunOptions) -> Result<Plan> {
-    let dir = &opts.tasks_dir;
-    let suite_path = dir.join("suites").join(format!("{}.json", opts.target));
-    let (name, specs, suite_models, suite_seeds) = if suite_path.exists() {
+    resolve_target(
+        &opts.tasks_dir,
+        &opts.target,
+        opts.models.as_ref(),
+        opts.seeds,
+    )
+}
+
+/// [`resolve`] without the rest of a run's options (`recbench report` resolves the
+/// runs it finds in results).
+pub fn resolve_target(
+    dir: &Path,
+    target: &str,
+    models_override: Option<&Vec<String>>,
+    seeds_override: Option<u32>,
+) -> Result<Plan> {
+    let suite_path = dir.join("suites").join(format!("{target}.json"));
+    let task_path = dir.join(format!("{target}.json"));
+    let (name, source, specs, suite_models, suite_seeds) = if suite_path.exists() {
         let suite = SuiteSpec::load(&suite_path)?;
         let specs = suite
             .tasks
@@ -91,29 +110,36 @@ pub fn resolve(opts: &RunOptions) -> Result<Plan> {
             .map(|t| load_task(dir, t))
             .collect::<Result<Vec<_>>>()
             .with_context(|| format!("in suite {}", suite_path.display()))?;
-        (suite.name, specs, suite.models, suite.seeds)
-    } else if dir.join(format!("{}.json", opts.target)).exists() {
+        (suite.name, suite_path, specs, suite.models, suite.seeds)
+    } else if task_path.exists() {
         (
-            opts.target.clone(),
-            vec![load_task(dir, &opts.target)?],
+            target.to_string(),
+            task_path,
+            vec![load_task(dir, target)?],
             None,
             None,
         )
-    } else if opts.target.ends_with(".json") && Path::new(&opts.target).exists() {
-        let spec = TaskSpec::load(Path::new(&opts.target))?;
-        (spec.name.clone(), vec![spec], None, None)
+    } else if target.ends_with(".json") && Path::new(target).exists() {
+        let spec = TaskSpec::load(Path::new(target))?;
+        (
+            spec.name.clone(),
+            PathBuf::from(target),
+            vec![spec],
+            None,
+            None,
+        )
     } else {
         let (tasks, suites) = list_specs(dir);
         bail!(
             "unknown suite or task `{}` (suites: {}; tasks: {})",
-            opts.target,
+            target,
             suites.join(", "),
             tasks.join(", ")
         );
     };
     let mut tasks = Vec::new();
     for spec in specs {
-        let models: Vec<String> = match opts.models.as_ref().or(suite_models.as_ref()) {
+        let models: Vec<String> = match models_override.or(suite_models.as_ref()) {
             Some(list) => list.clone(),
             None => spec.models.keys().cloned().collect(),
         };
@@ -124,13 +150,17 @@ pub fn resolve(opts: &RunOptions) -> Result<Plan> {
             check_model(spec.kind, &entry.base)
                 .map_err(|e| anyhow::anyhow!("task `{}`, model `{m}`: {e}", spec.name))?;
         }
-        let seeds = opts.seeds.or(suite_seeds).unwrap_or(spec.seeds);
+        let seeds = seeds_override.or(suite_seeds).unwrap_or(spec.seeds);
         if seeds == 0 {
             bail!("--seeds must be at least 1");
         }
         tasks.push((spec, models, seeds));
     }
-    Ok(Plan { name, tasks })
+    Ok(Plan {
+        name,
+        source,
+        tasks,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]

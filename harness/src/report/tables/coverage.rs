@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::report::load::{Cell, Loaded};
-use crate::runner::{resolve, RunOptions};
+use crate::runner::resolve_target;
 
 /// The cells runs planned on one task.
 #[derive(Debug, Clone, Default)]
@@ -41,29 +41,11 @@ pub fn planned_cells(
     let mut by_task: BTreeMap<String, Planned> = BTreeMap::new();
     let mut notes = Vec::new();
     for run in runs {
-        let suite = tasks_dir.join("suites").join(format!("{run}.json"));
-        let source = if suite.exists() {
-            suite
-        } else {
-            tasks_dir.join(format!("{run}.json"))
-        };
-        let opts = RunOptions {
-            target: run.to_string(),
-            tasks_dir: tasks_dir.to_path_buf(),
-            data_root: Default::default(),
-            out: Default::default(),
-            run_name: None,
-            models: None,
-            seeds: None,
-            resume: false,
-            device: baselines::engine::DeviceKind::Cpu,
-            json: false,
-        };
         // A name that is a path would resolve to a task file outside the folder.
         let plan = if run.ends_with(".json") {
             None
         } else {
-            resolve(&opts).ok()
+            resolve_target(tasks_dir, run, None, None).ok()
         };
         let Some(plan) = plan else {
             notes.push(format!(
@@ -73,11 +55,10 @@ pub fn planned_cells(
             ));
             continue;
         };
+        let source = plan.source.display().to_string();
         for (spec, models, seeds) in plan.tasks {
             let planned = by_task.entry(spec.name.clone()).or_default();
-            planned
-                .runs
-                .push((run.to_string(), source.display().to_string()));
+            planned.runs.push((run.to_string(), source.clone()));
             for m in models {
                 planned
                     .seeds

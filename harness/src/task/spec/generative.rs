@@ -106,23 +106,11 @@ impl std::fmt::Display for GenMetric {
 impl TaskSpec {
     pub(super) fn check_generative(&self) -> Result<(), (&'static str, String)> {
         self.check_foreign_sections()?;
-        let Some(actions) = self.dataset.action_names() else {
-            return Err((
-                "dataset",
-                format!(
-                    "source `{}` is for {} tasks (generative tasks take synth_gen or requests)",
-                    self.dataset.source(),
-                    if matches!(
-                        self.dataset,
-                        DatasetSpec::SynthSeq { .. } | DatasetSpec::Sequences(_)
-                    ) {
-                        "retrieval"
-                    } else {
-                        "ranking"
-                    }
-                ),
-            ));
-        };
+        self.kind.check_dataset(&self.dataset)?;
+        let actions = self
+            .dataset
+            .action_names()
+            .expect("a generative source has action names");
         if actions.is_empty() || actions.len() > crate::data::requests::MAX_ACTIONS {
             return Err((
                 "dataset",

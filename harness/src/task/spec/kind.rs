@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::builder::DatasetSpec;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
@@ -63,4 +65,45 @@ pub fn all_models() -> impl Iterator<Item = &'static baselines::ModelInfo> {
         .iter()
         .chain(baselines::SEQ_CATALOG)
         .chain(baselines::GEN_CATALOG)
+}
+
+impl TaskKind {
+    /// The kind of task a dataset source is for.
+    pub fn of_dataset(dataset: &DatasetSpec) -> TaskKind {
+        match dataset {
+            DatasetSpec::SynthCtr { .. } | DatasetSpec::Files(_) => TaskKind::Ranking,
+            DatasetSpec::SynthSeq { .. } | DatasetSpec::Sequences(_) => TaskKind::Retrieval,
+            DatasetSpec::SynthGen { .. } | DatasetSpec::Requests(_) => TaskKind::Generative,
+        }
+    }
+
+    /// The dataset sources a task of this kind takes, for messages.
+    fn sources(&self) -> &'static str {
+        match self {
+            TaskKind::Ranking => "synth_ctr or files",
+            TaskKind::Retrieval => "synth_seq or sequences",
+            TaskKind::Generative => "synth_gen or requests",
+        }
+    }
+
+    /// Rejects a dataset source of another kind of task, naming both kinds.
+    pub(super) fn check_dataset(
+        &self,
+        dataset: &DatasetSpec,
+    ) -> Result<(), (&'static str, String)> {
+        let theirs = TaskKind::of_dataset(dataset);
+        if theirs == *self {
+            return Ok(());
+        }
+        Err((
+            "dataset",
+            format!(
+                "source `{}` is for {} tasks ({} tasks take {})",
+                dataset.source(),
+                theirs.key(),
+                self.key(),
+                self.sources()
+            ),
+        ))
+    }
 }

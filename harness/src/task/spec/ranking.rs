@@ -1,7 +1,6 @@
 //! The checks of a ranking (CTR) spec.
 
 use super::TaskSpec;
-use crate::data::builder::DatasetSpec;
 
 /// Metrics a ranking task can report.
 pub const RANKING_METRICS: &[&str] = &["auc", "gauc", "logloss"];
@@ -19,23 +18,7 @@ impl TaskSpec {
                 ));
             }
         }
-        if !matches!(
-            self.dataset,
-            DatasetSpec::SynthCtr { .. } | DatasetSpec::Files(_)
-        ) {
-            return Err((
-                "dataset",
-                format!(
-                    "source `{}` is for {} tasks (ranking tasks take synth_ctr or files)",
-                    self.dataset.source(),
-                    if self.dataset.action_names().is_some() {
-                        "generative"
-                    } else {
-                        "retrieval"
-                    }
-                ),
-            ));
-        }
+        self.kind.check_dataset(&self.dataset)?;
         self.check_foreign_sections()
     }
 }

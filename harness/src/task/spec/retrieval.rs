@@ -104,23 +104,7 @@ impl TaskSpec {
                 _ => {}
             }
         }
-        if !matches!(
-            self.dataset,
-            DatasetSpec::SynthSeq { .. } | DatasetSpec::Sequences(_)
-        ) {
-            return Err((
-                "dataset",
-                format!(
-                    "source `{}` is for {} tasks (retrieval tasks take synth_seq or sequences)",
-                    self.dataset.source(),
-                    if self.dataset.action_names().is_some() {
-                        "generative"
-                    } else {
-                        "ranking"
-                    }
-                ),
-            ));
-        }
+        self.kind.check_dataset(&self.dataset)?;
         if self.split != SplitSpec::LeaveOneOut {
             return Err((
                 "split",

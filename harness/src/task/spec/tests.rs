@@ -151,3 +151,36 @@ fn min_epochs_is_checked_against_max_epochs_and_left_out_of_hashes_when_unset() 
         .get("min_epochs")
         .is_none());
 }
+
+#[test]
+fn a_source_of_another_kind_is_named_with_both_kinds() {
+    let source = |v: serde_json::Value| -> crate::data::builder::DatasetSpec {
+        serde_json::from_value(v).unwrap()
+    };
+    let sources = [
+        (
+            TaskKind::Ranking,
+            source(json!({"source": "synth_ctr", "label": "click"})),
+        ),
+        (TaskKind::Retrieval, source(json!({"source": "synth_seq"}))),
+        (TaskKind::Generative, source(json!({"source": "synth_gen"}))),
+    ];
+    for (kind, _) in &sources {
+        for (theirs, dataset) in &sources {
+            let r = kind.check_dataset(dataset);
+            if kind == theirs {
+                assert!(r.is_ok(), "{kind:?} takes {}", dataset.source());
+                continue;
+            }
+            let (key, msg) = r.unwrap_err();
+            assert_eq!(key, "dataset");
+            let want = format!(
+                "source `{}` is for {} tasks ({} tasks take",
+                dataset.source(),
+                theirs.key(),
+                kind.key()
+            );
+            assert!(msg.starts_with(&want), "{msg}");
+        }
+    }
+}
