@@ -1,6 +1,7 @@
 //! recbench harness: data, tasks, training, metrics, statistics, results and reports.
 //! Models live in the `baselines` crate; nothing here depends on a particular model.
 
+pub mod checkpoint;
 pub mod cost;
 pub mod data;
 pub mod metrics;

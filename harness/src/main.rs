@@ -54,9 +54,19 @@ enum Cmd {
         /// cpu, or cuda (needs a build with `--features cuda`).
         #[arg(long, default_value = "cpu")]
         device: DeviceKind,
-        /// Skip cells whose result file exists (resume an interrupted run).
+        /// Skip cells whose result file exists and continue a cell from its checkpoint
+        /// (resume an interrupted run).
         #[arg(long)]
         resume: bool,
+        /// Save a checkpoint after an epoch once this many minutes have passed since the
+        /// last one (0: no checkpoints; an interrupted cell then starts over).
+        #[arg(long, default_value_t = 10.0)]
+        checkpoint_minutes: f64,
+        /// Stop after this many minutes: after the epoch that ends past the limit (saving
+        /// the cell's checkpoint) or before the next cell; exit status 3. Continue with
+        /// `--resume`. A run trains at least one epoch whatever the limit.
+        #[arg(long)]
+        time_limit: Option<f64>,
         /// List the cells the run would visit and which already have results; prepare
         /// and train nothing.
         #[arg(long)]
@@ -199,9 +209,24 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             run,
             device,
             resume,
+            checkpoint_minutes,
+            time_limit,
             dry_run,
             data_root,
         } => {
+            if !(checkpoint_minutes.is_finite() && *checkpoint_minutes >= 0.0) {
+                anyhow::bail!(
+                    "--checkpoint-minutes must be a number >= 0, got {checkpoint_minutes}"
+                );
+            }
+            if let Some(limit) = time_limit {
+                if !(limit.is_finite() && *limit >= 0.0) {
+                    anyhow::bail!("--time-limit must be a number of minutes >= 0, got {limit}");
+                }
+                if *checkpoint_minutes == 0.0 {
+                    anyhow::bail!("--time-limit needs checkpoints (--checkpoint-minutes > 0): a cell stopped without one would lose its epochs");
+                }
+            }
             let opts = RunOptions {
                 target: target.clone(),
                 tasks_dir: cli.tasks.clone(),
@@ -211,6 +236,9 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 models: models.clone(),
                 seeds: *seeds,
                 resume: *resume,
+                checkpoint_every: (*checkpoint_minutes > 0.0)
+                    .then(|| std::time::Duration::from_secs_f64(checkpoint_minutes * 60.0)),
+                time_limit: time_limit.map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
                 device: *device,
                 json: cli.json,
             };
@@ -220,13 +248,16 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             let summary = runner::run(&opts)?;
             if cli.json {
                 let s = serde_json::json!({"event": "summary", "run": summary.run, "out": summary.out,
-                    "ran": summary.ran, "skipped": summary.skipped, "failed": summary.failed});
+                    "ran": summary.ran, "skipped": summary.skipped, "failed": summary.failed,
+                    "paused": summary.paused});
                 println!("{s}");
             } else {
                 print_summary(&summary);
             }
             Ok(if summary.failed > 0 {
                 ExitCode::from(1)
+            } else if summary.paused.is_some() {
+                ExitCode::from(3)
             } else {
                 ExitCode::SUCCESS
             })
@@ -517,6 +548,9 @@ fn print_summary(s: &RunSummary) {
         s.failed,
         s.out.join(&s.run).display()
     );
+    if let Some(why) = &s.paused {
+        println!("{why}; rerun with --resume to continue");
+    }
     if by.is_empty() {
         return;
     }

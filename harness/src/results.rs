@@ -222,6 +222,10 @@ pub struct CellResult {
     pub trivial_metrics: BTreeMap<String, f64>,
     pub best_epoch: usize,
     pub curve: Vec<CurvePoint>,
+    /// Epochs after which this cell was continued from a checkpoint by a later run
+    /// (empty: it trained in one run). The result equals an uninterrupted run's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed_after_epochs: Vec<usize>,
     pub rows: BTreeMap<String, usize>,
     pub seconds: Seconds,
     pub cost: Cost,

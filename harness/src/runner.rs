@@ -1,20 +1,24 @@
 //! The runner: resolve a suite or task name, expand it into cells (task x model x
 //! seed), run them one by one and write each cell's result atomically. Cells already
 //! on disk are skipped with `--resume`, so an interrupted run continues where it stopped
-//! and shards of a suite can be run apart and merged by copying files.
+//! (inside a long cell too, from its last checkpoint: `checkpoint.rs`), and shards of a
+//! suite can be run apart and merged by copying files.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use baselines::engine::{Dev, DeviceKind};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::checkpoint::{self, checkpoint_path, CheckpointAt};
 use crate::data::batcher::feature_spec;
 use crate::provenance::{git_state, sha256_hex};
 use crate::results::{cell_path, scores_path, write_atomic, write_result, CellResult, Status};
 use crate::results::{values_path, Scores, UserValues};
+use crate::task::cell::CellError;
 use crate::task::generative_prep::{prepare_gen, PreparedGen};
 use crate::task::prepare::{prepare, Prepared};
 use crate::task::ranking::{run_cell, CellId};
@@ -32,6 +36,11 @@ pub struct RunOptions {
     pub models: Option<Vec<String>>,
     pub seeds: Option<u32>,
     pub resume: bool,
+    /// Minimum time between a cell's checkpoints (None: no checkpoints).
+    pub checkpoint_every: Option<Duration>,
+    /// Stop once this much time has passed: after the epoch that ends past it (saving
+    /// the cell's checkpoint), or before the next cell (`--time-limit`).
+    pub time_limit: Option<Duration>,
     pub device: DeviceKind,
     pub json: bool,
 }
@@ -184,6 +193,8 @@ pub struct RunSummary {
     pub skipped: usize,
     pub failed: usize,
     pub cells: Vec<CellLine>,
+    /// Set when the run stopped at its time limit: why, and where it will continue.
+    pub paused: Option<String>,
 }
 
 fn config_hash(spec: &TaskSpec, model: &str, seed: u64) -> String {
@@ -310,7 +321,8 @@ fn run_on<D: Dev>(
         out: opts.out.clone(),
         ..Default::default()
     };
-    for (t, (spec, models, _)) in plan.tasks.iter().enumerate() {
+    let stop_at = opts.time_limit.map(|limit| Instant::now() + limit);
+    'tasks: for (t, (spec, models, _)) in plan.tasks.iter().enumerate() {
         let mine: Vec<&(usize, String, u64)> = cells.iter().filter(|c| c.0 == t).collect();
         let todo: Vec<&&(usize, String, u64)> = mine
             .iter()
@@ -386,11 +398,27 @@ fn run_on<D: Dev>(
                 .progress_chars("=> "),
             );
             bar.set_prefix(model.clone());
+            // Past the limit, no new cell starts; but every run makes progress, so
+            // the first cell starts whatever the limit.
+            if summary.ran > 0 && stop_at.is_some_and(|at| Instant::now() >= at) {
+                summary.paused = Some(format!(
+                    "stopped at the time limit before {} / {model} / seed {seed}",
+                    spec.name
+                ));
+                break 'tasks;
+            }
+            let ckpt = opts.checkpoint_every.map(|every| CheckpointAt {
+                path: checkpoint_path(&path_of(t, &model, seed)),
+                every,
+                resume: opts.resume,
+                stop_at,
+            });
             let id = CellId {
                 run: &run_name,
                 model: &model,
                 seed,
                 device: &opts.device.to_string(),
+                checkpoint: ckpt.as_ref(),
             };
             let dev = &open_device(seed)?;
             let cell = match &mut data {
@@ -420,6 +448,17 @@ fn run_on<D: Dev>(
                         .map(|(r, s)| (r, s, None))
                 }
             };
+            let cell = match cell {
+                Err(CellError::Paused { epoch, path }) => {
+                    summary.paused = Some(format!(
+                        "stopped at the time limit after epoch {epoch} of {} / {model} / seed {seed}; its checkpoint is {}",
+                        spec.name,
+                        path.display()
+                    ));
+                    break 'tasks;
+                }
+                other => other,
+            };
             let (mut result, scores, values) = cell
                 .with_context(|| format!("task `{}`, model `{model}`, seed {seed}", spec.name))?;
             bar.finish_and_clear();
@@ -429,6 +468,8 @@ fn run_on<D: Dev>(
             result.provenance.config_sha256 = config_hash(&spec, &model, seed);
             let path = path_of(t, &model, seed);
             write_cell(&path, &mut result, scores.as_ref(), values.as_ref())?;
+            // The result is written: the checkpoint (if any) has done its job.
+            checkpoint::remove(&checkpoint_path(&path))?;
             summary.ran += 1;
             if result.status == Status::Failed {
                 summary.failed += 1;

@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use baselines::engine::{
-    predict_logits, train_step, Dev, Flops, OptimConfig, Optimizer, ParamStore, Snapshot,
+    device_draws, predict_logits, replay_device_draws, train_step, Dev, Flops, OptimConfig,
+    Optimizer, ParamStore, Snapshot, StateMismatch,
 };
 use baselines::Model;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{self, Checkpoint, CheckpointPlan};
 use crate::data::batcher::{epoch_order, make_batch};
 use crate::data::Dataset;
 use crate::metrics;
@@ -45,6 +47,12 @@ pub enum TrainError {
     },
     #[error("the model asks for {epochs} pre-training epochs but gives no pre-training loss")]
     NoPretrainLoss { epochs: usize },
+    /// Not a failure: the time limit passed, the state is saved in the checkpoint.
+    #[error("stopped at the time limit after epoch {epoch}; checkpoint {}", path.display())]
+    Paused {
+        epoch: usize,
+        path: std::path::PathBuf,
+    },
 }
 
 /// What every training loop's plan holds: batches, epochs, early stopping, optimizer
@@ -59,6 +67,8 @@ pub struct EpochPlan<'a> {
     /// The validation metric early stopping watches (the task's primary metric).
     pub monitor: &'a str,
     pub seed: u64,
+    /// Checkpoints inside the cell (None: an interrupted cell starts over).
+    pub checkpoint: Option<CheckpointPlan>,
 }
 
 pub struct TrainPlan<'a> {
@@ -147,6 +157,18 @@ impl<'a> EarlyStop<'a> {
         self
     }
 
+    /// The best score so far.
+    pub fn best_score(&self) -> Option<f64> {
+        self.best
+    }
+
+    /// Continues from a checkpoint's best score and epoch.
+    pub fn resumed(mut self, best: Option<f64>, best_epoch: usize) -> Self {
+        self.best = best;
+        self.best_epoch = best_epoch;
+        self
+    }
+
     /// Records `epoch`'s score (None = the metric was not computable).
     pub fn observe(&mut self, epoch: usize, score: Option<f64>) -> Verdict {
         let improved = match (score, self.best) {
@@ -176,6 +198,8 @@ impl<'a> EarlyStop<'a> {
 /// stopping on the monitored metric, and the parameters of the best epoch so far.
 pub struct EpochLog<'a, D: Dev> {
     start: Instant,
+    /// Seconds of training before `start` (earlier runs of a resumed cell).
+    offset: f64,
     curve: Vec<CurvePoint>,
     stop: EarlyStop<'a>,
     best: Snapshot<D>,
@@ -185,6 +209,7 @@ impl<'a, D: Dev> EpochLog<'a, D> {
     pub fn new(store: &ParamStore<D>, monitor: &'a str, patience: usize) -> Self {
         EpochLog {
             start: Instant::now(),
+            offset: 0.0,
             curve: Vec::new(),
             stop: EarlyStop::new(monitor, patience),
             best: store.snapshot(),
@@ -211,7 +236,7 @@ impl<'a, D: Dev> EpochLog<'a, D> {
             epoch,
             train_loss,
             valid,
-            seconds: self.start.elapsed().as_secs_f64(),
+            seconds: self.seconds(),
         });
         match self.stop.observe(epoch, score) {
             Verdict::Improved => {
@@ -221,6 +246,24 @@ impl<'a, D: Dev> EpochLog<'a, D> {
             Verdict::Continue => false,
             Verdict::Stop => true,
         }
+    }
+
+    /// Seconds since training started, earlier runs of a resumed cell included.
+    pub fn seconds(&self) -> f64 {
+        self.offset + self.start.elapsed().as_secs_f64()
+    }
+
+    /// Continues from a checkpoint: its curve, early-stopping state, best parameters
+    /// and seconds.
+    pub fn resume(mut self, store: &ParamStore<D>, ck: &Checkpoint) -> Result<Self, StateMismatch> {
+        if let Some(best) = &ck.best {
+            self.best = store.snapshot_from(best)?;
+        }
+        self.stop = self.stop.resumed(ck.best_score, ck.best_epoch);
+        self.curve = ck.curve.clone();
+        self.offset = ck.wall_seconds;
+        self.start = Instant::now();
+        Ok(self)
     }
 
     /// One line on the last epoch for a progress bar: its monitored score and the best.
@@ -263,6 +306,10 @@ pub struct EpochRun {
     pub examples_seen: usize,
     /// Every training step's FLOPs, summed.
     pub flops: Flops,
+    /// Epochs after which this cell was resumed from a checkpoint (empty: one run).
+    pub resumed_after: Vec<usize>,
+    /// Wall seconds of the epochs earlier runs of a resumed cell did.
+    pub resumed_seconds: f64,
 }
 
 impl EpochRun {
@@ -278,26 +325,62 @@ pub type Regroup<'a, T> = dyn Fn(&[T], usize) -> Vec<Vec<T>> + 'a;
 
 /// The epoch loop every training loop shares: each epoch shuffles `rows` by
 /// (seed, epoch), cuts them into `batch_size` chunks (or the batches `regroup` makes
-/// of them), calls `step(store, epoch, step, chunk)` on each (it returns the chunk's
-/// mean loss and its FLOPs), stops on a non-finite loss, then scores the parameters
-/// with `validate` for early stopping. On return the store holds the parameters of the
-/// best validation epoch.
+/// of them), calls `step(store, opt, epoch, step, chunk)` on each (it returns the
+/// chunk's mean loss and its FLOPs), stops on a non-finite loss, then scores the
+/// parameters with `validate` for early stopping. With a checkpoint plan it resumes
+/// from the cell's checkpoint and saves one after epochs (`checkpoint`). On return the
+/// store holds the parameters of the best validation epoch.
 #[allow(clippy::too_many_arguments)]
 pub fn run_epochs<D: Dev, T: Clone>(
     store: &mut ParamStore<D>,
+    opt: &mut Optimizer<D>,
     rows: &[T],
     plan: &EpochPlan,
     progress: &ProgressBar,
     regroup: Option<&Regroup<T>>,
-    mut step: impl FnMut(&mut ParamStore<D>, usize, usize, &[T]) -> (f32, Flops),
+    mut step: impl FnMut(&mut ParamStore<D>, &mut Optimizer<D>, usize, usize, &[T]) -> (f32, Flops),
     mut validate: impl FnMut(&ParamStore<D>) -> BTreeMap<String, f64>,
 ) -> Result<EpochRun, TrainError> {
-    let mut train_time = 0.0;
+    let draws_at_start = device_draws();
     let mut log = EpochLog::new(store, plan.monitor, plan.patience).not_before(plan.min_epochs);
-    let (mut seen, mut flops) = (0usize, Flops::default());
+    let mut run = EpochRun {
+        curve: Vec::new(),
+        best_epoch: 0,
+        train_seconds: 0.0,
+        examples_seen: 0,
+        flops: Flops::default(),
+        resumed_after: Vec::new(),
+        resumed_seconds: 0.0,
+    };
     let steps_per_epoch = rows.len().div_ceil(plan.batch_size);
     progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
-    for epoch in 1..=plan.max_epochs {
+    let mut first_epoch = 1;
+    if let Some(ck) = plan.checkpoint.as_ref().and_then(|p| resumable(p, plan)) {
+        match resume(store, opt, log, &ck) {
+            Ok(resumed) => {
+                log = resumed;
+                first_epoch = ck.epochs_done + 1;
+                run.train_seconds = ck.train_seconds;
+                run.examples_seen = ck.examples_seen;
+                run.flops = Flops::from_state(&ck.flops);
+                run.resumed_after = ck.resumed_after.clone();
+                run.resumed_after.push(ck.epochs_done);
+                run.resumed_seconds = ck.wall_seconds;
+                replay_device_draws(store.dev(), ck.device_draws);
+                progress.set_position((steps_per_epoch * ck.epochs_done) as u64);
+            }
+            // The key names the model and its configs, so a mismatch here is a bug;
+            // the store may be half loaded, not something to train on.
+            Err(e) => panic!(
+                "{}: resuming from this cell's checkpoint failed: {e}",
+                plan.checkpoint
+                    .as_ref()
+                    .map_or(String::new(), |p| p.path.display().to_string())
+            ),
+        }
+    }
+    let mut last_save = Instant::now();
+    for epoch in first_epoch..=plan.max_epochs {
         let t0 = Instant::now();
         let mut loss_sum = 0.0f64;
         let order = epoch_order(rows, plan.seed, epoch);
@@ -306,7 +389,7 @@ pub fn run_epochs<D: Dev, T: Clone>(
             None => order.chunks(plan.batch_size).map(<[T]>::to_vec).collect(),
         };
         for (i, chunk) in batches.iter().enumerate() {
-            let (loss, step_flops) = step(store, epoch, i, chunk);
+            let (loss, step_flops) = step(store, opt, epoch, i, chunk);
             if !loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
@@ -315,11 +398,11 @@ pub fn run_epochs<D: Dev, T: Clone>(
                 });
             }
             loss_sum += loss as f64 * chunk.len() as f64;
-            seen += chunk.len();
-            flops.merge(&step_flops);
+            run.examples_seen += chunk.len();
+            run.flops.merge(&step_flops);
             progress.inc(1);
         }
-        train_time += t0.elapsed().as_secs_f64();
+        run.train_seconds += t0.elapsed().as_secs_f64();
         let valid = validate(store);
         let train_loss = loss_sum / rows.len().max(1) as f64;
         let stop = log.end_epoch(store, epoch, train_loss, valid);
@@ -327,15 +410,98 @@ pub fn run_epochs<D: Dev, T: Clone>(
         if stop {
             break;
         }
+        let Some(p) = plan.checkpoint.as_ref().filter(|_| epoch < plan.max_epochs) else {
+            continue;
+        };
+        let pause = p.stop_at.is_some_and(|t| Instant::now() >= t);
+        if pause || last_save.elapsed() >= p.every {
+            // Replayed draws went through the counter too.
+            let draws = device_draws() - draws_at_start;
+            let ck = snapshot(store, opt, &log, &run, p, epoch, draws);
+            let saved = checkpoint::save(&p.path, &ck);
+            last_save = Instant::now();
+            match saved {
+                Ok(()) if pause => {
+                    return Err(TrainError::Paused {
+                        epoch,
+                        path: p.path.clone(),
+                    })
+                }
+                Ok(()) => {}
+                // Pausing without a checkpoint would lose the epochs: train on.
+                Err(e) => eprintln!("warning: could not save a checkpoint, training goes on: {e}"),
+            }
+        }
     }
     let (curve, best_epoch) = log.finish(store);
-    Ok(EpochRun {
-        curve,
-        best_epoch,
-        train_seconds: train_time,
-        examples_seen: seen,
-        flops,
-    })
+    run.curve = curve;
+    run.best_epoch = best_epoch;
+    Ok(run)
+}
+
+/// The plan's checkpoint if it may be resumed from and is this cell's; a missing one is
+/// None, and an unreadable or foreign one is None with a line saying why the cell
+/// starts over.
+fn resumable(p: &CheckpointPlan, plan: &EpochPlan) -> Option<Checkpoint> {
+    if !p.resume {
+        return None;
+    }
+    match checkpoint::load(&p.path) {
+        Ok(None) => None,
+        Ok(Some(ck)) if ck.key != p.key => {
+            eprintln!(
+                "note: {} was written for other settings, data or build; the cell starts from epoch 1",
+                p.path.display()
+            );
+            None
+        }
+        Ok(Some(ck)) if ck.epochs_done >= plan.max_epochs => None,
+        Ok(Some(ck)) => Some(ck),
+        Err(e) => {
+            eprintln!("note: {e}; the cell starts from epoch 1");
+            None
+        }
+    }
+}
+
+fn resume<'a, D: Dev>(
+    store: &mut ParamStore<D>,
+    opt: &mut Optimizer<D>,
+    log: EpochLog<'a, D>,
+    ck: &Checkpoint,
+) -> Result<EpochLog<'a, D>, StateMismatch> {
+    store.load_state(&ck.store)?;
+    opt.load_state(store, &ck.optim)?;
+    log.resume(store, ck)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn snapshot<D: Dev>(
+    store: &ParamStore<D>,
+    opt: &Optimizer<D>,
+    log: &EpochLog<D>,
+    run: &EpochRun,
+    p: &CheckpointPlan,
+    epoch: usize,
+    device_draws: u64,
+) -> Checkpoint {
+    Checkpoint {
+        format: checkpoint::FORMAT,
+        key: p.key.clone(),
+        epochs_done: epoch,
+        device_draws,
+        store: store.state(),
+        optim: opt.state(store),
+        best: (log.stop.best_epoch > 0).then(|| log.best.state()),
+        best_score: log.stop.best_score(),
+        best_epoch: log.stop.best_epoch,
+        curve: log.curve.clone(),
+        train_seconds: run.train_seconds,
+        wall_seconds: log.seconds(),
+        examples_seen: run.examples_seen,
+        flops: run.flops.state(),
+        resumed_after: run.resumed_after.clone(),
+    }
 }
 
 fn rows_metrics<D: Dev>(
@@ -369,12 +535,13 @@ pub fn train<D: Dev>(
     let mut opt = Optimizer::new(&plan.epochs.optim, store);
     run_epochs(
         store,
+        &mut opt,
         train_rows,
         &plan.epochs,
         progress,
         None,
-        |store, _, _, chunk| {
-            let out = train_step(model, store, &mut opt, &make_batch(ds, chunk, plan.label));
+        |store, opt, _, _, chunk| {
+            let out = train_step(model, store, opt, &make_batch(ds, chunk, plan.label));
             (out.loss, out.flops)
         },
         |store| rows_metrics(model, store, ds, valid_rows, plan.label),

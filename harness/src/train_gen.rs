@@ -105,11 +105,12 @@ pub fn train_gen<D: Dev>(
     let mut opt = Optimizer::new(&plan.optim, store);
     let run = run_epochs(
         store,
+        &mut opt,
         train,
         plan,
         progress,
         None,
-        |store, _, _, chunk| gen_train_step(model, store, &mut opt, &batch(spec, logs, chunk)),
+        |store, opt, _, _, chunk| gen_train_step(model, store, opt, &batch(spec, logs, chunk)),
         |store| validate(model, store),
     )?;
     Ok(GenTrained { run, pretrained })

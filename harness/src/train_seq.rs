@@ -73,16 +73,17 @@ pub fn train_seq<D: Dev>(
         (plan.length_buckets && model.benefits_from_length_buckets()).then_some(&bucketed);
     run_epochs(
         store,
+        &mut opt,
         train_users,
         &plan.epochs,
         progress,
         regroup,
-        |store, epoch, step, chunk| {
+        |store, opt, epoch, step, chunk| {
             if step == 0 {
                 rng = negatives(epoch);
             }
             let batch = train_batch(seqs, chunk, window, plan.n_neg, &mut rng);
-            seq_train_step(model, store, &mut opt, &batch)
+            seq_train_step(model, store, opt, &batch)
         },
         |store| validate(model, store),
     )

@@ -52,6 +52,7 @@ fn cell(
         model,
         seed: 0,
         device: "cpu",
+        checkpoint: None,
     };
     let build = common::build_test_gen_model::<Cpu>(log);
     run_cell(

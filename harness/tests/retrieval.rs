@@ -48,6 +48,7 @@ fn cell(
         model,
         seed,
         device: "cpu",
+        checkpoint: None,
     };
     run_cell(
         &Cpu::default(),

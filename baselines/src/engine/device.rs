@@ -3,12 +3,14 @@
 
 use dfdx::prelude::*;
 
+use super::state::HostVec;
+
 /// A dfdx device that can run every op recbench uses on `f32`.
 ///
 /// Not `Send`/`Sync`: dfdx 0.13's `Cuda` holds raw CUDA stream pointers and is neither,
 /// so a device (and a `ParamStore` on it) stays on the thread that made it.
-pub trait Dev: Device<f32> + 'static {}
-impl<D: Device<f32> + 'static> Dev for D {}
+pub trait Dev: Device<f32> + HostVec + 'static {}
+impl<D: Device<f32> + HostVec + 'static> Dev for D {}
 
 /// Starts gradient tracking on a leaf tensor when `T` records a tape, and does nothing
 /// for inference (`NoneTape`). Models are written once, generic over `T: Track<D>`.

@@ -120,6 +120,14 @@ impl Flops {
             add(&mut self.backward, kind, bwd);
         }
     }
+    /// Adds forward FLOPs of `kind` (whether or not training).
+    pub fn add_forward(&mut self, kind: &'static str, flops: u64) {
+        add(&mut self.forward, kind, flops);
+    }
+    /// Adds backward FLOPs of `kind` (whether or not training).
+    pub fn add_backward(&mut self, kind: &'static str, flops: u64) {
+        add(&mut self.backward, kind, flops);
+    }
     /// Adds optimizer FLOPs of `kind` (`dense` or `embedding`).
     pub fn add_optimizer(&mut self, kind: &'static str, flops: u64) {
         add(&mut self.optimizer, kind, flops);

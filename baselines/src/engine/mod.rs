@@ -7,6 +7,7 @@ pub mod init;
 pub mod optim;
 pub mod params;
 pub mod sparse;
+pub mod state;
 pub mod step;
 
 #[cfg(feature = "cuda")]
@@ -17,6 +18,10 @@ pub use init::Init;
 pub use optim::{OptimConfig, Optimizer};
 pub use params::{Col, Mat, MatId, ParamCounts, ParamStore, Scope, Snapshot, TableId, VecId};
 pub use sparse::{SparseOptim, SparseTable};
+pub use state::{
+    device_draws, device_seed, replay_device_draws, FlopsState, HostVec, OptimState, SnapshotState,
+    StateMismatch, StoreState,
+};
 pub use step::{
     gradient_norms, parameter_gradient_norms, predict_logits, train_step, Ctx, Lookup, StepOutput,
 };

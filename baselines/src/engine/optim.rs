@@ -45,9 +45,9 @@ impl Default for OptimConfig {
 
 pub struct Optimizer<D: Dev> {
     cfg: AdamConfig,
-    step: i32,
-    mat_moments: Vec<(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)>,
-    vec_moments: Vec<(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)>,
+    pub(super) step: i32,
+    pub(super) mat_moments: Vec<(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)>,
+    pub(super) vec_moments: Vec<(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)>,
     /// Host copy of one table's lookup gradients and their row ids, reused across steps.
     sparse_grad: Vec<f32>,
     sparse_ids: Vec<u32>,

@@ -27,7 +27,7 @@ pub type Mat<D, T = NoneTape> = Tensor<(usize, usize), f32, D, T>;
 pub type Col<D, T = NoneTape> = Tensor<(usize,), f32, D, T>;
 
 pub struct ParamStore<D: Dev> {
-    dev: D,
+    pub(super) dev: D,
     rng: ChaCha8Rng,
     pub(crate) mats: Vec<(String, Mat<D>)>,
     pub(crate) vecs: Vec<(String, Col<D>)>,
@@ -129,9 +129,9 @@ impl<D: Dev> ParamStore<D> {
 /// epoch for early stopping. Dense tensors are shared copy-on-write, so a snapshot
 /// costs the embedding tables' size.
 pub struct Snapshot<D: Dev> {
-    mats: Vec<Mat<D>>,
-    vecs: Vec<Col<D>>,
-    tables: Vec<Vec<f32>>,
+    pub(super) mats: Vec<Mat<D>>,
+    pub(super) vecs: Vec<Col<D>>,
+    pub(super) tables: Vec<Vec<f32>>,
 }
 
 impl<D: Dev> ParamStore<D> {

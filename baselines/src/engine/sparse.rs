@@ -173,6 +173,22 @@ impl SparseTable {
         }
     }
 
+    /// Weights and optimizer state as laid out (for checkpoints).
+    pub fn raw_data(&self) -> &[f32] {
+        &self.data
+    }
+    /// Optimizer steps taken (Adam's bias correction uses it).
+    pub fn step(&self) -> u32 {
+        self.step
+    }
+    /// Restores what [`SparseTable::raw_data`] and [`SparseTable::step`] gave, under the
+    /// same optimizer layout.
+    pub fn load_raw(&mut self, data: &[f32], step: u32) {
+        assert_eq!(data.len(), self.data.len(), "table `{}`: layout", self.name);
+        self.data.copy_from_slice(data);
+        self.step = step;
+    }
+
     /// The row-wise optimizer, once `set_optimizer` has run.
     pub fn optimizer(&self) -> Option<SparseOptim> {
         self.optim

@@ -5,7 +5,7 @@ use dfdx::prelude::*;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::engine::{Ctx, Dev, Track};
+use crate::engine::{device_seed, Ctx, Dev, Track};
 
 /// `x * sigmoid(x)`: a sigmoid (activation) and a product (elementwise).
 pub fn silu<S: Shape, D: Dev, T: Track<D>>(
@@ -21,8 +21,9 @@ pub fn silu<S: Shape, D: Dev, T: Track<D>>(
 /// Inverted dropout with drop probability `p` when training (one elementwise op: the
 /// mask product); the identity at evaluation or when `p == 0`.
 ///
-/// The keep mask is drawn on the host (ChaCha8 seeded from the device's RNG, so runs
-/// are reproducible; 16 random bits per element, so `p` is resolved to 1/65536) and
+/// The keep mask is drawn on the host (ChaCha8 seeded from the device's RNG through
+/// `engine::device_seed`, so runs are reproducible and a checkpoint can replay the
+/// stream; 16 random bits per element, so `p` is resolved to 1/65536) and
 /// multiplied in as a constant. dfdx's own dropout draws a Bernoulli per element with
 /// ChaCha12 in the forward and again in the backward pass, which was 17% of a SASRec
 /// training step.
@@ -36,7 +37,7 @@ pub fn dropout<S: Shape, D: Dev, T: Track<D>>(
     }
     let n = x.shape().num_elements();
     ctx.flops.elementwise(n);
-    let mut rng = ChaCha8Rng::seed_from_u64(x.device().random_u64());
+    let mut rng = ChaCha8Rng::seed_from_u64(device_seed(x.device()));
     let threshold = (p as f64 * 65536.0).round() as u64;
     let scale = 1.0 / (1.0 - p);
     let mut mask = Vec::with_capacity(n + 3);

@@ -506,7 +506,7 @@ impl<D: Dev> SeqForward<D> for KuaiFormer {
         ctx: &mut Ctx<D>,
     ) -> Tensor<Rank0, f32, D, T> {
         let k = self.cfg.interests;
-        let seed = store.dev().random_u64();
+        let seed = crate::engine::device_seed(store.dev());
         let Replay { batch, users } = request_batch(batch, self.cfg.requests, seed);
         if batch.size == 0 {
             // No targets: a zero loss that still reaches the parameters' tape.

@@ -75,6 +75,7 @@ pub fn synthetic_result(
         train_config: serde_json::json!({}),
         provenance: provenance(seed),
         scores_file: None,
+        resumed_after_epochs: Vec::new(),
         values_file: None,
     }
 }

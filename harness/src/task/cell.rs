@@ -2,17 +2,41 @@
 //! task kind (ranking, retrieval), so the two kinds fill `CellResult` the same way.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use baselines::engine::{Dev, DeviceKind, ParamStore};
 
 use crate::cost;
 use crate::data::split::SplitHashes;
+use crate::data::DataError;
 use crate::provenance::{self, Provenance};
 use crate::results::{CellResult, Cost, Seconds, Status, SCHEMA_VERSION};
 use crate::task::ranking::CellId;
 use crate::task::TaskSpec;
-use crate::train::{EpochPlan, EpochRun};
+use crate::train::{EpochPlan, EpochRun, TrainError};
+
+/// Why a cell returned without a result.
+#[derive(Debug, thiserror::Error)]
+pub enum CellError {
+    /// Data or model construction problems (they concern every cell).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The run's time limit passed; the cell continues from its checkpoint next time.
+    #[error("stopped at the time limit after epoch {epoch}; checkpoint {}", path.display())]
+    Paused { epoch: usize, path: PathBuf },
+}
+
+/// Training's outcome with a pause taken out: a paused cell returns at once (no result
+/// is written), anything else goes on to `after_training`.
+pub fn unless_paused<T>(
+    trained: Result<T, TrainError>,
+) -> Result<Result<T, TrainError>, CellError> {
+    match trained {
+        Err(TrainError::Paused { epoch, path }) => Err(CellError::Paused { epoch, path }),
+        other => Ok(other),
+    }
+}
 
 /// The parts of a new cell result that differ between task kinds.
 pub struct CellStart {
@@ -68,6 +92,7 @@ fn new_result(spec: &TaskSpec, id: &CellId, start: CellStart) -> CellResult {
             finished: String::new(),
         },
         scores_file: None,
+        resumed_after_epochs: Vec::new(),
         values_file: None,
     }
 }
@@ -104,9 +129,35 @@ pub fn after_training<T, E: std::fmt::Display>(
     }
 }
 
+/// What a cell's checkpoint must match to be resumed from: the cell, its configs and
+/// the hashes of its data and split (`CheckpointAt::with_fingerprint` adds the build).
+pub fn fingerprint(
+    spec: &TaskSpec,
+    id: &CellId,
+    model_config: &serde_json::Value,
+    data_sha256: &str,
+    split_sha256: &SplitHashes,
+) -> serde_json::Value {
+    serde_json::json!({
+        "task": spec.name,
+        "model": id.model,
+        "seed": id.seed,
+        "device": id.device,
+        "model_config": model_config,
+        "train_config": spec.recorded_train_config(),
+        "data_sha256": data_sha256,
+        "split_sha256": split_sha256,
+    })
+}
+
 /// The cell's epochs as its task's training config sets them, with its model's
-/// optimizer, early stopping on the task's primary metric and the cell's seed.
-pub fn epoch_plan<'a>(spec: &'a TaskSpec, id: &CellId) -> EpochPlan<'a> {
+/// optimizer, early stopping on the task's primary metric, the cell's seed, and its
+/// checkpoints when the runner asks for them (keyed by `fingerprint`).
+pub fn epoch_plan<'a>(
+    spec: &'a TaskSpec,
+    id: &CellId,
+    fingerprint: serde_json::Value,
+) -> EpochPlan<'a> {
     EpochPlan {
         batch_size: spec.train.batch_size,
         max_epochs: spec.train.max_epochs,
@@ -115,6 +166,7 @@ pub fn epoch_plan<'a>(spec: &'a TaskSpec, id: &CellId) -> EpochPlan<'a> {
         optim: spec.train.optim_for(id.model),
         monitor: spec.primary_metric(),
         seed: id.seed,
+        checkpoint: id.checkpoint.map(|c| c.with_fingerprint(&fingerprint)),
     }
 }
 
@@ -148,6 +200,7 @@ pub fn record_training(result: &mut CellResult, cost: &mut Cost, run: &EpochRun,
     result.valid_metrics = run.curve[run.best_epoch.max(1) - 1].valid.clone();
     result.best_epoch = run.best_epoch;
     result.curve = run.curve.clone();
+    result.resumed_after_epochs = run.resumed_after.clone();
     cost::flops_cost(&run.flops, run.examples_seen, cost);
     cost.train_examples_per_second = run.examples_per_second();
     cost.process_peak_rss_bytes = cost::peak_rss_bytes();

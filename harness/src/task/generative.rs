@@ -19,7 +19,8 @@ use crate::data::DataError;
 use crate::provenance;
 use crate::results::{CellResult, GenerativeCost, Scores, Seconds};
 use crate::task::cell::{
-    after_training, epoch_plan, record_training, row_counts, start_cost, CellStart,
+    after_training, epoch_plan, fingerprint, record_training, row_counts, start_cost,
+    unless_paused, CellError, CellStart,
 };
 use crate::train_gen::train_gen;
 
@@ -53,7 +54,7 @@ pub fn run_cell<D: Dev>(
     id: &CellId,
     progress: &ProgressBar,
     build: &GenBuilder<D>,
-) -> Result<(CellResult, Option<Scores>), DataError> {
+) -> Result<(CellResult, Option<Scores>), CellError> {
     let started = provenance::now_rfc3339();
     let t0 = Instant::now();
     let (peak_scope, rss_at_start) = cost::start_peak_window("cell");
@@ -87,7 +88,17 @@ pub fn run_cell<D: Dev>(
     .map_err(|e| task_err(format!("model output shapes: {e}")))?;
     let train = train_examples(logs);
     let pre_users = pretrain_users(logs);
-    let plan = epoch_plan(spec, id);
+    let plan = epoch_plan(
+        spec,
+        id,
+        fingerprint(
+            spec,
+            id,
+            &model_config,
+            &prep.data_sha256,
+            &prep.split_hashes,
+        ),
+    );
     let valid_cands = Candidates::of(logs, gen_spec, &valid);
     let test_cands = Candidates::of(logs, gen_spec, &test);
     let data_seconds = t0.elapsed().as_secs_f64();
@@ -107,6 +118,7 @@ pub fn run_cell<D: Dev>(
         &mut validate,
         progress,
     );
+    let trained = unless_paused(trained)?;
 
     let trivial_metrics = test_cands.metrics(
         &prep.metrics,
@@ -192,7 +204,8 @@ pub fn run_cell<D: Dev>(
         data: data_seconds,
         train: trained.run.train_seconds + pre.seconds,
         eval: eval_seconds,
-        total: t0.elapsed().as_secs_f64(),
+        // Earlier runs of a resumed cell: their epochs' wall time.
+        total: t0.elapsed().as_secs_f64() + trained.run.resumed_seconds,
     };
     result.provenance.finished = provenance::now_rfc3339();
     // Paired tests (DeLong, per-user AUC) run on the primary metric's action.

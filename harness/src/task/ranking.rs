@@ -3,13 +3,15 @@
 //! constant predictor and, for synthetic worlds, the oracle (true probabilities).
 
 use crate::task::cell::{
-    after_training, epoch_plan, record_training, row_counts, start_cost, CellStart,
+    after_training, epoch_plan, fingerprint, record_training, row_counts, start_cost,
+    unless_paused, CellError, CellStart,
 };
 use std::time::Instant;
 
 use baselines::engine::{Dev, ParamStore};
 use indicatif::ProgressBar;
 
+use crate::checkpoint::CheckpointAt;
 use crate::cost;
 use crate::data::batcher::feature_spec_with_counts;
 use crate::provenance;
@@ -31,6 +33,8 @@ pub struct CellId<'a> {
     pub model: &'a str,
     pub seed: u64,
     pub device: &'a str,
+    /// Where the cell saves checkpoints (None: it does not).
+    pub checkpoint: Option<&'a CheckpointAt>,
 }
 
 fn logit(p: f32) -> f32 {
@@ -46,7 +50,7 @@ pub fn run_cell<D: Dev>(
     prep: &mut Prepared,
     id: &CellId,
     progress: &ProgressBar,
-) -> Result<(CellResult, Option<Scores>), crate::data::DataError> {
+) -> Result<(CellResult, Option<Scores>), CellError> {
     let started = provenance::now_rfc3339();
     let t0 = Instant::now();
     // The dataset is already resident: the peak from here on is this cell's.
@@ -67,7 +71,11 @@ pub fn run_cell<D: Dev>(
     let model = baselines::build(&entry.base, &model_config, &features, &mut store)
         .map_err(|e| task_error(e.to_string()))?;
     let plan = TrainPlan {
-        epochs: epoch_plan(spec, id),
+        epochs: epoch_plan(
+            spec,
+            id,
+            fingerprint(spec, id, &model_config, &prep.data_sha256, &split_hashes),
+        ),
         label,
     };
     let data_seconds = t0.elapsed().as_secs_f64();
@@ -80,6 +88,7 @@ pub fn run_cell<D: Dev>(
         &plan,
         progress,
     );
+    let trained = unless_paused(trained)?;
 
     let test_labels: Vec<f32> = split.test.iter().map(|&r| ds.labels[label][r]).collect();
     let test_groups: Option<Vec<u32>> = ds
@@ -156,7 +165,8 @@ pub fn run_cell<D: Dev>(
         data: data_seconds,
         train: trained.train_seconds,
         eval: eval_seconds,
-        total: t0.elapsed().as_secs_f64(),
+        // Earlier runs of a resumed cell: their epochs' wall time.
+        total: t0.elapsed().as_secs_f64() + trained.resumed_seconds,
     };
     result.provenance.finished = provenance::now_rfc3339();
     let scores = Scores {

@@ -6,7 +6,8 @@
 //! worlds, the oracle (the true next-item probabilities).
 
 use crate::task::cell::{
-    after_training, epoch_plan, record_training, row_counts, start_cost, CellStart,
+    after_training, epoch_plan, fingerprint, record_training, row_counts, start_cost,
+    unless_paused, CellError, CellStart,
 };
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -72,7 +73,7 @@ pub fn run_cell<D: Dev>(
     id: &CellId,
     progress: &ProgressBar,
     build: &SeqBuilder<D>,
-) -> Result<(CellResult, Option<UserValues>), DataError> {
+) -> Result<(CellResult, Option<UserValues>), CellError> {
     let started = provenance::now_rfc3339();
     let t0 = Instant::now();
     let (peak_scope, rss_at_start) = cost::start_peak_window("cell");
@@ -115,7 +116,17 @@ pub fn run_cell<D: Dev>(
     let users = train_users(seqs);
     let all_users: Vec<usize> = (0..seqs.n_users()).collect();
     let plan = SeqTrainPlan {
-        epochs: epoch_plan(spec, id),
+        epochs: epoch_plan(
+            spec,
+            id,
+            fingerprint(
+                spec,
+                id,
+                &model_config,
+                &prep.data_sha256,
+                &prep.split_hashes,
+            ),
+        ),
         max_len: r.max_len,
         n_neg: r.n_neg_for(id.model),
         length_buckets: r.length_buckets,
@@ -135,6 +146,7 @@ pub fn run_cell<D: Dev>(
         &mut validate,
         progress,
     );
+    let trained = unless_paused(trained)?;
 
     let trivial = popularity_vectors(&prep.item_counts, seqs.n_users());
     let trivial_metrics = evaluate(prep, &trivial, Stage::Test, id.seed).0;
@@ -212,7 +224,8 @@ pub fn run_cell<D: Dev>(
         data: data_seconds,
         train: trained.train_seconds,
         eval: eval_seconds,
-        total: t0.elapsed().as_secs_f64(),
+        // Earlier runs of a resumed cell: their epochs' wall time.
+        total: t0.elapsed().as_secs_f64() + trained.resumed_seconds,
     };
     result.provenance.finished = provenance::now_rfc3339();
     Ok((result, Some(values)))
