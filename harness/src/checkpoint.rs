@@ -152,6 +152,22 @@ pub fn load(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
         })
 }
 
+/// The leading fields of a checkpoint, read without the parameters.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckpointHead {
+    pub format: u32,
+    pub key: String,
+    pub epochs_done: usize,
+}
+
+/// The head of the checkpoint at `path` (None when there is none or it is unreadable),
+/// for listings: it reads a few bytes, not the whole file.
+pub fn head(path: &Path) -> Option<CheckpointHead> {
+    let file = std::fs::File::open(path).ok()?;
+    let head: CheckpointHead = bincode::deserialize_from(std::io::BufReader::new(file)).ok()?;
+    (head.format == FORMAT).then_some(head)
+}
+
 /// Removes a finished cell's checkpoint (a missing one is fine).
 pub fn remove(path: &Path) -> Result<(), CheckpointError> {
     match std::fs::remove_file(path) {
@@ -202,6 +218,7 @@ mod tests {
         let p = dir.path().join("m").join("seed-0.ckpt");
         assert!(load(&p).unwrap().is_none());
         save(&p, &sample()).unwrap();
+        assert_eq!(head(&p).map(|h| h.epochs_done), Some(3));
         let back = load(&p).unwrap().unwrap();
         assert_eq!(back.optim, sample().optim);
         assert_eq!(back.best_score, Some(0.1 + 0.2));

@@ -272,10 +272,14 @@ fn print_plan(opts: &RunOptions) -> Result<ExitCode> {
     for c in &cells {
         if opts.json {
             let line = serde_json::json!({"event": "planned", "task": c.task, "model": c.model,
-                "seed": c.seed, "done": c.done, "path": c.path});
+                "seed": c.seed, "done": c.done, "path": c.path,
+                "checkpoint_epochs": c.checkpoint_epochs});
             println!("{line}");
         } else if !c.done {
-            println!("to run  {} {} seed {}", c.task, c.model, c.seed);
+            let saved = c
+                .checkpoint_epochs
+                .map_or(String::new(), |e| format!(" (checkpoint after epoch {e})"));
+            println!("to run  {} {} seed {}{saved}", c.task, c.model, c.seed);
         }
     }
     if opts.json {

@@ -227,6 +227,8 @@ pub struct PlannedCell {
     pub seed: u64,
     pub done: bool,
     pub path: PathBuf,
+    /// Epochs saved in the cell's checkpoint, if it has one (`--resume` continues it).
+    pub checkpoint_epochs: Option<usize>,
 }
 
 /// The run's name and the cells `run` would visit, in its order, each marked done when
@@ -241,6 +243,7 @@ pub fn plan_cells(opts: &RunOptions) -> Result<(String, Vec<PlannedCell>)> {
             let path = cell_path(&opts.out, &run_name, &task, &model, seed);
             PlannedCell {
                 done: path.exists(),
+                checkpoint_epochs: checkpoint::head(&checkpoint_path(&path)).map(|h| h.epochs_done),
                 task,
                 model,
                 seed,

@@ -546,69 +546,74 @@ fn retrieval_run_writes_cells_with_user_values_resumes_and_reports() {
 
 /// A cell stopped by `--time-limit` after an epoch saves a checkpoint and no result;
 /// `--resume` continues it from there, and the finished cell equals an uninterrupted
-/// run's bit for bit (dropout draws from the device's stream, so its replay is tested
-/// too). A checkpoint written under other settings is not resumed from.
+/// run's bit for bit. SASRec's dropout and KuaiFormer's replayed requests draw from the
+/// device's random stream, so its replay is tested too. A checkpoint written under
+/// other settings is not resumed from.
 #[test]
 fn a_cell_paused_twice_and_resumed_equals_an_uninterrupted_one() {
     let env = Env::new();
     let mut spec = tiny_seq("ck");
     spec["models"]["sasrec"]["dropout"] = json!(0.3);
+    spec["models"]["kuaiformer"] = json!({"dim": 8, "layers": 1, "heads": 1, "interests": 2});
     spec["train"] = json!({"batch_size": 32, "max_epochs": 4, "patience": 10});
     env.task(spec.clone());
     let whole = env.run(&["run", "ck", "--run", "whole", "--seeds", "1"]);
     assert!(whole.status.success(), "{}", stderr(&whole));
 
-    let args = ["run", "ck", "--run", "parts", "--seeds", "1", "--json"];
-    let ckpt = env.path("results/parts/ck/sasrec/seed-0.ckpt");
-    let json = env.path("results/parts/ck/sasrec/seed-0.json");
-    for epoch in [1, 2] {
+    for model in ["sasrec", "kuaiformer"] {
+        let args = [
+            "run", "ck", "--run", "parts", "--models", model, "--seeds", "1",
+        ];
+        let cell =
+            |run: &str, ext: &str| env.path(&format!("results/{run}/ck/{model}/seed-0.{ext}"));
+        let (ckpt, json) = (cell("parts", "ckpt"), cell("parts", "json"));
+        for epoch in [1, 2] {
+            let mut a = args.to_vec();
+            a.extend(["--resume", "--time-limit", "0"]);
+            let part = env.run(&a);
+            assert_eq!(part.status.code(), Some(3), "{}", stderr(&part));
+            let stdout = String::from_utf8_lossy(&part.stdout).to_string();
+            let said =
+                format!("stopped at the time limit after epoch {epoch} of ck / {model} / seed 0");
+            assert!(stdout.contains(&said), "{stdout}");
+            assert!(ckpt.exists() && !json.exists());
+            let mut d = args.to_vec();
+            d.push("--dry-run");
+            let listed = String::from_utf8_lossy(&env.run(&d).stdout).to_string();
+            let line = format!("to run  ck {model} seed 0 (checkpoint after epoch {epoch})");
+            assert!(listed.contains(&line), "{listed}");
+        }
         let mut a = args.to_vec();
-        a.extend(["--resume", "--time-limit", "0"]);
-        let part = env.run(&a);
-        assert_eq!(part.status.code(), Some(3), "{}", stderr(&part));
-        let stdout = String::from_utf8_lossy(&part.stdout).to_string();
+        a.push("--resume");
+        let last = env.run(&a);
+        assert!(last.status.success(), "{}", stderr(&last));
         assert!(
-            stdout.contains(&format!(
-                "stopped at the time limit after epoch {epoch} of ck / sasrec / seed 0"
-            )),
-            "{stdout}"
+            json.exists() && !ckpt.exists(),
+            "the finished cell's checkpoint is removed"
         );
-        assert!(ckpt.exists() && !json.exists());
-    }
-    let mut a = args.to_vec();
-    a.push("--resume");
-    let last = env.run(&a);
-    assert!(last.status.success(), "{}", stderr(&last));
-    assert!(
-        json.exists() && !ckpt.exists(),
-        "the finished cell's checkpoint is removed"
-    );
 
-    let w = read_result(&env.path("results/whole/ck/sasrec/seed-0.json")).unwrap();
-    let p = read_result(&json).unwrap();
-    assert_eq!(p.resumed_after_epochs, vec![1, 2]);
-    assert!(w.resumed_after_epochs.is_empty());
-    assert_eq!((p.best_epoch, p.curve.len()), (w.best_epoch, 4));
-    for (a, b) in p.curve.iter().zip(&w.curve) {
-        assert_eq!(
-            (a.epoch, a.train_loss, &a.valid),
-            (b.epoch, b.train_loss, &b.valid)
-        );
+        let w = read_result(&cell("whole", "json")).unwrap();
+        let p = read_result(&json).unwrap();
+        assert_eq!(p.resumed_after_epochs, vec![1, 2]);
+        assert!(w.resumed_after_epochs.is_empty());
+        assert_eq!((p.best_epoch, p.curve.len()), (w.best_epoch, 4), "{model}");
+        for (a, b) in p.curve.iter().zip(&w.curve) {
+            assert_eq!(
+                (a.epoch, a.train_loss, &a.valid),
+                (b.epoch, b.train_loss, &b.valid),
+                "{model}"
+            );
+        }
+        assert_eq!(p.metrics, w.metrics, "{model}");
+        assert_eq!(p.cost.flops_by_kind, w.cost.flops_by_kind, "{model}");
+        let users = |run: &str| std::fs::read(cell(run, "users.bin")).unwrap();
+        assert_eq!(users("parts"), users("whole"), "{model}");
     }
-    assert_eq!(p.metrics, w.metrics);
-    assert_eq!(
-        p.cost.train_flops_per_example,
-        w.cost.train_flops_per_example
-    );
-    assert_eq!(p.cost.flops_by_kind, w.cost.flops_by_kind);
-    let users = |r: &str| {
-        std::fs::read(env.path(&format!("results/{r}/ck/sasrec/seed-0.users.bin"))).unwrap()
-    };
-    assert_eq!(users("parts"), users("whole"));
 
     // A checkpoint of other settings: the cell starts over and says so.
-    let mut b = args.to_vec();
-    b[3] = "other";
+    let mut b = vec![
+        "run", "ck", "--run", "other", "--models", "sasrec", "--seeds", "1",
+    ];
     let mut first = b.clone();
     first.extend(["--resume", "--time-limit", "0"]);
     assert_eq!(env.run(&first).status.code(), Some(3));

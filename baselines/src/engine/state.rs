@@ -377,6 +377,33 @@ mod tests {
         assert_eq!(device_seed(&a), device_seed(&b));
     }
 
+    /// A model drawing from the device's stream directly (not through `device_seed`)
+    /// would make resumed cells differ from uninterrupted ones without any error.
+    #[test]
+    fn every_device_draw_goes_through_device_seed() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs")
+                    && !p.ends_with("engine/state.rs")
+                    && std::fs::read_to_string(&p)
+                        .unwrap()
+                        .contains(".random_u64()")
+                {
+                    out.push(p.display().to_string());
+                }
+            }
+        }
+        let mut direct = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut direct,
+        );
+        assert!(direct.is_empty(), "use engine::device_seed in {direct:?}");
+    }
+
     #[test]
     fn flop_counts_round_trip() {
         let mut f = Flops::training();
