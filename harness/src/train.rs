@@ -417,9 +417,20 @@ pub fn run_epochs<D: Dev, T: Clone>(
         if pause || last_save.elapsed() >= p.every {
             // Replayed draws went through the counter too.
             let draws = device_draws() - draws_at_start;
+            let t_save = Instant::now();
             let ck = snapshot(store, opt, &log, &run, p, epoch, draws);
             let saved = checkpoint::save(&p.path, &ck);
             last_save = Instant::now();
+            if saved.is_ok() {
+                let mb = std::fs::metadata(&p.path).map_or(0.0, |m| m.len() as f64 / 1e6);
+                progress.suspend(|| {
+                    eprintln!(
+                        "checkpoint after epoch {epoch}: {} ({mb:.1} MB, {:.2} s)",
+                        p.path.display(),
+                        t_save.elapsed().as_secs_f64()
+                    )
+                });
+            }
             match saved {
                 Ok(()) if pause => {
                     return Err(TrainError::Paused {

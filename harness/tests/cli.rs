@@ -576,6 +576,8 @@ fn a_cell_paused_twice_and_resumed_equals_an_uninterrupted_one() {
             let said =
                 format!("stopped at the time limit after epoch {epoch} of ck / {model} / seed 0");
             assert!(stdout.contains(&said), "{stdout}");
+            let saved = format!("checkpoint after epoch {epoch}: ");
+            assert!(stderr(&part).contains(&saved), "{}", stderr(&part));
             assert!(ckpt.exists() && !json.exists());
             let mut d = args.to_vec();
             d.push("--dry-run");
