@@ -612,6 +612,15 @@ fn a_cell_paused_twice_and_resumed_equals_an_uninterrupted_one() {
         assert_eq!(users("parts"), users("whole"), "{model}");
     }
 
+    // The leaderboard says which cells were continued from a checkpoint.
+    let site = env.run(&["report", "--results", "results", "--out", "site"]);
+    assert!(site.status.success(), "{}", stderr(&site));
+    let page = std::fs::read_to_string(env.path("site/task-ck.html")).unwrap();
+    for model in ["sasrec", "kuaiformer"] {
+        let line = format!("ck {model} seed 0: after epochs 1, 2");
+        assert!(page.contains(&line), "{line} not on the task page");
+    }
+
     // A checkpoint of other settings: the cell starts over and says so.
     let mut b = vec![
         "run", "ck", "--run", "other", "--models", "sasrec", "--seeds", "1",

@@ -58,6 +58,28 @@ pub(super) fn provenance(cells: &[&Cell]) -> Provenance {
             format!("{} on {} ({} CPUs)", p.device, p.host, p.cpus)
         }),
         runs: set(&|c| c.result.run.clone()),
+        resumed: cells
+            .iter()
+            .filter(|c| !c.result.resumed_after_epochs.is_empty())
+            .map(|c| {
+                let r = &c.result;
+                let epochs: Vec<String> = r
+                    .resumed_after_epochs
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect();
+                let after = if epochs.len() == 1 { "epoch" } else { "epochs" };
+                format!(
+                    "{} {} seed {}: after {after} {}",
+                    r.task,
+                    r.model,
+                    r.seed,
+                    epochs.join(", ")
+                )
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         first_started: cells
             .iter()
             .map(|c| c.result.provenance.started.clone())

@@ -114,6 +114,8 @@ pub struct Provenance {
     pub toolchains: Vec<String>,
     pub devices: Vec<String>,
     pub runs: Vec<String>,
+    /// Cells continued from a checkpoint: `task model seed n: after epochs 12, 30`.
+    pub resumed: Vec<String>,
     pub first_started: String,
     pub last_finished: String,
 }
