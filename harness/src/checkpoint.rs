@@ -9,6 +9,10 @@
 //! the last one, and is removed once the result is written. It carries a key (a hash
 //! of the cell's task, model, seed, configs, data and build); a checkpoint whose key
 //! differs is not resumed from: the cell starts over and says why.
+//!
+//! Only the epochs of `train::run_epochs` are checkpointed. A generative model's
+//! pre-training (LUM's step 1) runs again in a resumed cell, deterministically, before
+//! the saved state replaces what it produced: it costs its time again, nothing else.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -644,6 +644,40 @@ fn a_cell_paused_twice_and_resumed_equals_an_uninterrupted_one() {
     assert!(r.resumed_after_epochs.is_empty());
 }
 
+/// A generative cell with pre-training (LUM) resumed from a checkpoint: pre-training is
+/// not checkpointed, the resumed run redoes it (with the same device draws) and then
+/// loads the ranking epochs' state, ending where an uninterrupted run does.
+#[test]
+fn a_paused_generative_cell_with_pretraining_resumes_to_the_same_result() {
+    let env = Env::new();
+    let mut spec = tiny_gen("gck");
+    spec["models"] = json!({"lum": {"dim": 8, "blocks": 1, "heads": 1, "dropout": 0.2,
+        "pretrain_epochs": 2, "dlrm_dim": 8, "hidden": [8]}});
+    spec["train"] = json!({"batch_size": 32, "max_epochs": 3, "patience": 10});
+    env.task(spec);
+    let whole = env.run(&["run", "gck", "--run", "whole", "--seeds", "1"]);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let parts = ["run", "gck", "--run", "parts", "--seeds", "1", "--resume"];
+    let mut paused = parts.to_vec();
+    paused.extend(["--time-limit", "0"]);
+    assert_eq!(env.run(&paused).status.code(), Some(3));
+    let last = env.run(&parts);
+    assert!(last.status.success(), "{}", stderr(&last));
+    let cell = |run: &str, ext: &str| env.path(&format!("results/{run}/gck/lum/seed-0.{ext}"));
+    let (w, p) = (
+        read_result(&cell("whole", "json")).unwrap(),
+        read_result(&cell("parts", "json")).unwrap(),
+    );
+    assert_eq!(p.resumed_after_epochs, vec![1]);
+    assert_eq!(p.metrics, w.metrics);
+    let curve = |r: &harness::results::CellResult| -> Vec<(usize, f64)> {
+        r.curve.iter().map(|c| (c.epoch, c.train_loss)).collect()
+    };
+    assert_eq!(curve(&p), curve(&w));
+    let scores = |run: &str| std::fs::read(cell(run, "scores.bin")).unwrap();
+    assert_eq!(scores("parts"), scores("whole"));
+}
+
 /// `--dry-run` lists the cells a run would visit and which have results, and writes
 /// nothing.
 #[test]
