@@ -355,6 +355,7 @@ pub fn run_epochs<D: Dev, T: Clone>(
     let steps_per_epoch = rows.len().div_ceil(plan.batch_size);
     progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
     let mut first_epoch = 1;
+    let t_load = Instant::now();
     if let Some(ck) = plan.checkpoint.as_ref().and_then(|p| resumable(p, plan)) {
         match resume(store, opt, log, &ck) {
             Ok(resumed) => {
@@ -368,6 +369,13 @@ pub fn run_epochs<D: Dev, T: Clone>(
                 run.resumed_seconds = ck.wall_seconds;
                 replay_device_draws(store.dev(), ck.device_draws);
                 progress.set_position((steps_per_epoch * ck.epochs_done) as u64);
+                progress.suspend(|| {
+                    eprintln!(
+                        "resumed after epoch {} from its checkpoint ({:.2} s to load)",
+                        ck.epochs_done,
+                        t_load.elapsed().as_secs_f64()
+                    )
+                });
             }
             // The key names the model and its configs, so a mismatch here is a bug;
             // the store may be half loaded, not something to train on.

@@ -578,6 +578,10 @@ fn a_cell_paused_twice_and_resumed_equals_an_uninterrupted_one() {
             assert!(stdout.contains(&said), "{stdout}");
             let saved = format!("checkpoint after epoch {epoch}: ");
             assert!(stderr(&part).contains(&saved), "{}", stderr(&part));
+            if epoch == 2 {
+                let loaded = "resumed after epoch 1 from its checkpoint (";
+                assert!(stderr(&part).contains(loaded), "{}", stderr(&part));
+            }
             assert!(ckpt.exists() && !json.exists());
             let mut d = args.to_vec();
             d.push("--dry-run");
