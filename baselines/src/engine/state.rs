@@ -169,29 +169,15 @@ impl<D: Dev> ParamStore<D> {
         check("matrices", self.mats.len(), state.mats.len())?;
         check("vectors", self.vecs.len(), state.vecs.len())?;
         check("tables", self.tables.len(), state.tables.len())?;
-        let same_name = |want: &str, got: &str| {
-            if want == got {
-                Ok(())
-            } else {
-                Err(StateMismatch(format!(
-                    "parameter `{got}`, expected `{want}`"
-                )))
-            }
-        };
-        for ((name, t), s) in self.mats.iter_mut().zip(&state.mats) {
-            same_name(name, &s.name)?;
-            check(name, t.shape().num_elements(), s.values.len())?;
-            let shape = *t.shape();
-            *t = self.dev.tensor_from_vec(s.values.clone(), shape);
-        }
-        for ((name, t), s) in self.vecs.iter_mut().zip(&state.vecs) {
-            same_name(name, &s.name)?;
-            check(name, t.shape().num_elements(), s.values.len())?;
-            let shape = *t.shape();
-            *t = self.dev.tensor_from_vec(s.values.clone(), shape);
-        }
+        load_named(&self.dev, &mut self.mats, &state.mats)?;
+        load_named(&self.dev, &mut self.vecs, &state.vecs)?;
         for (t, s) in self.tables.iter_mut().zip(&state.tables) {
-            same_name(&t.name, &s.name)?;
+            if t.name != s.name {
+                return Err(StateMismatch(format!(
+                    "table `{}`, expected `{}`",
+                    s.name, t.name
+                )));
+            }
             check(&t.name, t.raw_data().len(), s.data.len())?;
             t.load_raw(&s.data, s.step);
         }
@@ -200,36 +186,52 @@ impl<D: Dev> ParamStore<D> {
 
     /// A snapshot of the parameter values in `state` (sizes checked against the store).
     pub fn snapshot_from(&self, state: &SnapshotState) -> Result<Snapshot<D>, StateMismatch> {
-        check("snapshot matrices", self.mats.len(), state.mats.len())?;
-        check("snapshot vectors", self.vecs.len(), state.vecs.len())?;
         check("snapshot tables", self.tables.len(), state.tables.len())?;
-        let mats = self
-            .mats
-            .iter()
-            .zip(&state.mats)
-            .map(|((name, t), v)| {
-                check(name, t.shape().num_elements(), v.len())?;
-                Ok(self.dev.tensor_from_vec(v.clone(), *t.shape()))
-            })
-            .collect::<Result<_, StateMismatch>>()?;
-        let vecs = self
-            .vecs
-            .iter()
-            .zip(&state.vecs)
-            .map(|((name, t), v)| {
-                check(name, t.shape().num_elements(), v.len())?;
-                Ok(self.dev.tensor_from_vec(v.clone(), *t.shape()))
-            })
-            .collect::<Result<_, StateMismatch>>()?;
         for (t, v) in self.tables.iter().zip(&state.tables) {
             check(&t.name, t.param_count(), v.len())?;
         }
         Ok(Snapshot {
-            mats,
-            vecs,
+            mats: tensors_like(&self.dev, &self.mats, &state.mats)?,
+            vecs: tensors_like(&self.dev, &self.vecs, &state.vecs)?,
             tables: state.tables.clone(),
         })
     }
+}
+
+/// Tensors shaped like `params`, holding `values` (one list per parameter, sizes checked).
+fn tensors_like<S: Shape, D: Dev>(
+    dev: &D,
+    params: &[(String, Tensor<S, f32, D>)],
+    values: &[Vec<f32>],
+) -> Result<Vec<Tensor<S, f32, D>>, StateMismatch> {
+    check("snapshot parameters", params.len(), values.len())?;
+    params
+        .iter()
+        .zip(values)
+        .map(|((name, t), v)| {
+            check(name, t.shape().num_elements(), v.len())?;
+            Ok(dev.tensor_from_vec(v.clone(), *t.shape()))
+        })
+        .collect()
+}
+
+/// Overwrites `params` with `state`'s values, names and sizes checked.
+fn load_named<S: Shape, D: Dev>(
+    dev: &D,
+    params: &mut [(String, Tensor<S, f32, D>)],
+    state: &[NamedValues],
+) -> Result<(), StateMismatch> {
+    for ((name, t), s) in params.iter_mut().zip(state) {
+        if *name != s.name {
+            return Err(StateMismatch(format!(
+                "parameter `{}`, expected `{name}`",
+                s.name
+            )));
+        }
+        check(name, t.shape().num_elements(), s.values.len())?;
+        *t = dev.tensor_from_vec(s.values.clone(), *t.shape());
+    }
+    Ok(())
 }
 
 impl<D: Dev> Snapshot<D> {

@@ -131,12 +131,11 @@ pub fn after_training<T, E: std::fmt::Display>(
 
 /// What a cell's checkpoint must match to be resumed from: the cell, its configs and
 /// the hashes of its data and split (`CheckpointAt::with_fingerprint` adds the build).
-pub fn fingerprint(
+fn fingerprint(
     spec: &TaskSpec,
     id: &CellId,
     model_config: &serde_json::Value,
-    data_sha256: &str,
-    split_sha256: &SplitHashes,
+    data: &DataHashes,
 ) -> serde_json::Value {
     serde_json::json!({
         "task": spec.name,
@@ -145,19 +144,29 @@ pub fn fingerprint(
         "device": id.device,
         "model_config": model_config,
         "train_config": spec.recorded_train_config(),
-        "data_sha256": data_sha256,
-        "split_sha256": split_sha256,
+        "data_sha256": data.data_sha256,
+        "split_sha256": data.split_sha256,
     })
+}
+
+/// The hashes of a cell's input data and of its split.
+pub struct DataHashes<'a> {
+    pub data_sha256: &'a str,
+    pub split_sha256: &'a SplitHashes,
 }
 
 /// The cell's epochs as its task's training config sets them, with its model's
 /// optimizer, early stopping on the task's primary metric, the cell's seed, and its
-/// checkpoints when the runner asks for them (keyed by `fingerprint`).
+/// checkpoints when the runner asks for them (keyed by the cell's configs and data).
 pub fn epoch_plan<'a>(
     spec: &'a TaskSpec,
     id: &CellId,
-    fingerprint: serde_json::Value,
+    model_config: &serde_json::Value,
+    data: DataHashes,
 ) -> EpochPlan<'a> {
+    let checkpoint = id
+        .checkpoint
+        .map(|c| c.with_fingerprint(&fingerprint(spec, id, model_config, &data)));
     EpochPlan {
         batch_size: spec.train.batch_size,
         max_epochs: spec.train.max_epochs,
@@ -166,7 +175,7 @@ pub fn epoch_plan<'a>(
         optim: spec.train.optim_for(id.model),
         monitor: spec.primary_metric(),
         seed: id.seed,
-        checkpoint: id.checkpoint.map(|c| c.with_fingerprint(&fingerprint)),
+        checkpoint,
     }
 }
 

@@ -19,8 +19,8 @@ use crate::data::DataError;
 use crate::provenance;
 use crate::results::{CellResult, GenerativeCost, Scores, Seconds};
 use crate::task::cell::{
-    after_training, epoch_plan, fingerprint, record_training, row_counts, start_cost,
-    unless_paused, CellError, CellStart,
+    after_training, epoch_plan, record_training, row_counts, start_cost, unless_paused, CellError,
+    CellStart,
 };
 use crate::train_gen::train_gen;
 
@@ -88,17 +88,7 @@ pub fn run_cell<D: Dev>(
     .map_err(|e| task_err(format!("model output shapes: {e}")))?;
     let train = train_examples(logs);
     let pre_users = pretrain_users(logs);
-    let plan = epoch_plan(
-        spec,
-        id,
-        fingerprint(
-            spec,
-            id,
-            &model_config,
-            &prep.data_sha256,
-            &prep.split_hashes,
-        ),
-    );
+    let plan = epoch_plan(spec, id, &model_config, prep.hashes());
     let valid_cands = Candidates::of(logs, gen_spec, &valid);
     let test_cands = Candidates::of(logs, gen_spec, &test);
     let data_seconds = t0.elapsed().as_secs_f64();

@@ -3,8 +3,8 @@
 //! constant predictor and, for synthetic worlds, the oracle (true probabilities).
 
 use crate::task::cell::{
-    after_training, epoch_plan, fingerprint, record_training, row_counts, start_cost,
-    unless_paused, CellError, CellStart,
+    after_training, epoch_plan, record_training, row_counts, start_cost, unless_paused, CellError,
+    CellStart, DataHashes,
 };
 use std::time::Instant;
 
@@ -74,7 +74,11 @@ pub fn run_cell<D: Dev>(
         epochs: epoch_plan(
             spec,
             id,
-            fingerprint(spec, id, &model_config, &prep.data_sha256, &split_hashes),
+            &model_config,
+            DataHashes {
+                data_sha256: &prep.data_sha256,
+                split_sha256: &split_hashes,
+            },
         ),
         label,
     };

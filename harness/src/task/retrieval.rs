@@ -6,8 +6,8 @@
 //! worlds, the oracle (the true next-item probabilities).
 
 use crate::task::cell::{
-    after_training, epoch_plan, fingerprint, record_training, row_counts, start_cost,
-    unless_paused, CellError, CellStart,
+    after_training, epoch_plan, record_training, row_counts, start_cost, unless_paused, CellError,
+    CellStart,
 };
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -116,17 +116,7 @@ pub fn run_cell<D: Dev>(
     let users = train_users(seqs);
     let all_users: Vec<usize> = (0..seqs.n_users()).collect();
     let plan = SeqTrainPlan {
-        epochs: epoch_plan(
-            spec,
-            id,
-            fingerprint(
-                spec,
-                id,
-                &model_config,
-                &prep.data_sha256,
-                &prep.split_hashes,
-            ),
-        ),
+        epochs: epoch_plan(spec, id, &model_config, prep.hashes()),
         max_len: r.max_len,
         n_neg: r.n_neg_for(id.model),
         length_buckets: r.length_buckets,
