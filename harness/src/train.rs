@@ -355,39 +355,14 @@ pub fn run_epochs<D: Dev, T: Clone>(
     let steps_per_epoch = rows.len().div_ceil(plan.batch_size);
     progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
     let mut first_epoch = 1;
-    let t_load = Instant::now();
     if let Some(ck) = plan.checkpoint.as_ref().and_then(|p| resumable(p, plan)) {
-        match resume(store, opt, log, &ck) {
-            Ok(resumed) => {
-                log = resumed;
-                first_epoch = ck.epochs_done + 1;
-                run.train_seconds = ck.train_seconds;
-                run.examples_seen = ck.examples_seen;
-                run.flops = Flops::from_state(&ck.flops);
-                run.resumed_after = ck.resumed_after.clone();
-                run.resumed_after.push(ck.epochs_done);
-                run.resumed_seconds = ck.wall_seconds;
-                replay_device_draws(store.dev(), ck.device_draws);
-                progress.set_position((steps_per_epoch * ck.epochs_done) as u64);
-                progress.suspend(|| {
-                    eprintln!(
-                        "resumed after epoch {} from its checkpoint ({:.2} s to load)",
-                        ck.epochs_done,
-                        t_load.elapsed().as_secs_f64()
-                    )
-                });
-            }
-            // The key names the model and its configs, so a mismatch here is a bug;
-            // the store may be half loaded, not something to train on.
-            Err(e) => panic!(
-                "{}: resuming from this cell's checkpoint failed: {e}",
-                plan.checkpoint
-                    .as_ref()
-                    .map_or(String::new(), |p| p.path.display().to_string())
-            ),
-        }
+        log = continue_from(store, opt, log, &mut run, &ck, plan, progress);
+        first_epoch = ck.epochs_done + 1;
     }
-    let mut last_save = Instant::now();
+    let mut saver = plan
+        .checkpoint
+        .as_ref()
+        .map(|p| Saver::new(p, draws_at_start));
     for epoch in first_epoch..=plan.max_epochs {
         let t0 = Instant::now();
         let mut loss_sum = 0.0f64;
@@ -418,18 +393,98 @@ pub fn run_epochs<D: Dev, T: Clone>(
         if stop {
             break;
         }
-        let Some(p) = plan.checkpoint.as_ref().filter(|_| epoch < plan.max_epochs) else {
-            continue;
-        };
+        if let Some(saver) = saver.as_mut().filter(|_| epoch < plan.max_epochs) {
+            saver.after_epoch(store, opt, &log, &run, epoch, progress)?;
+        }
+    }
+    let (curve, best_epoch) = log.finish(store);
+    run.curve = curve;
+    run.best_epoch = best_epoch;
+    Ok(run)
+}
+
+/// Loads a checkpoint into the store, optimizer, epoch log and run totals, and replays
+/// the device draws its epochs took.
+fn continue_from<'a, D: Dev>(
+    store: &mut ParamStore<D>,
+    opt: &mut Optimizer<D>,
+    log: EpochLog<'a, D>,
+    run: &mut EpochRun,
+    ck: &Checkpoint,
+    plan: &EpochPlan,
+    progress: &ProgressBar,
+) -> EpochLog<'a, D> {
+    let t_load = Instant::now();
+    // The key names the model and its configs, so a mismatch here is a bug; the store
+    // may be half loaded, not something to train on.
+    let log = resume(store, opt, log, ck).unwrap_or_else(|e| {
+        let path = plan
+            .checkpoint
+            .as_ref()
+            .map(|p| p.path.display().to_string());
+        panic!(
+            "{}: resuming from this cell's checkpoint failed: {e}",
+            path.unwrap_or_default()
+        )
+    });
+    run.train_seconds = ck.train_seconds;
+    run.examples_seen = ck.examples_seen;
+    run.flops = Flops::from_state(&ck.flops);
+    run.resumed_after = ck.resumed_after.clone();
+    run.resumed_after.push(ck.epochs_done);
+    run.resumed_seconds = ck.wall_seconds;
+    replay_device_draws(store.dev(), ck.device_draws);
+    let steps_per_epoch = progress.length().unwrap_or(0) / plan.max_epochs.max(1) as u64;
+    progress.set_position(steps_per_epoch * ck.epochs_done as u64);
+    progress.suspend(|| {
+        eprintln!(
+            "resumed after epoch {} from its checkpoint ({:.2} s to load)",
+            ck.epochs_done,
+            t_load.elapsed().as_secs_f64()
+        )
+    });
+    log
+}
+
+/// The checkpoint side of `run_epochs`: saves after an epoch once `every` has passed,
+/// and at the time limit saves and pauses the cell.
+struct Saver<'p> {
+    plan: &'p CheckpointPlan,
+    last_save: Instant,
+    /// The device-draw count when the cell's epochs began (replayed draws count after).
+    draws_at_start: u64,
+}
+
+impl<'p> Saver<'p> {
+    fn new(plan: &'p CheckpointPlan, draws_at_start: u64) -> Self {
+        Saver {
+            plan,
+            last_save: Instant::now(),
+            draws_at_start,
+        }
+    }
+
+    /// After epoch `epoch` (not the last): saves when due; `Err(Paused)` at the limit.
+    fn after_epoch<D: Dev>(
+        &mut self,
+        store: &ParamStore<D>,
+        opt: &Optimizer<D>,
+        log: &EpochLog<D>,
+        run: &EpochRun,
+        epoch: usize,
+        progress: &ProgressBar,
+    ) -> Result<(), TrainError> {
+        let p = self.plan;
         let pause = p.stop_at.is_some_and(|t| Instant::now() >= t);
-        if pause || last_save.elapsed() >= p.every {
-            // Replayed draws went through the counter too.
-            let draws = device_draws() - draws_at_start;
-            let t_save = Instant::now();
-            let ck = snapshot(store, opt, &log, &run, p, epoch, draws);
-            let saved = checkpoint::save(&p.path, &ck);
-            last_save = Instant::now();
-            if saved.is_ok() {
+        if !pause && self.last_save.elapsed() < p.every {
+            return Ok(());
+        }
+        let t_save = Instant::now();
+        let draws = device_draws() - self.draws_at_start;
+        let saved = checkpoint::save(&p.path, &snapshot(store, opt, log, run, p, epoch, draws));
+        self.last_save = Instant::now();
+        match saved {
+            Ok(()) => {
                 let mb = std::fs::metadata(&p.path).map_or(0.0, |m| m.len() as f64 / 1e6);
                 progress.suspend(|| {
                     eprintln!(
@@ -438,24 +493,18 @@ pub fn run_epochs<D: Dev, T: Clone>(
                         t_save.elapsed().as_secs_f64()
                     )
                 });
-            }
-            match saved {
-                Ok(()) if pause => {
+                if pause {
                     return Err(TrainError::Paused {
                         epoch,
                         path: p.path.clone(),
-                    })
+                    });
                 }
-                Ok(()) => {}
-                // Pausing without a checkpoint would lose the epochs: train on.
-                Err(e) => eprintln!("warning: could not save a checkpoint, training goes on: {e}"),
             }
+            // Pausing without a checkpoint would lose the epochs: train on.
+            Err(e) => eprintln!("warning: could not save a checkpoint, training goes on: {e}"),
         }
+        Ok(())
     }
-    let (curve, best_epoch) = log.finish(store);
-    run.curve = curve;
-    run.best_epoch = best_epoch;
-    Ok(run)
 }
 
 /// The plan's checkpoint if it may be resumed from and is this cell's; a missing one is
