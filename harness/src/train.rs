@@ -512,6 +512,12 @@ impl<'p> Saver<'p> {
 /// starts over.
 fn resumable(p: &CheckpointPlan, plan: &EpochPlan) -> Option<Checkpoint> {
     if !p.resume {
+        if p.path.exists() {
+            eprintln!(
+                "note: {} is not resumed from without --resume; the cell starts from epoch 1",
+                p.path.display()
+            );
+        }
         return None;
     }
     match checkpoint::load(&p.path) {

@@ -650,7 +650,8 @@ fn a_cell_paused_twice_and_resumed_equals_an_uninterrupted_one() {
 
 /// A generative cell with pre-training (LUM) resumed from a checkpoint: pre-training is
 /// not checkpointed, the resumed run redoes it (with the same device draws) and then
-/// loads the ranking epochs' state, ending where an uninterrupted run does.
+/// loads the ranking epochs' state, ending where an uninterrupted run does. A run
+/// without `--resume` does not use the checkpoint.
 #[test]
 fn a_paused_generative_cell_with_pretraining_resumes_to_the_same_result() {
     let env = Env::new();
@@ -665,6 +666,24 @@ fn a_paused_generative_cell_with_pretraining_resumes_to_the_same_result() {
     let mut paused = parts.to_vec();
     paused.extend(["--time-limit", "0"]);
     assert_eq!(env.run(&paused).status.code(), Some(3));
+    // Without --resume the checkpoint is not used (and says so): the cell starts over.
+    let again = env.run(&[
+        "run",
+        "gck",
+        "--run",
+        "parts",
+        "--seeds",
+        "1",
+        "--time-limit",
+        "0",
+    ]);
+    assert_eq!(again.status.code(), Some(3));
+    assert!(
+        stderr(&again)
+            .contains("is not resumed from without --resume; the cell starts from epoch 1"),
+        "{}",
+        stderr(&again)
+    );
     let last = env.run(&parts);
     assert!(last.status.success(), "{}", stderr(&last));
     let cell = |run: &str, ext: &str| env.path(&format!("results/{run}/gck/lum/seed-0.{ext}"));
