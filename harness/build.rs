@@ -25,6 +25,28 @@ fn main() {
 
     let commit = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=RECBENCH_BUILD_COMMIT={commit}");
+    // Uncommitted changes to tracked files, hashed: a checkpoint's key includes it, so a
+    // build with edits is not taken for a clean build of the same commit. Rerun when
+    // any source changes (directories are scanned as a whole).
+    let diff = Command::new("git")
+        .args(["diff", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let changes = if diff.is_empty() {
+        "none".to_string()
+    } else {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        diff.hash(&mut h);
+        format!("{:016x}", h.finish())
+    };
+    println!("cargo:rustc-env=RECBENCH_BUILD_CHANGES={changes}");
+    for dir in ["src", "../baselines/src", "../Cargo.lock"] {
+        println!("cargo:rerun-if-changed={dir}");
+    }
     // Rebuild when HEAD moves: the HEAD file (branch switches), the branch's ref file
     // (commits) and packed-refs. Only paths that exist, since a missing path would
     // rerun this script on every build.

@@ -13,15 +13,21 @@
 //! Only the epochs of `train::run_epochs` are checkpointed. A generative model's
 //! pre-training (LUM's step 1) runs again in a resumed cell, deterministically, before
 //! the saved state replaces what it produced: it costs its time again, nothing else.
+//!
+//! Memory: saving streams the file and borrows the tables, so it adds about the dense
+//! parameters' size to the cell's peak. Loading reads the whole checkpoint while the
+//! freshly built tables exist, so a resumed cell's peak RSS can include one extra copy
+//! of its tables (the record says it was resumed).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use baselines::engine::{FlopsState, OptimState, SnapshotState, StoreState};
+use bincode::Options;
 use serde::{Deserialize, Serialize};
 
 use crate::provenance;
-use crate::results::write_atomic;
+use crate::results::write_atomic_with;
 use crate::train::CurvePoint;
 
 /// Bumped when the file's layout changes; other versions are not resumed from.
@@ -51,11 +57,13 @@ pub struct CheckpointAt {
 
 impl CheckpointAt {
     /// The plan for a cell whose inputs are `fingerprint` (its configs and data hashes):
-    /// the key adds the build, so a checkpoint of another build is not resumed from.
+    /// the key adds the build (its commit and any uncommitted changes it was built
+    /// with), so a checkpoint of another build is not resumed from.
     pub fn with_fingerprint(&self, fingerprint: &serde_json::Value) -> CheckpointPlan {
         let keyed = serde_json::json!({
             "format": FORMAT,
             "build_commit": provenance::build_commit(),
+            "build_changes": provenance::build_changes(),
             "cell": fingerprint,
         });
         CheckpointPlan {
@@ -73,18 +81,20 @@ pub fn checkpoint_path(result_path: &Path) -> PathBuf {
     result_path.with_extension("ckpt")
 }
 
-/// Training state after `epochs_done` epochs.
+/// Training state after `epochs_done` epochs. Saving borrows the embedding tables (the
+/// bulk of it) rather than copying them, so a save adds little to the cell's peak
+/// memory; a loaded checkpoint owns its data (`Checkpoint<'static>`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Checkpoint {
+pub struct Checkpoint<'a> {
     pub format: u32,
     pub key: String,
     pub epochs_done: usize,
     /// Draws taken from the device's random stream by the training steps so far.
     pub device_draws: u64,
-    pub store: StoreState,
+    pub store: StoreState<'a>,
     pub optim: OptimState,
     /// The best epoch's parameters (None while no epoch had a score).
-    pub best: Option<SnapshotState>,
+    pub best: Option<SnapshotState<'a>>,
     pub best_score: Option<f64>,
     pub best_epoch: usize,
     pub curve: Vec<CurvePoint>,
@@ -115,18 +125,17 @@ pub fn save(path: &Path, ck: &Checkpoint) -> Result<(), CheckpointError> {
         path: path.to_path_buf(),
         source,
     };
-    let bytes = bincode::serialize(ck).map_err(|e| CheckpointError::Corrupt {
-        path: path.to_path_buf(),
-        msg: e.to_string(),
-    })?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    write_atomic(path, &bytes).map_err(io)
+    write_atomic_with(path, |w| {
+        bincode::serialize_into(w, ck).map_err(|e| match *e {
+            bincode::ErrorKind::Io(e) => e,
+            other => std::io::Error::other(other.to_string()),
+        })
+    })
+    .map_err(io)
 }
 
 /// The checkpoint at `path`, or None when there is none.
-pub fn load(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
+pub fn load(path: &Path) -> Result<Option<Checkpoint<'static>>, CheckpointError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -157,7 +166,7 @@ pub fn load(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
 }
 
 /// The leading fields of a checkpoint, read without the parameters.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CheckpointHead {
     pub format: u32,
     pub key: String,
@@ -167,9 +176,25 @@ pub struct CheckpointHead {
 /// The head of the checkpoint at `path` (None when there is none or it is unreadable),
 /// for listings: it reads a few bytes, not the whole file.
 pub fn head(path: &Path) -> Option<CheckpointHead> {
-    let file = std::fs::File::open(path).ok()?;
-    let head: CheckpointHead = bincode::deserialize_from(std::io::BufReader::new(file)).ok()?;
-    (head.format == FORMAT).then_some(head)
+    use std::io::Read;
+    let mut file = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    let mut format = [0u8; 4];
+    file.read_exact(&mut format).ok()?;
+    if u32::from_le_bytes(format) != FORMAT {
+        return None;
+    }
+    // The key is a 64-character hash: a longer length is not a checkpoint of ours,
+    // and must not make bincode allocate what a corrupt file claims.
+    let (key, epochs_done): (String, usize) = bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_limit(1024)
+        .deserialize_from(file)
+        .ok()?;
+    Some(CheckpointHead {
+        format: FORMAT,
+        key,
+        epochs_done,
+    })
 }
 
 /// Removes a finished cell's checkpoint (a missing one is fine).
@@ -188,7 +213,7 @@ pub fn remove(path: &Path) -> Result<(), CheckpointError> {
 mod tests {
     use super::*;
 
-    fn sample() -> Checkpoint {
+    fn sample() -> Checkpoint<'static> {
         Checkpoint {
             format: FORMAT,
             key: "k".into(),
@@ -252,6 +277,12 @@ mod tests {
             err.contains("checkpoint format 7, this build reads format 1"),
             "{err}"
         );
+        assert!(head(&p).is_none());
+        // A key length no checkpoint has: the head is refused, nothing that size read.
+        let mut huge = FORMAT.to_le_bytes().to_vec();
+        huge.extend(u64::MAX.to_le_bytes());
+        std::fs::write(&p, huge).unwrap();
+        assert!(head(&p).is_none());
     }
 
     #[test]

@@ -63,8 +63,9 @@ enum Cmd {
         #[arg(long, default_value_t = 10.0)]
         checkpoint_minutes: f64,
         /// Stop after this many minutes: after the epoch that ends past the limit (saving
-        /// the cell's checkpoint) or before the next cell; exit status 3. Continue with
-        /// `--resume`. A run trains at least one epoch whatever the limit.
+        /// the cell's checkpoint) or before the next cell; exit status 3 (1 if a cell
+        /// failed). Continue with `--resume`. A run trains at least one epoch whatever
+        /// the limit.
         #[arg(long)]
         time_limit: Option<f64>,
         /// List the cells the run would visit and which already have results; prepare
@@ -222,9 +223,6 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             if let Some(limit) = time_limit {
                 if !(limit.is_finite() && *limit >= 0.0) {
                     anyhow::bail!("--time-limit must be a number of minutes >= 0, got {limit}");
-                }
-                if *checkpoint_minutes == 0.0 {
-                    anyhow::bail!("--time-limit needs checkpoints (--checkpoint-minutes > 0): a cell stopped without one would lose its epochs");
                 }
             }
             let opts = RunOptions {

@@ -52,6 +52,12 @@ pub fn build_commit() -> String {
     env!("RECBENCH_BUILD_COMMIT").to_string()
 }
 
+/// A hash of the uncommitted changes to tracked files when this binary was built, or
+/// `none` for a clean build.
+pub fn build_changes() -> String {
+    env!("RECBENCH_BUILD_CHANGES").to_string()
+}
+
 pub fn rustc_version() -> String {
     env!("RECBENCH_RUSTC").to_string()
 }

@@ -255,6 +255,9 @@ pub fn plan_cells(opts: &RunOptions) -> Result<(String, Vec<PlannedCell>)> {
 }
 
 pub fn run(opts: &RunOptions) -> Result<RunSummary> {
+    if opts.time_limit.is_some() && opts.checkpoint_every.is_none() {
+        bail!("a time limit needs checkpoints (--checkpoint-minutes > 0): a cell stopped without one would lose its epochs");
+    }
     let plan = resolve(opts)?;
     match opts.device {
         DeviceKind::Cpu => run_on(|seed| Ok(baselines::Cpu::seed_from_u64(seed)), opts, plan),
@@ -343,6 +346,10 @@ fn run_on<D: Dev>(
         if todo.is_empty() {
             continue;
         }
+        if let Some(why) = past_limit(&summary, stop_at, &spec.name) {
+            summary.paused = Some(why);
+            break 'tasks;
+        }
         overall.set_message(format!("preparing {}", spec.name));
         let context = || {
             format!(
@@ -391,7 +398,12 @@ fn run_on<D: Dev>(
             spec.models
                 .entry(model.clone())
                 .or_insert(serde_json::Value::Null);
-            overall.set_message(format!("{} / {model} / seed {seed}", spec.name));
+            let cell_name = format!("{} / {model} / seed {seed}", spec.name);
+            if let Some(why) = past_limit(&summary, stop_at, &cell_name) {
+                summary.paused = Some(why);
+                break 'tasks;
+            }
+            overall.set_message(cell_name);
             let bar = multi.add(ProgressBar::new(0));
             bar.set_style(
                 ProgressStyle::with_template(
@@ -401,17 +413,15 @@ fn run_on<D: Dev>(
                 .progress_chars("=> "),
             );
             bar.set_prefix(model.clone());
-            // Past the limit, no new cell starts; but every run makes progress, so
-            // the first cell starts whatever the limit.
-            if summary.ran > 0 && stop_at.is_some_and(|at| Instant::now() >= at) {
-                summary.paused = Some(format!(
-                    "stopped at the time limit before {} / {model} / seed {seed}",
-                    spec.name
-                ));
-                break 'tasks;
+            let ckpt_file = checkpoint_path(&path_of(t, &model, seed));
+            if opts.checkpoint_every.is_none() && ckpt_file.exists() {
+                eprintln!(
+                    "note: {} is not used (--checkpoint-minutes 0): the cell starts from epoch 1",
+                    ckpt_file.display()
+                );
             }
             let ckpt = opts.checkpoint_every.map(|every| CheckpointAt {
-                path: checkpoint_path(&path_of(t, &model, seed)),
+                path: ckpt_file.clone(),
                 every,
                 resume: opts.resume,
                 stop_at,
@@ -453,6 +463,8 @@ fn run_on<D: Dev>(
             };
             let cell = match cell {
                 Err(CellError::Paused { epoch, path }) => {
+                    bar.finish_and_clear();
+                    multi.remove(&bar);
                     summary.paused = Some(format!(
                         "stopped at the time limit after epoch {epoch} of {} / {model} / seed {seed}; its checkpoint is {}",
                         spec.name,
@@ -471,8 +483,11 @@ fn run_on<D: Dev>(
             result.provenance.config_sha256 = config_hash(&spec, &model, seed);
             let path = path_of(t, &model, seed);
             write_cell(&path, &mut result, scores.as_ref(), values.as_ref())?;
-            // The result is written: the checkpoint (if any) has done its job.
-            checkpoint::remove(&checkpoint_path(&path))?;
+            // The result is written: the checkpoint (if any) has done its job; one that
+            // cannot be removed is left behind, harmless (a finished cell is skipped).
+            if let Err(e) = checkpoint::remove(&ckpt_file) {
+                eprintln!("warning: {e}");
+            }
             summary.ran += 1;
             if result.status == Status::Failed {
                 summary.failed += 1;
@@ -483,6 +498,13 @@ fn run_on<D: Dev>(
     }
     overall.finish_and_clear();
     Ok(summary)
+}
+
+/// Why the run stops before `next` (a task or a cell) when the time limit has passed;
+/// None before the limit, and before the run's first cell: every run makes progress.
+fn past_limit(summary: &RunSummary, stop_at: Option<Instant>, next: &str) -> Option<String> {
+    let past = summary.ran > 0 && stop_at.is_some_and(|at| Instant::now() >= at);
+    past.then(|| format!("stopped at the time limit before {next}"))
 }
 
 /// A task's prepared data, by kind.

@@ -308,7 +308,8 @@ pub struct EpochRun {
     pub flops: Flops,
     /// Epochs after which this cell was resumed from a checkpoint (empty: one run).
     pub resumed_after: Vec<usize>,
-    /// Wall seconds of the epochs earlier runs of a resumed cell did.
+    /// Wall seconds from the start of training to the checkpoint this run resumed from
+    /// (earlier runs' epochs, validations and saves); 0 for a cell trained in one run.
     pub resumed_seconds: f64,
 }
 
@@ -417,7 +418,11 @@ fn continue_from<'a, D: Dev>(
     let t_load = Instant::now();
     // The key names the model and its configs, so a mismatch here is a bug; the store
     // may be half loaded, not something to train on.
-    let log = resume(store, opt, log, ck).unwrap_or_else(|e| {
+    let loaded = store
+        .load_state(&ck.store)
+        .and_then(|()| opt.load_state(store, &ck.optim))
+        .and_then(|()| log.resume(store, ck));
+    let log = loaded.unwrap_or_else(|e| {
         let path = plan
             .checkpoint
             .as_ref()
@@ -481,7 +486,10 @@ impl<'p> Saver<'p> {
         }
         let t_save = Instant::now();
         let draws = device_draws() - self.draws_at_start;
-        let saved = checkpoint::save(&p.path, &snapshot(store, opt, log, run, p, epoch, draws));
+        let saved = checkpoint::save(
+            &p.path,
+            &checkpoint_of(store, opt, log, run, p, epoch, draws),
+        );
         self.last_save = Instant::now();
         match saved {
             Ok(()) => {
@@ -510,7 +518,7 @@ impl<'p> Saver<'p> {
 /// The plan's checkpoint if it may be resumed from and is this cell's; a missing one is
 /// None, and an unreadable or foreign one is None with a line saying why the cell
 /// starts over.
-fn resumable(p: &CheckpointPlan, plan: &EpochPlan) -> Option<Checkpoint> {
+fn resumable(p: &CheckpointPlan, plan: &EpochPlan) -> Option<Checkpoint<'static>> {
     if !p.resume {
         if p.path.exists() {
             eprintln!(
@@ -538,27 +546,18 @@ fn resumable(p: &CheckpointPlan, plan: &EpochPlan) -> Option<Checkpoint> {
     }
 }
 
-fn resume<'a, D: Dev>(
-    store: &mut ParamStore<D>,
-    opt: &mut Optimizer<D>,
-    log: EpochLog<'a, D>,
-    ck: &Checkpoint,
-) -> Result<EpochLog<'a, D>, StateMismatch> {
-    store.load_state(&ck.store)?;
-    opt.load_state(store, &ck.optim)?;
-    log.resume(store, ck)
-}
-
+/// The checkpoint of the state after `epoch`, borrowing the tables from `store` and
+/// the best snapshot in `log`.
 #[allow(clippy::too_many_arguments)]
-fn snapshot<D: Dev>(
-    store: &ParamStore<D>,
+fn checkpoint_of<'s, D: Dev>(
+    store: &'s ParamStore<D>,
     opt: &Optimizer<D>,
-    log: &EpochLog<D>,
+    log: &'s EpochLog<D>,
     run: &EpochRun,
     p: &CheckpointPlan,
     epoch: usize,
     device_draws: u64,
-) -> Checkpoint {
+) -> Checkpoint<'s> {
     Checkpoint {
         format: checkpoint::FORMAT,
         key: p.key.clone(),

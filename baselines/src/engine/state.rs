@@ -9,6 +9,7 @@
 //! Loading checks names and sizes, so a checkpoint of another model or configuration
 //! is an error rather than silently wrong parameters.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
@@ -97,19 +98,20 @@ pub struct NamedValues {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TableState {
+pub struct TableState<'a> {
     pub name: String,
-    /// Weights and row-wise optimizer state, as the table lays them out.
-    pub data: Vec<f32>,
+    /// Weights and row-wise optimizer state, as the table lays them out; borrowed from
+    /// the table when saving, so a checkpoint does not copy the largest state.
+    pub data: Cow<'a, [f32]>,
     pub step: u32,
 }
 
 /// Every parameter value of a store, with the tables' optimizer state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoreState {
+pub struct StoreState<'a> {
     pub mats: Vec<NamedValues>,
     pub vecs: Vec<NamedValues>,
-    pub tables: Vec<TableState>,
+    pub tables: Vec<TableState<'a>>,
 }
 
 /// The dense optimizer's step counter and Adam moments (m, v) per matrix and vector.
@@ -120,12 +122,13 @@ pub struct OptimState {
     pub vecs: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
-/// Parameter values of a [`Snapshot`] (the best epoch's), in the store's order.
+/// Parameter values of a [`Snapshot`] (the best epoch's), in the store's order; the
+/// tables borrowed from the snapshot when saving.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SnapshotState {
+pub struct SnapshotState<'a> {
     pub mats: Vec<Vec<f32>>,
     pub vecs: Vec<Vec<f32>>,
-    pub tables: Vec<Vec<f32>>,
+    pub tables: Vec<Cow<'a, [f32]>>,
 }
 
 /// FLOP counts by phase and kind, with owned names.
@@ -147,7 +150,7 @@ fn named_values<S: Shape, D: Dev>(params: &[(String, Tensor<S, f32, D>)]) -> Vec
 }
 
 impl<D: Dev> ParamStore<D> {
-    pub fn state(&self) -> StoreState {
+    pub fn state(&self) -> StoreState<'_> {
         StoreState {
             mats: named_values(&self.mats),
             vecs: named_values(&self.vecs),
@@ -156,7 +159,7 @@ impl<D: Dev> ParamStore<D> {
                 .iter()
                 .map(|t| TableState {
                     name: t.name.clone(),
-                    data: t.raw_data().to_vec(),
+                    data: Cow::Borrowed(t.raw_data()),
                     step: t.step(),
                 })
                 .collect(),
@@ -193,7 +196,7 @@ impl<D: Dev> ParamStore<D> {
         Ok(Snapshot {
             mats: tensors_like(&self.dev, &self.mats, &state.mats)?,
             vecs: tensors_like(&self.dev, &self.vecs, &state.vecs)?,
-            tables: state.tables.clone(),
+            tables: state.tables.iter().map(|t| t.to_vec()).collect(),
         })
     }
 }
@@ -235,11 +238,15 @@ fn load_named<S: Shape, D: Dev>(
 }
 
 impl<D: Dev> Snapshot<D> {
-    pub fn state(&self) -> SnapshotState {
+    pub fn state(&self) -> SnapshotState<'_> {
         SnapshotState {
             mats: self.mats.iter().map(|t| t.as_vec()).collect(),
             vecs: self.vecs.iter().map(|t| t.as_vec()).collect(),
-            tables: self.tables.clone(),
+            tables: self
+                .tables
+                .iter()
+                .map(|t| Cow::Borrowed(t.as_slice()))
+                .collect(),
         }
     }
 }
@@ -379,8 +386,9 @@ mod tests {
         assert_eq!(device_seed(&a), device_seed(&b));
     }
 
-    /// A model drawing from the device's stream directly (not through `device_seed`)
-    /// would make resumed cells differ from uninterrupted ones without any error.
+    /// A model drawing from the device's stream directly (not through `device_seed`:
+    /// dfdx's RNG, its random tensors or its dropout) would make resumed cells differ
+    /// from uninterrupted ones without any error.
     #[test]
     fn every_device_draw_goes_through_device_seed() {
         fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
@@ -390,11 +398,20 @@ mod tests {
                     walk(&p, out);
                 } else if p.extension().is_some_and(|x| x == "rs")
                     && !p.ends_with("engine/state.rs")
-                    && std::fs::read_to_string(&p)
-                        .unwrap()
-                        .contains(".random_u64()")
                 {
-                    out.push(p.display().to_string());
+                    // dfdx's own draws from the device: its RNG, random tensors, dropout.
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    let direct = [
+                        ".random_u64()",
+                        ".sample_normal",
+                        ".sample_uniform",
+                        ".sample_like",
+                        ".sample_rand",
+                        ".dropout(",
+                    ];
+                    for call in direct.iter().filter(|c| text.contains(*c)) {
+                        out.push(format!("{} ({call})", p.display()));
+                    }
                 }
             }
         }
