@@ -356,8 +356,17 @@ pub fn run_epochs<D: Dev, T: Clone>(
     let steps_per_epoch = rows.len().div_ceil(plan.batch_size);
     progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
     let mut first_epoch = 1;
+    let t_load = Instant::now();
     if let Some(ck) = plan.checkpoint.as_ref().and_then(|p| resumable(p, plan)) {
-        log = continue_from(store, opt, log, &mut run, &ck, plan, progress);
+        log = continue_from(store, opt, log, &mut run, &ck, plan);
+        progress.set_position((steps_per_epoch * ck.epochs_done) as u64);
+        progress.suspend(|| {
+            eprintln!(
+                "resumed after epoch {} from its checkpoint ({:.2} s to read and load)",
+                ck.epochs_done,
+                t_load.elapsed().as_secs_f64()
+            )
+        });
         first_epoch = ck.epochs_done + 1;
     }
     let mut saver = plan
@@ -413,9 +422,7 @@ fn continue_from<'a, D: Dev>(
     run: &mut EpochRun,
     ck: &Checkpoint,
     plan: &EpochPlan,
-    progress: &ProgressBar,
 ) -> EpochLog<'a, D> {
-    let t_load = Instant::now();
     // The key names the model and its configs, so a mismatch here is a bug; the store
     // may be half loaded, not something to train on.
     let loaded = store
@@ -439,15 +446,6 @@ fn continue_from<'a, D: Dev>(
     run.resumed_after.push(ck.epochs_done);
     run.resumed_seconds = ck.wall_seconds;
     replay_device_draws(store.dev(), ck.device_draws);
-    let steps_per_epoch = progress.length().unwrap_or(0) / plan.max_epochs.max(1) as u64;
-    progress.set_position(steps_per_epoch * ck.epochs_done as u64);
-    progress.suspend(|| {
-        eprintln!(
-            "resumed after epoch {} from its checkpoint ({:.2} s to load)",
-            ck.epochs_done,
-            t_load.elapsed().as_secs_f64()
-        )
-    });
     log
 }
 
