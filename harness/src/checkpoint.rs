@@ -168,7 +168,6 @@ pub fn load(path: &Path) -> Result<Option<Checkpoint<'static>>, CheckpointError>
 /// The leading fields of a checkpoint, read without the parameters.
 #[derive(Debug, Clone)]
 pub struct CheckpointHead {
-    pub format: u32,
     pub key: String,
     pub epochs_done: usize,
 }
@@ -190,11 +189,7 @@ pub fn head(path: &Path) -> Option<CheckpointHead> {
         .with_limit(1024)
         .deserialize_from(file)
         .ok()?;
-    Some(CheckpointHead {
-        format: FORMAT,
-        key,
-        epochs_done,
-    })
+    Some(CheckpointHead { key, epochs_done })
 }
 
 /// Removes a finished cell's checkpoint (a missing one is fine).

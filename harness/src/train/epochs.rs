@@ -12,7 +12,7 @@ use super::{CurvePoint, EpochPlan, TrainError};
 use crate::data::batcher::epoch_order;
 
 /// What `run_epochs` did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct EpochRun {
     pub curve: Vec<CurvePoint>,
     /// The epoch whose parameters the store holds (0 = no epoch had a score).
@@ -61,15 +61,7 @@ pub fn run_epochs<D: Dev, T: Clone>(
 ) -> Result<EpochRun, TrainError> {
     let draws_at_start = device_draws();
     let mut log = EpochLog::new(store, plan.monitor, plan.patience).not_before(plan.min_epochs);
-    let mut run = EpochRun {
-        curve: Vec::new(),
-        best_epoch: 0,
-        train_seconds: 0.0,
-        examples_seen: 0,
-        flops: Flops::default(),
-        resumed_after: Vec::new(),
-        resumed_seconds: 0.0,
-    };
+    let mut run = EpochRun::default();
     let steps_per_epoch = rows.len().div_ceil(plan.batch_size);
     progress.set_length((steps_per_epoch * plan.max_epochs) as u64);
     let mut first_epoch = 1;
