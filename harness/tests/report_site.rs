@@ -258,6 +258,11 @@ fn claim_verdicts_are_computed_and_shown() {
     assert!(!dnn.contains("claim-demo-newmodel-better"));
     let newm = std::fs::read_to_string(out.join("model-newmodel.html")).unwrap();
     assert!(newm.contains(">not reproduced<") && newm.contains("no significant difference"));
+    // A page no claim names says so, and a variant's points to its base model's claims.
+    let mde = std::fs::read_to_string(out.join("model-dnn_mde.html")).unwrap();
+    assert!(mde.contains(r#"id="no-claims""#) && !mde.contains("claim-demo-"));
+    assert!(mde.contains(r#"claims about <a href="model-dnn.html">dnn</a> are on its page"#));
+    assert!(!bh.contains(r#"id="no-claims""#) && !newm.contains(r#"id="no-claims""#));
 }
 
 /// The SVG plot of `page` whose title id ends in `key`.
