@@ -17,7 +17,9 @@
 //! Memory: saving streams the file and borrows the tables, so it adds about the dense
 //! parameters' size to the cell's peak. Loading reads the whole checkpoint while the
 //! freshly built tables exist, so a resumed cell's peak RSS can include one extra copy
-//! of its tables (the record says it was resumed).
+//! of its tables (the record says it was resumed). Each checkpoint carries the largest
+//! peak RSS of the cell's runs so far, so a resumed cell reports the peak over all its
+//! runs, not the last run's alone.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,7 +33,7 @@ use crate::results::write_atomic_with;
 use crate::train::CurvePoint;
 
 /// Bumped when the file's layout changes; other versions are not resumed from.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Where a cell's checkpoint goes, how often it is written, and the key a checkpoint
 /// must carry to be resumed from.
@@ -105,6 +107,9 @@ pub struct Checkpoint<'a> {
     pub flops: FlopsState,
     /// Epochs after which earlier runs of this cell were resumed.
     pub resumed_after: Vec<usize>,
+    /// The largest peak resident memory (VmHWM, bytes) of this cell's runs up to the
+    /// save, this one included (None where it cannot be read).
+    pub peak_rss_bytes: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -233,6 +238,7 @@ mod tests {
             examples_seen: 10,
             flops: FlopsState::default(),
             resumed_after: vec![1],
+            peak_rss_bytes: Some(123 << 20),
         }
     }
 
@@ -247,6 +253,7 @@ mod tests {
         assert_eq!(back.optim, sample().optim);
         assert_eq!(back.best_score, Some(0.1 + 0.2));
         assert_eq!(back.resumed_after, vec![1]);
+        assert_eq!(back.peak_rss_bytes, Some(123 << 20));
         remove(&p).unwrap();
         assert!(!p.exists());
         remove(&p).unwrap();
@@ -269,7 +276,9 @@ mod tests {
         std::fs::write(&p, other).unwrap();
         let err = load(&p).unwrap_err().to_string();
         assert!(
-            err.contains("checkpoint format 7, this build reads format 1"),
+            err.contains(&format!(
+                "checkpoint format 7, this build reads format {FORMAT}"
+            )),
             "{err}"
         );
         assert!(head(&p).is_none());

@@ -88,7 +88,8 @@ pub struct Cost {
     /// Inference latency (forward only, no tape) per batch size.
     #[serde(default)]
     pub latency: Vec<Latency>,
-    /// Peak resident memory (VmHWM) of the process; see `peak_rss_scope`.
+    /// Peak resident memory (VmHWM) of the process; see `peak_rss_scope`. A cell resumed
+    /// from a checkpoint reports the largest peak of its runs (`crate::checkpoint`).
     pub process_peak_rss_bytes: Option<u64>,
     /// What `process_peak_rss_bytes` covers: `cell` (the peak was reset when the cell
     /// started; the task's dataset, loaded before, is included), `measurement` (reset

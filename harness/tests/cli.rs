@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use harness::checkpoint;
 use harness::results::{read_result, Scores, Status};
 use serde_json::json;
 
@@ -551,6 +552,7 @@ fn retrieval_run_writes_cells_with_user_values_resumes_and_reports() {
 /// other settings is not resumed from.
 #[test]
 fn a_cell_paused_twice_and_resumed_equals_an_uninterrupted_one() {
+    const EARLIER_PEAK: u64 = 1 << 45;
     let env = Env::new();
     let mut spec = tiny_seq("ck");
     spec["models"]["sasrec"]["dropout"] = json!(0.3);
@@ -588,6 +590,14 @@ fn a_cell_paused_twice_and_resumed_equals_an_uninterrupted_one() {
             let listed = String::from_utf8_lossy(&env.run(&d).stdout).to_string();
             let line = format!("to run  ck {model} seed 0 (checkpoint after epoch {epoch})");
             assert!(listed.contains(&line), "{listed}");
+            if epoch == 1 {
+                // Each run's peak memory travels with the checkpoints: a peak above any
+                // this process reaches must survive the next pause and reach the record.
+                let mut ck = checkpoint::load(&ckpt).unwrap().unwrap();
+                assert!(ck.peak_rss_bytes.is_some_and(|b| b > 0), "{model}");
+                ck.peak_rss_bytes = Some(EARLIER_PEAK);
+                checkpoint::save(&ckpt, &ck).unwrap();
+            }
         }
         let mut a = args.to_vec();
         a.push("--resume");
@@ -602,6 +612,11 @@ fn a_cell_paused_twice_and_resumed_equals_an_uninterrupted_one() {
         let p = read_result(&json).unwrap();
         assert_eq!(p.resumed_after_epochs, vec![1, 2]);
         assert!(w.resumed_after_epochs.is_empty());
+        assert_eq!(p.cost.process_peak_rss_bytes, Some(EARLIER_PEAK), "{model}");
+        assert!(w
+            .cost
+            .process_peak_rss_bytes
+            .is_some_and(|b| b < EARLIER_PEAK));
         assert_eq!((p.best_epoch, p.curve.len()), (w.best_epoch, 4), "{model}");
         for (a, b) in p.curve.iter().zip(&w.curve) {
             assert_eq!(

@@ -204,7 +204,8 @@ pub fn row_counts(rows: &[(&str, usize)]) -> BTreeMap<String, usize> {
 }
 
 /// Records what training did: the curve, the best epoch and its validation metrics,
-/// training FLOPs and throughput, and the peak memory so far.
+/// training FLOPs and throughput, and the peak memory so far (over all the cell's runs
+/// when it was resumed from a checkpoint).
 pub fn record_training(result: &mut CellResult, cost: &mut Cost, run: &EpochRun, device: &str) {
     result.valid_metrics = run.curve[run.best_epoch.max(1) - 1].valid.clone();
     result.best_epoch = run.best_epoch;
@@ -212,6 +213,6 @@ pub fn record_training(result: &mut CellResult, cost: &mut Cost, run: &EpochRun,
     result.resumed_after_epochs = run.resumed_after.clone();
     cost::flops_cost(&run.flops, run.examples_seen, cost);
     cost.train_examples_per_second = run.examples_per_second();
-    cost.process_peak_rss_bytes = cost::peak_rss_bytes();
+    cost.process_peak_rss_bytes = run.peak_rss_bytes();
     cost.gpu_memory = cost::cuda_mem_info(device.parse().unwrap_or(DeviceKind::Cpu));
 }

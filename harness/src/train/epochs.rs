@@ -28,12 +28,22 @@ pub struct EpochRun {
     /// Wall seconds from the start of training to the checkpoint this run resumed from
     /// (earlier runs' epochs, validations and saves); 0 for a cell trained in one run.
     pub resumed_seconds: f64,
+    /// The largest peak RSS of the earlier runs this run resumed from (None: one run,
+    /// or unknown); `peak_rss_bytes` combines it with this process's peak.
+    pub earlier_peak_rss: Option<u64>,
 }
 
 impl EpochRun {
     /// Training rows per second, optimizer included, validation excluded.
     pub fn examples_per_second(&self) -> f64 {
         self.examples_seen as f64 / self.train_seconds.max(1e-9)
+    }
+
+    /// The cell's peak resident memory over all its runs: this process's peak
+    /// (`crate::cost::peak_rss_bytes`, reset when the cell started) or an earlier run's
+    /// saved with the checkpoint this one resumed from, whichever is larger.
+    pub fn peak_rss_bytes(&self) -> Option<u64> {
+        self.earlier_peak_rss.max(crate::cost::peak_rss_bytes())
     }
 }
 

@@ -44,6 +44,7 @@ pub(super) fn continue_from<'a, D: Dev>(
     run.resumed_after = ck.resumed_after.clone();
     run.resumed_after.push(ck.epochs_done);
     run.resumed_seconds = ck.wall_seconds;
+    run.earlier_peak_rss = ck.peak_rss_bytes;
     replay_device_draws(store.dev(), ck.device_draws);
     log
 }
@@ -171,5 +172,6 @@ fn checkpoint_of<'s, D: Dev>(
         examples_seen: run.examples_seen,
         flops: run.flops.state(),
         resumed_after: run.resumed_after.clone(),
+        peak_rss_bytes: run.peak_rss_bytes(),
     }
 }
