@@ -4,7 +4,10 @@
 //! Each cell records the config its model was built with (`model_config`) and the
 //! training and protocol settings (`train_config`, see `TaskSpec::recorded_train_config`);
 //! both are compared with what the task file in the tasks folder gives for the cell's
-//! model today. The task's description and other models' configs do not matter.
+//! model today. The task's description and other models' configs do not matter, nor
+//! do other models' entries in the per-model overrides (`train.optim_overrides`,
+//! `retrieval.n_neg_overrides`): both sides are compared as the settings the cell's
+//! model trains with (`settings_for`).
 
 use std::path::Path;
 
@@ -29,7 +32,7 @@ pub fn stale_cells(
     spec: &TaskSpec,
     path: &Path,
 ) -> (Vec<StaleCell>, Option<String>) {
-    let train = spec.recorded_train_config();
+    let recorded = spec.recorded_train_config();
     let mut stale: Vec<StaleCell> = cells
         .iter()
         .filter_map(|c| {
@@ -40,7 +43,8 @@ pub fn stale_cells(
                     differs.push("model config");
                 }
             }
-            if !same_json(&train, &r.train_config) {
+            let now = settings_for(&recorded, &r.model);
+            if !same_json(&now, &settings_for(&r.train_config, &r.model)) {
                 differs.push("training settings");
             }
             (!differs.is_empty()).then(|| StaleCell {
@@ -82,6 +86,35 @@ pub fn stale_cells(
     (stale, Some(text))
 }
 
+/// The training settings `model` trains with, from a recorded `train_config` (a task's
+/// `train` section for ranking tasks; `{"train": .., "retrieval" | "generative": ..}`
+/// otherwise): its entry of `optim_overrides` replaces `optim`, its entry of
+/// `n_neg_overrides` replaces `n_neg`, and the override maps are dropped, so adding or
+/// changing another model's override changes nothing here.
+fn settings_for(config: &serde_json::Value, model: &str) -> serde_json::Value {
+    use serde_json::Value;
+    let mut out = config.clone();
+    fn resolve(section: &mut Value, model: &str, map: &str, field: &str) {
+        let Some(obj) = section.as_object_mut() else {
+            return;
+        };
+        if let Some(Value::Object(overrides)) = obj.remove(map) {
+            if let Some(v) = overrides.get(model) {
+                obj.insert(field.to_string(), v.clone());
+            }
+        }
+    }
+    if out.get("train").is_some() {
+        resolve(&mut out["train"], model, "optim_overrides", "optim");
+    } else {
+        resolve(&mut out, model, "optim_overrides", "optim");
+    }
+    if out.get("retrieval").is_some() {
+        resolve(&mut out["retrieval"], model, "n_neg_overrides", "n_neg");
+    }
+    out
+}
+
 /// JSON equality up to the last bits of floats: a recorded `0.9990000128746033` may
 /// read back one unit in the last place off (serde_json's default float parser), which
 /// is no difference of settings.
@@ -108,8 +141,38 @@ fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::same_json;
+    use super::{same_json, settings_for};
     use serde_json::json;
+
+    #[test]
+    fn another_models_override_changes_nothing_and_the_models_own_does() {
+        let was = json!({
+            "train": {"batch_size": 128, "optim": {"lr": 0.001}, "optim_overrides": {}},
+            "retrieval": {"n_neg": 1, "n_neg_overrides": {"hstu_n128": 128}},
+        });
+        let mut now = was.clone();
+        now["retrieval"]["n_neg_overrides"]["sasrec_n128"] = json!(128);
+        now["train"]["optim_overrides"]["kuaiformer"] = json!({"lr": 0.01});
+        for model in ["sasrec", "hstu_n128", "hstu"] {
+            assert!(same_json(
+                &settings_for(&was, model),
+                &settings_for(&now, model)
+            ));
+        }
+        // The model's own entries are its settings: 128 negatives is not 1.
+        let n128 = settings_for(&now, "sasrec_n128");
+        assert!(!same_json(&settings_for(&was, "sasrec_n128"), &n128));
+        assert_eq!(n128["retrieval"]["n_neg"], json!(128));
+        assert!(!same_json(
+            &settings_for(&was, "kuaiformer"),
+            &settings_for(&now, "kuaiformer")
+        ));
+        // Ranking tasks record the train section alone.
+        let rank = json!({"optim": {"lr": 0.001}, "optim_overrides": {"dcnv2": {"lr": 0.01}}});
+        assert_eq!(settings_for(&rank, "dcnv2")["optim"], json!({"lr": 0.01}));
+        assert_eq!(settings_for(&rank, "dnn")["optim"], json!({"lr": 0.001}));
+        assert!(settings_for(&rank, "dnn").get("optim_overrides").is_none());
+    }
 
     #[test]
     fn floats_one_ulp_apart_are_the_same_setting_and_real_changes_are_not() {
