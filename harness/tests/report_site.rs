@@ -256,6 +256,8 @@ fn claim_verdicts_are_computed_and_shown() {
     let dnn = std::fs::read_to_string(out.join("model-dnn.html")).unwrap();
     assert!(dnn.contains(r#"<a href="model-dnn_mde.html">dnn_mde</a>"#));
     assert!(!dnn.contains("claim-demo-newmodel-better"));
+    // ... and the claims checked on its variants (BH is a configuration of the DNN).
+    assert!(dnn.contains("claim-demo-bh-beats-hash") && dnn.contains("claim-demo-bh-keeps"));
     let newm = std::fs::read_to_string(out.join("model-newmodel.html")).unwrap();
     assert!(newm.contains(">not reproduced<") && newm.contains("no significant difference"));
     // A page no claim names says so, and a variant's points to its base model's claims.

@@ -129,9 +129,13 @@ pub fn build(
                     .filter(|(_, b)| **b == m)
                     .map(|(v, _)| (v.clone(), slug(v)))
                     .collect(),
+                // A paper's claims are often checked on a variant (HSTU under SASRec's
+                // loss): the base model's page, which holds the paper, shows them too.
                 claims: claim_results
                     .iter()
-                    .filter(|c| c.concerns(&m))
+                    .filter(|c| {
+                        c.concerns(&m) || base_of.iter().any(|(v, b)| *b == m && c.concerns(v))
+                    })
                     .cloned()
                     .collect(),
                 in_catalog: info.is_some(),
