@@ -8,8 +8,8 @@
 //! cargo bench -p baselines --bench genrank
 
 use baselines::engine::{OptimConfig, Optimizer, ParamStore, SparseOptim};
-use baselines::generative::{Exposure, Request};
-use baselines::{build_gen, gen_train_step, Cpu, GenBatch, GenSpec};
+use baselines::kinds::generative::{Exposure, Request};
+use baselines::{registry, train_step, Cpu, GenBatch, GenSpec, Generative};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -61,9 +61,10 @@ fn bench(c: &mut Criterion) {
     let config = serde_json::json!({"dim": 64, "blocks": 2, "heads": 4, "dropout": 0.0});
     for name in ["genrank", "hstu_rank"] {
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let model = build_gen(name, &config, &spec, &mut store).unwrap();
+        let model = registry::build::<Generative, _>(name, &config, &spec, &mut store).unwrap();
         let mut opt = Optimizer::new(&cfg, &mut store);
-        let (_, flops) = gen_train_step(model.as_ref(), &mut store, &mut opt, &b);
+        let baselines::StepOutput { flops, .. } =
+            train_step(model.as_ref(), &mut store, &mut opt, &b);
         eprintln!(
             "{name}: {:.3} GFLOPs per step (forward {:.3}, backward {:.3})",
             flops.total() as f64 / 1e9,
@@ -71,7 +72,7 @@ fn bench(c: &mut Criterion) {
             flops.backward_total() as f64 / 1e9,
         );
         group.bench_function(name, |bench| {
-            bench.iter(|| gen_train_step(model.as_ref(), &mut store, &mut opt, &b))
+            bench.iter(|| train_step(model.as_ref(), &mut store, &mut opt, &b))
         });
     }
     group.finish();

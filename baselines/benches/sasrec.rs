@@ -9,7 +9,7 @@
 //! cargo bench -p baselines --bench sasrec
 
 use baselines::engine::{OptimConfig, Optimizer, ParamStore, SparseOptim};
-use baselines::{build_seq, seq_train_step, Cpu, SeqBatch, SeqSpec};
+use baselines::{registry, train_step, Cpu, Retrieval, SeqBatch, SeqSpec};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -71,10 +71,10 @@ fn bench(c: &mut Criterion) {
         let mut config = common.clone();
         config[depth] = 2.into();
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let model = build_seq(name, &config, &spec, &mut store).unwrap();
+        let model = registry::build::<Retrieval, _>(name, &config, &spec, &mut store).unwrap();
         let mut opt = Optimizer::new(&cfg, &mut store);
         group.bench_function(name, |bench| {
-            bench.iter(|| seq_train_step(model.as_ref(), &mut store, &mut opt, &b))
+            bench.iter(|| train_step(model.as_ref(), &mut store, &mut opt, &b))
         });
     }
     group.finish();

@@ -5,8 +5,9 @@
 //!
 //! cargo bench -p baselines --bench train_step
 
-use baselines::engine::{train_step, OptimConfig, Optimizer, ParamStore, SparseOptim};
-use baselines::{build, Batch, Cpu, FeatureSpec};
+use baselines::engine::{OptimConfig, Optimizer, ParamStore, SparseOptim};
+use baselines::train_step;
+use baselines::{registry, Batch, Cpu, FeatureSpec, Ranking};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -49,7 +50,7 @@ fn bench(c: &mut Criterion) {
     for name in ["lr", "dnn", "dcnv2"] {
         let config = serde_json::json!({});
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let model = build(name, &config, &spec, &mut store).unwrap();
+        let model = registry::build::<Ranking, _>(name, &config, &spec, &mut store).unwrap();
         let cfg = OptimConfig {
             sparse: SparseOptim::adam(1e-3),
             ..Default::default()

@@ -1,31 +1,32 @@
 //! recbench model zoo on dfdx tensors.
 //!
-//! `Batch` and `FeatureSpec` are the input contract with the harness, `Model` the model
-//! interface, `engine` the shared machinery (parameters, optimizers, sparse tables, FLOP
-//! counting), `layers` the shared building blocks, and one folder per model family.
-//! This crate does not depend on the harness.
+//! - `contract`: the one model contract, generic over the task kind (`Kind`,
+//!   `Forward`, `Model`) and the one training step (`contract::step`);
+//! - `kinds`: each task kind's spec, batch, output and default loss;
+//! - `registry`: how a model registers (paper, config, side inputs, build) and the
+//!   lookups by name; `models`: the models by kind, one file each;
+//! - `engine`: parameters, optimizers, sparse tables, FLOP counting; `layers`: the
+//!   shared building blocks.
+//!
+//! Dependencies point one way: `models -> registry -> contract, kinds -> layers ->
+//! engine`. This crate does not depend on the harness.
 
-pub mod batch;
-pub mod catalog;
+pub mod contract;
 pub mod engine;
-pub mod generative;
+pub mod kinds;
 pub mod layers;
-pub mod model;
-pub mod ranking;
-pub mod sequence;
-pub mod sequential;
+pub mod models;
+pub mod registry;
 
-pub use batch::{Batch, FeatureSpec, PairStat, PairStats};
-pub use catalog::{build, info, pair_fields, validate, ModelError, ModelInfo, CATALOG};
-pub use generative::{
-    gen_gradient_norms, gen_logits, gen_pretrain_gradient_norms, gen_pretrain_step, gen_train_step,
-    GenBatch, GenForward, GenModel, GenSpec,
+pub use contract::step::{
+    gradient_norms, predict, pretrain_gradient_norms, pretrain_step, train_step, StepOutput,
 };
-pub use model::{Forward, Model};
-pub use sequence::{
-    seq_gradient_norms, seq_train_step, seq_user_vectors, SeqBatch, SeqForward, SeqModel, SeqSpec,
-};
-pub use sequential::{build_gen, build_seq, validate_gen, validate_seq, GEN_CATALOG, SEQ_CATALOG};
+pub use contract::{Forward, Kind, Loss, Model};
+pub use kinds::generative::{GenBatch, GenSpec};
+pub use kinds::ranking::{Batch, FeatureSpec, PairStat, PairStats, RankingInputs};
+pub use kinds::retrieval::{RetrievalHints, SeqBatch, SeqSpec};
+pub use kinds::{Generative, Ranking, Retrieval};
+pub use registry::{ModelError, ModelInfo, Registered, Registration, Registry};
 
 /// The CPU device every default build has.
 pub type Cpu = dfdx::tensor::Cpu;

@@ -7,13 +7,12 @@
 mod common;
 use common::{logloss, slice, toy_batch_with, Users};
 
-use baselines::engine::{
-    gradient_norms, predict_logits, train_step, OptimConfig, Optimizer, ParamStore, SparseOptim,
-};
+use baselines::engine::{OptimConfig, Optimizer, ParamStore, SparseOptim};
 use baselines::layers::frequency::{mde_width, ranks};
 use baselines::layers::EmbeddingStrategy;
-use baselines::ranking::{AmtlDnn, AmtlDnnConfig};
-use baselines::{build, Batch, Cpu, FeatureSpec};
+use baselines::models::ranking::{AmtlDnn, AmtlDnnConfig};
+use baselines::{gradient_norms, predict, train_step};
+use baselines::{registry, Batch, Cpu, FeatureSpec, Ranking};
 use serde_json::json;
 
 const VOCABS: [u32; 3] = [60, 40, 7];
@@ -57,11 +56,15 @@ fn amtl_needs_training_frequencies() {
     s.frequencies = None;
     let mut store = ParamStore::new(Cpu::default(), 0);
     // Validation (before the split) passes; building without counts is an error.
-    assert!(baselines::validate("amtl_dnn", &json!({}), &s).is_ok());
-    let err = build("amtl_dnn", &json!({}), &s, &mut store).err().unwrap();
+    assert!(
+        baselines::registry::validate::<baselines::Ranking>("amtl_dnn", &json!({}), &s).is_ok()
+    );
+    let err = registry::build::<Ranking, _>("amtl_dnn", &json!({}), &s, &mut store)
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("frequencies"), "{err}");
     let mde = json!({"embedding": {"kind": "mde"}});
-    assert!(build("dnn", &mde, &s, &mut store).is_err());
+    assert!(registry::build::<Ranking, _>("dnn", &mde, &s, &mut store).is_err());
 }
 
 #[test]
@@ -70,7 +73,7 @@ fn all_ones_mask_equals_the_plain_embedding() {
     let s = spec(&batch);
     let dev = Cpu::default();
     let mut s_dnn = ParamStore::new(dev.clone(), 3);
-    let dnn = build(
+    let dnn = registry::build::<Ranking, _>(
         "dnn",
         &json!({"embedding_dim": 8, "hidden": [16]}),
         &s,
@@ -79,11 +82,11 @@ fn all_ones_mask_equals_the_plain_embedding() {
     .unwrap();
     let mut s_amtl = ParamStore::new(dev, 3);
     let cfg = json!({"embedding_dim": 8, "hidden": [16], "aml_hidden": 8, "force_width": 8});
-    let amtl = build("amtl_dnn", &cfg, &s, &mut s_amtl).unwrap();
+    let amtl = registry::build::<Ranking, _>("amtl_dnn", &cfg, &s, &mut s_amtl).unwrap();
     // Same seed and creation order: the same table and MLP.
     assert_eq!(s_dnn.tables()[0].weights(), s_amtl.tables()[0].weights());
-    let a = predict_logits(dnn.as_ref(), &s_dnn, &batch).0;
-    let b = predict_logits(amtl.as_ref(), &s_amtl, &batch).0;
+    let a = predict(dnn.as_ref(), &s_dnn, &batch).0;
+    let b = predict(amtl.as_ref(), &s_amtl, &batch).0;
     assert_eq!(a, b);
 }
 
@@ -115,15 +118,15 @@ fn forward_equals_a_hard_truncation_at_the_argmax_width() {
         }
     }
     cut_store.tables_mut()[0].set_weights(&table);
-    let a = predict_logits(&model, &store, &batch).0;
-    let b = predict_logits(&cut, &cut_store, &batch).0;
+    let a = predict(&model, &store, &batch).0;
+    let b = predict(&cut, &cut_store, &batch).0;
     for (x, y) in a.iter().zip(&b) {
         assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{x} vs {y}");
     }
     // Some ids are cut (widths below d), so the mask matters: the untruncated table
     // with an all-ones mask gives other logits.
     assert!(widths.iter().any(|&k| k < d as u32));
-    let untruncated = predict_logits(&cut, &store, &batch).0;
+    let untruncated = predict(&cut, &store, &batch).0;
     assert_ne!(a, untruncated);
 }
 
@@ -132,7 +135,7 @@ fn gradients_reach_both_amls_and_every_parameter() {
     let batch = toy_batch_with(256, 13, Users::Skewed);
     let s = spec(&batch);
     let mut store = ParamStore::new(Cpu::default(), 0);
-    let model = build("amtl_dnn", &json!({}), &s, &mut store).unwrap();
+    let model = registry::build::<Ranking, _>("amtl_dnn", &json!({}), &s, &mut store).unwrap();
     let norms = gradient_norms(model.as_ref(), &store, &batch);
     assert_eq!(norms.len(), store.names().len());
     for aml in ["h_aml", "l_aml"] {
@@ -172,7 +175,7 @@ fn amtl_dnn_beats_the_constant_predictor() {
                 .is_finite());
         }
     }
-    let ll = logloss(&predict_logits(&model, &store, &test).0, &test.labels);
+    let ll = logloss(&predict(&model, &store, &test).0, &test.labels);
     let used = model.used_embedding_values(&store);
     eprintln!(
         "constant {constant:.4}, amtl_dnn {ll:.4}, used {used} of {}",
@@ -238,7 +241,7 @@ fn mde_widths_follow_the_rule_and_masked_dims_are_never_trained() {
     // gradient, so Adam does not move them); the used values of looked-up rows move.
     let cfg = json!({"embedding_dim": d, "hidden": [16], "embedding": {"kind": "mde"}});
     let mut store = ParamStore::new(Cpu::default(), 2);
-    let model = build("dnn", &cfg, &s, &mut store).unwrap();
+    let model = registry::build::<Ranking, _>("dnn", &cfg, &s, &mut store).unwrap();
     let before = store.tables()[0].weights();
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
     train_step(model.as_ref(), &mut store, &mut opt, &batch);
@@ -273,10 +276,10 @@ fn flop_counter_matches_the_hand_formula_for_the_layer() {
     let n = 64 * 3;
     let run = |name: &str, cfg: serde_json::Value| {
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let m = build(name, &cfg, &s, &mut store).unwrap();
+        let m = registry::build::<Ranking, _>(name, &cfg, &s, &mut store).unwrap();
         let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
         let train = train_step(m.as_ref(), &mut store, &mut opt, &batch).flops;
-        let eval = predict_logits(m.as_ref(), &store, &batch).1;
+        let eval = predict(m.as_ref(), &store, &batch).1;
         (train, eval)
     };
     let (dt, de) = run("dnn", json!({"embedding_dim": d, "hidden": [16]}));
@@ -307,7 +310,7 @@ fn models_report_the_embedding_values_they_use() {
     let s = spec(&batch);
     let built = |name: &str, cfg: serde_json::Value| {
         let mut store = ParamStore::new(Cpu::default(), 4);
-        let m = build(name, &cfg, &s, &mut store).unwrap();
+        let m = registry::build::<Ranking, _>(name, &cfg, &s, &mut store).unwrap();
         (m, store)
     };
     // MDE, d = 8, by the three-tier rule: per field ceil(v/10) ids keep 8 values, the

@@ -5,13 +5,11 @@
 mod common;
 use common::{logloss, slice, toy_batch, toy_spec};
 
-use baselines::engine::{
-    gradient_norms, predict_logits, train_step, Ctx, OptimConfig, Optimizer, ParamStore,
-    SparseOptim,
-};
+use baselines::engine::{Ctx, OptimConfig, Optimizer, ParamStore, SparseOptim};
 use baselines::layers::{ApgLayer, Proj};
-use baselines::ranking::{ApgDcnv2, ApgDcnv2Config, ApgDnn, ApgDnnConfig, ConditionConfig};
-use baselines::{build, validate, Cpu};
+use baselines::models::ranking::{ApgDcnv2, ApgDcnv2Config, ApgDnn, ApgDnnConfig, ConditionConfig};
+use baselines::{gradient_norms, predict, train_step};
+use baselines::{registry, Cpu, Ranking};
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -143,7 +141,8 @@ fn merged_equals_unmerged() {
     assert_close(&run_layer(&store, &merged, &x, &z), &before, 1e-5, "layer");
 
     let batch = toy_batch(200, 5);
-    let train = |store: &mut ParamStore<Cpu>, model: &dyn baselines::Model<Cpu>| {
+    let train = |store: &mut ParamStore<Cpu>,
+                 model: &dyn baselines::Model<baselines::Ranking, Cpu>| {
         let mut opt = Optimizer::new(&OptimConfig::default(), store);
         for lo in (0..200).step_by(50) {
             train_step(model, store, &mut opt, &slice(&batch, lo, lo + 50));
@@ -157,18 +156,18 @@ fn merged_equals_unmerged() {
     };
     let model = ApgDnn::new(&mut store, &toy_spec(), &cfg);
     train(&mut store, &model);
-    let (a, fa) = predict_logits(&model, &store, &batch);
+    let (a, fa) = predict(&model, &store, &batch);
     let merged = model.merged(&mut store);
-    let (b, fb) = predict_logits(&merged, &store, &batch);
+    let (b, fb) = predict(&merged, &store, &batch);
     assert_close(&b, &a, 1e-4, "apg_dnn");
     assert!(fb.forward_total() < fa.forward_total());
     // apg_dcnv2, self-wise.
     let mut store = ParamStore::new(Cpu::default(), 4);
     let model = ApgDcnv2::new(&mut store, &toy_spec(), &ApgDcnv2Config::default());
     train(&mut store, &model);
-    let (a, _) = predict_logits(&model, &store, &batch);
+    let (a, _) = predict(&model, &store, &batch);
     let merged = model.merged(&mut store);
-    let (b, _) = predict_logits(&merged, &store, &batch);
+    let (b, _) = predict(&merged, &store, &batch);
     assert_close(&b, &a, 1e-4, "apg_dcnv2");
 }
 
@@ -219,8 +218,8 @@ fn gradients_reach_every_parameter() {
     let batch = toy_batch(64, 2);
     for (name, cfg) in configs() {
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let model = build(name, &cfg, &toy_spec(), &mut store).unwrap();
-        let (logits, _) = predict_logits(model.as_ref(), &store, &batch);
+        let model = registry::build::<Ranking, _>(name, &cfg, &toy_spec(), &mut store).unwrap();
+        let (logits, _) = predict(model.as_ref(), &store, &batch);
         assert!(logits.iter().all(|x| x.is_finite()) && logits.len() == 64);
         let norms = gradient_norms(model.as_ref(), &store, &batch);
         assert_eq!(norms.len(), store.names().len());
@@ -250,7 +249,7 @@ fn apg_models_beat_the_constant_predictor() {
     let mut results = Vec::new();
     for (name, cfg) in runs {
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let model = build(name, &cfg, &toy_spec(), &mut store).unwrap();
+        let model = registry::build::<Ranking, _>(name, &cfg, &toy_spec(), &mut store).unwrap();
         let ocfg = OptimConfig {
             lr: 3e-3,
             weight_decay: 0.0,
@@ -264,10 +263,7 @@ fn apg_models_beat_the_constant_predictor() {
                 assert!(out.loss.is_finite());
             }
         }
-        let ll = logloss(
-            &predict_logits(model.as_ref(), &store, &test).0,
-            &test.labels,
-        );
+        let ll = logloss(&predict(model.as_ref(), &store, &test).0, &test.labels);
         results.push((name, ll));
     }
     eprintln!("constant {constant:.4}, models {results:?}");
@@ -325,8 +321,8 @@ fn layer_flops_match_hand_formula() {
 #[test]
 fn bad_configs_are_rejected() {
     let s = toy_spec();
-    assert!(validate("apg_dnn", &json!({}), &s).is_ok());
-    assert!(validate(
+    assert!(registry::validate::<Ranking>("apg_dnn", &json!({}), &s).is_ok());
+    assert!(registry::validate::<Ranking>(
         "apg_dcnv2",
         &json!({"condition": {"kind": "mix", "fields": ["user", "item"]}}),
         &s
@@ -343,7 +339,10 @@ fn bad_configs_are_rejected() {
         json!({"condition": {"kind": "self", "fields": ["user"]}}),
         json!({"condition": {"kind": "other"}}),
     ] {
-        assert!(validate("apg_dnn", &bad, &s).is_err(), "accepted {bad}");
+        assert!(
+            registry::validate::<Ranking>("apg_dnn", &bad, &s).is_err(),
+            "accepted {bad}"
+        );
     }
     let c: ConditionConfig = serde_json::from_value(json!({"kind": "self"})).unwrap();
     assert_eq!(c, ConditionConfig::default());

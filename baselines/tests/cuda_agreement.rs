@@ -12,13 +12,11 @@
 //! Without a usable GPU this fails with the reason (no device, stub or too-old driver).
 #![cfg(feature = "cuda")]
 
-use baselines::engine::{
-    gradient_norms, open_cuda, predict_logits, train_step, Dev, OptimConfig, Optimizer, ParamStore,
-    SparseOptim,
-};
+use baselines::engine::{open_cuda, Dev, OptimConfig, Optimizer, ParamStore, SparseOptim};
+use baselines::{gradient_norms, predict, train_step};
 use std::collections::BTreeMap;
 
-use baselines::{build, Batch, Cpu, FeatureSpec, PairStat, PairStats, CATALOG};
+use baselines::{registry, Batch, Cpu, FeatureSpec, PairStat, PairStats, Ranking};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -117,7 +115,7 @@ struct Trace {
 
 fn trace<D: Dev>(dev: D, name: &str, scale: f32) -> Trace {
     let mut store = ParamStore::new(dev, SEED);
-    let model = build(name, &config(name), &spec(), &mut store).unwrap();
+    let model = registry::build::<Ranking, _>(name, &config(name), &spec(), &mut store).unwrap();
     let grad_norms = gradient_norms(model.as_ref(), &store, &batch(0, 512));
     let cfg = OptimConfig {
         lr: 1e-2,
@@ -136,7 +134,7 @@ fn trace<D: Dev>(dev: D, name: &str, scale: f32) -> Trace {
             .loss
         })
         .collect();
-    let logits = predict_logits(model.as_ref(), &store, &batch(99, 1024)).0;
+    let logits = predict(model.as_ref(), &store, &batch(99, 1024)).0;
     Trace {
         grad_norms,
         losses,
@@ -169,7 +167,7 @@ fn max_logit_diff(a: &Trace, b: &Trace) -> f32 {
 fn cpu_and_cuda_agree_on_every_model() {
     let gpu = open_cuda(0, 0).unwrap_or_else(|e| panic!("{e}"));
     let mut failures = Vec::new();
-    for info in CATALOG {
+    for info in registry::infos::<Ranking>() {
         let name = info.name;
         let (c, g) = (
             trace(Cpu::default(), name, 1.0),
@@ -244,9 +242,12 @@ fn host_table_overhead() {
             labels: (0..b)
                 .map(|_| (rng.gen::<f32>() < 0.2) as u8 as f32)
                 .collect(),
+            columns: Vec::new(),
         };
         let mut store = ParamStore::new(dev.clone(), 0);
-        let model = build("dnn", &serde_json::Value::Null, &spec, &mut store).unwrap();
+        let model =
+            registry::build::<Ranking, _>("dnn", &serde_json::Value::Null, &spec, &mut store)
+                .unwrap();
         let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
         let (mut step, mut gather, mut copy, mut apply) = (vec![], vec![], vec![], vec![]);
         // Ids as the embedding layer makes them (field offsets of 40k).

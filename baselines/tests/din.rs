@@ -9,10 +9,10 @@ mod common;
 use std::collections::BTreeSet;
 
 use baselines::engine::{Ctx, OptimConfig, Optimizer, ParamStore};
-use baselines::generative::action_id;
-use baselines::sequential::din::user_interest;
-use baselines::sequential::{Din, DinConfig};
-use baselines::{gen_logits, gen_train_step, validate_gen, Cpu, GenBatch, GenModel};
+use baselines::kinds::generative::action_id;
+use baselines::models::generative::din::user_interest;
+use baselines::models::generative::{Din, DinConfig};
+use baselines::{predict, registry, train_step, Cpu, GenBatch, Generative, Model};
 use common::gen::*;
 use dfdx::prelude::*;
 use serde_json::json;
@@ -42,7 +42,7 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 
 /// The logits of the real candidate slots only (padding slots may hold anything).
 fn real_logits(m: &Din, store: &ParamStore<Cpu>, b: &GenBatch) -> Vec<f32> {
-    let (logits, _) = gen_logits(m as &dyn GenModel<Cpu>, store, b);
+    let (logits, _) = predict(m as &dyn Model<Generative, Cpu>, store, b);
     let a = b.n_actions;
     b.cand_items
         .iter()
@@ -58,7 +58,7 @@ fn shapes_follow_the_contract() {
     let mut store = ParamStore::new(Cpu::default(), 0);
     let m = model(&mut store, 12, small());
     let mut ctx = Ctx::default();
-    let logits = m.logits_eval(&store, &b, &mut ctx);
+    let logits = m.output_eval(&store, &b, &mut ctx);
     assert_eq!(*logits.shape(), (b.size * b.max_candidates, b.n_actions));
     let (v_u, v_a) = m.interests::<Cpu, NoneTape>(&store, &b, &mut Ctx::default());
     assert_eq!(*v_u.shape(), (b.size * b.max_candidates, 8));
@@ -69,10 +69,10 @@ fn shapes_follow_the_contract() {
 #[test]
 fn config_is_checked() {
     let spec = TasteWorld::new().spec(4);
-    assert!(validate_gen("din", &serde_json::Value::Null, &spec).is_ok());
-    assert!(validate_gen("din", &json!({"dim": 0}), &spec).is_err());
-    assert!(validate_gen("din", &json!({"hidden": [8, 0]}), &spec).is_err());
-    assert!(validate_gen("din", &json!({"heads": 2}), &spec).is_err());
+    assert!(registry::validate::<Generative>("din", &serde_json::Value::Null, &spec).is_ok());
+    assert!(registry::validate::<Generative>("din", &json!({"dim": 0}), &spec).is_err());
+    assert!(registry::validate::<Generative>("din", &json!({"hidden": [8, 0]}), &spec).is_err());
+    assert!(registry::validate::<Generative>("din", &json!({"heads": 2}), &spec).is_err());
 }
 
 #[test]
@@ -233,8 +233,8 @@ fn flop_counter_matches_hand_formula() {
     let mut store = ParamStore::new(Cpu::default(), 3);
     let m = model(&mut store, 12, small());
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
-    let (_, eval) = gen_logits(&m as &dyn GenModel<Cpu>, &store, &b);
-    let (_, train) = gen_train_step(&m, &mut store, &mut opt, &b);
+    let (_, eval) = predict(&m as &dyn Model<Generative, Cpu>, &store, &b);
+    let baselines::StepOutput { flops: train, .. } = train_step(&m, &mut store, &mut opt, &b);
 
     let (bs, c, h, a) = (
         b.size as u64,

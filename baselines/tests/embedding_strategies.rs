@@ -7,12 +7,11 @@ use common::{logloss, slice, toy_batch, toy_spec};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use baselines::engine::{
-    gradient_norms, predict_logits, train_step, OptimConfig, Optimizer, ParamStore, SparseOptim,
-};
+use baselines::engine::{OptimConfig, Optimizer, ParamStore, SparseOptim};
 use baselines::layers::embedding_strategy::{code_bits, Layout, Plan};
 use baselines::layers::{BlockStrategy, Compose, EmbeddingStrategy};
-use baselines::{build, Batch, Cpu, FeatureSpec, Model};
+use baselines::{gradient_norms, predict, train_step};
+use baselines::{registry, Batch, Cpu, FeatureSpec, Model, Ranking};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -137,9 +136,9 @@ fn bh_with_t_equal_to_l_is_the_full_embedding() {
     let cfg_bh = json!({"embedding_dim": 4, "hidden": [8],
         "embedding": strategy_json(&bh(t, BlockStrategy::Skip, Compose::Sum))});
     let mut s_full = ParamStore::new(dev.clone(), 3);
-    let m_full = build("dnn", &cfg_full, &toy_spec(), &mut s_full).unwrap();
+    let m_full = registry::build::<Ranking, _>("dnn", &cfg_full, &toy_spec(), &mut s_full).unwrap();
     let mut s_bh = ParamStore::new(dev, 3);
-    let m_bh = build("dnn", &cfg_bh, &toy_spec(), &mut s_bh).unwrap();
+    let m_bh = registry::build::<Ranking, _>("dnn", &cfg_bh, &toy_spec(), &mut s_bh).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let table: Vec<f32> = (0..s_full.tables()[0].param_count())
         .map(|_| rng.gen_range(-1.0..1.0))
@@ -147,8 +146,8 @@ fn bh_with_t_equal_to_l_is_the_full_embedding() {
     s_full.tables_mut()[0].set_weights(&table);
     s_bh.tables_mut()[0].set_weights(&table);
     assert_eq!(s_full.counts(), s_bh.counts());
-    let a = predict_logits(m_full.as_ref(), &s_full, &batch).0;
-    let b = predict_logits(m_bh.as_ref(), &s_bh, &batch).0;
+    let a = predict(m_full.as_ref(), &s_full, &batch).0;
+    let b = predict(m_bh.as_ref(), &s_bh, &batch).0;
     assert_eq!(a, b);
 }
 
@@ -215,10 +214,10 @@ fn skip_and_succession_agree_up_to_a_permutation_of_the_ids() {
         // n_b = 3 blocks (L = 6) of width 2.
         let cfg = json!({"embedding_dim": 6, "hidden": [8],
             "embedding": strategy_json(&bh(t, strategy, Compose::Concat))});
-        let m = build("dnn", &cfg, &spec, &mut store).unwrap();
+        let m = registry::build::<Ranking, _>("dnn", &cfg, &spec, &mut store).unwrap();
         let n = store.tables()[0].param_count();
         store.tables_mut()[0].set_weights(&(0..n).map(|i| (i as f32).sin()).collect::<Vec<_>>());
-        predict_logits(m.as_ref(), &store, b).0
+        predict(m.as_ref(), &store, b).0
     };
     assert_eq!(
         logits(BlockStrategy::Skip, &batch),
@@ -292,7 +291,7 @@ fn table_sizes_follow_the_formulas() {
     let dev = Cpu::default();
     let table_params = |model: &str, cfg: serde_json::Value, spec: &FeatureSpec| {
         let mut store = ParamStore::new(dev.clone(), 0);
-        build(model, &cfg, spec, &mut store).unwrap();
+        registry::build::<Ranking, _>(model, &cfg, spec, &mut store).unwrap();
         store.counts().embedding as u64
     };
     let d = 8u64;
@@ -327,11 +326,11 @@ fn table_sizes_follow_the_formulas() {
     // Configs that cannot work are rejected before building.
     let bad = json!({"embedding_dim": 5, "embedding": {"kind": "bh", "bits_per_block": 4, "compose": "concat"}});
     let mut store = ParamStore::new(dev.clone(), 0);
-    assert!(build("dnn", &bad, &spec, &mut store).is_err());
+    assert!(registry::build::<Ranking, _>("dnn", &bad, &spec, &mut store).is_err());
     let bad = json!({"embedding": {"kind": "bh", "bits_per_block": 0}});
-    assert!(build("dnn", &bad, &spec, &mut store).is_err());
+    assert!(registry::build::<Ranking, _>("dnn", &bad, &spec, &mut store).is_err());
     let bad = json!({"embedding": {"kind": "bh", "bits_per_block": 2, "skip": true}});
-    assert!(build("dnn", &bad, &spec, &mut store).is_err());
+    assert!(registry::build::<Ranking, _>("dnn", &bad, &spec, &mut store).is_err());
 }
 
 #[test]
@@ -376,10 +375,10 @@ fn bh_flop_counter_matches_formula() {
     let cfg = json!({"embedding_dim": d, "hidden": [h1, h2],
         "embedding": {"kind": "bh", "bits_per_block": t}});
     let mut store = ParamStore::new(Cpu::default(), 0);
-    let m = build("dnn", &cfg, &spec, &mut store).unwrap();
+    let m = registry::build::<Ranking, _>("dnn", &cfg, &spec, &mut store).unwrap();
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
     let train = train_step(m.as_ref(), &mut store, &mut opt, &batch).flops;
-    let (_, eval) = predict_logits(m.as_ref(), &store, &batch);
+    let (_, eval) = predict(m.as_ref(), &store, &batch);
 
     let w = F * d + ND;
     let macs = w * h1 + h1 * h2 + h2;
@@ -420,9 +419,9 @@ fn build_case(
     model: &str,
     s: &EmbeddingStrategy,
     store: &mut ParamStore<Cpu>,
-) -> Box<dyn Model<Cpu>> {
+) -> Box<dyn Model<Ranking, Cpu>> {
     let cfg = json!({ "embedding": strategy_json(s) });
-    build(model, &cfg, &toy_spec(), store).unwrap()
+    registry::build::<Ranking, _>(model, &cfg, &toy_spec(), store).unwrap()
 }
 
 #[test]
@@ -477,7 +476,7 @@ fn each_strategy_beats_the_constant_predictor() {
                     .is_finite());
             }
         }
-        let ll = logloss(&predict_logits(m.as_ref(), &store, &test).0, &test.labels);
+        let ll = logloss(&predict(m.as_ref(), &store, &test).0, &test.labels);
         results.push((model, s, ll));
     }
     eprintln!("constant {constant:.4}");

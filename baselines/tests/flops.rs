@@ -9,10 +9,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use baselines::engine::{
-    predict_logits, train_step, Flops, OptimConfig, Optimizer, ParamStore, SparseOptim,
-};
-use baselines::{build, Batch, Cpu, FeatureSpec};
+use baselines::engine::{Flops, OptimConfig, Optimizer, ParamStore, SparseOptim};
+use baselines::{predict, train_step};
+use baselines::{registry, Batch, Cpu, FeatureSpec, Ranking};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -80,11 +79,11 @@ fn measure_on(
 ) -> (Flops, Flops) {
     let dev = Cpu::default();
     let mut store = ParamStore::new(dev, 0);
-    let m = build(model, &config, spec, &mut store).unwrap();
+    let m = registry::build::<Ranking, _>(model, &config, spec, &mut store).unwrap();
     let mut opt = Optimizer::new(optim, &mut store);
     let b = batch();
     let train = train_step(m.as_ref(), &mut store, &mut opt, &b).flops;
-    let (_, eval) = predict_logits(m.as_ref(), &store, &b);
+    let (_, eval) = predict(m.as_ref(), &store, &b);
     (train, eval)
 }
 

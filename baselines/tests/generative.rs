@@ -6,7 +6,7 @@
 mod common;
 
 use baselines::engine::Ctx;
-use baselines::generative::{action_id, candidate_bce, Exposure, Request};
+use baselines::kinds::generative::{action_id, candidate_bce, Exposure, Request};
 use baselines::{Cpu, GenBatch};
 use common::gen::*;
 use dfdx::prelude::*;

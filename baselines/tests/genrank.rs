@@ -10,9 +10,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use baselines::engine::{OptimConfig, Optimizer, ParamStore};
-use baselines::sequential::gen_hstu::{GenHstuConfig, TokenRanker};
-use baselines::sequential::genrank::GenRank;
-use baselines::{build_gen, gen_logits, gen_train_step, Cpu, GenSpec};
+use baselines::models::generative::gen_hstu::{GenHstuConfig, TokenRanker};
+use baselines::models::generative::genrank::GenRank;
+use baselines::{predict, registry, train_step, Cpu, GenSpec, Generative};
 use common::gen::*;
 use common::gen_hstu::*;
 use serde_json::json;
@@ -34,7 +34,7 @@ fn shapes_follow_the_contract() {
     let t = m.tokens(&b);
     assert_eq!((t.len, t.history_len), (10 + 4, 10));
     assert_eq!(states(&m, &store, &b).len(), b.size * t.len * 16);
-    let (logits, _) = gen_logits(&m, &store, &b);
+    let (logits, _) = predict(&m, &store, &b);
     assert_eq!(logits.len(), b.size * b.max_candidates * b.n_actions);
     assert!(logits.iter().all(|x| x.is_finite()));
 }
@@ -42,11 +42,24 @@ fn shapes_follow_the_contract() {
 #[test]
 fn options_of_the_other_model_are_refused() {
     let spec = TasteWorld::new().spec(4);
-    let err = baselines::validate_gen("genrank", &json!({"time_buckets": 8}), &spec);
+    let err = baselines::registry::validate::<baselines::Generative>(
+        "genrank",
+        &json!({"time_buckets": 8}),
+        &spec,
+    );
     assert!(err.unwrap_err().to_string().contains("time_buckets"));
-    let err = baselines::validate_gen("hstu_rank", &json!({"max_requests_ago": 8}), &spec);
+    let err = baselines::registry::validate::<baselines::Generative>(
+        "hstu_rank",
+        &json!({"max_requests_ago": 8}),
+        &spec,
+    );
     assert!(err.unwrap_err().to_string().contains("max_requests_ago"));
-    assert!(baselines::validate_gen("genrank", &json!({"dim": 30, "heads": 4}), &spec).is_err());
+    assert!(baselines::registry::validate::<baselines::Generative>(
+        "genrank",
+        &json!({"dim": 30, "heads": 4}),
+        &spec
+    )
+    .is_err());
 }
 
 #[test]
@@ -85,9 +98,9 @@ fn alibi_slopes_for_eight_heads_are_one_half_to_one_256th_and_the_bias_is_live()
     );
     let want: Vec<f32> = (1..=8).map(|h| 1.0 / 2f32.powi(h)).collect();
     assert_eq!(m.slopes, want);
-    let (with, _) = gen_logits(&m, &store, &b);
+    let (with, _) = predict(&m, &store, &b);
     m.slopes = vec![0.0; 8];
-    let (without, _) = gen_logits(&m, &store, &b);
+    let (without, _) = predict(&m, &store, &b);
     let diff = with
         .iter()
         .zip(&without)
@@ -126,10 +139,11 @@ fn flop_counter_matches_hand_formula() {
     let spec = TasteWorld::new().spec(5);
     let config = json!({"dim": d, "heads": heads, "blocks": blocks, "dropout": 0.0, "max_requests_ago": cap});
     let mut store = ParamStore::new(Cpu::default(), 6);
-    let m = build_gen("genrank", &config, &spec, &mut store).unwrap();
+    let m = registry::build::<Generative, _>("genrank", &config, &spec, &mut store).unwrap();
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
-    let (_, eval) = gen_logits(m.as_ref(), &store, &b);
-    let (_, train) = gen_train_step(m.as_ref(), &mut store, &mut opt, &b);
+    let (_, eval) = predict(m.as_ref(), &store, &b);
+    let baselines::StepOutput { flops: train, .. } =
+        train_step(m.as_ref(), &mut store, &mut opt, &b);
     // 5 tables (item, action, position, requests ago, gap); ALiBi is a constant.
     let shape = FlopShape {
         b: b.size as u64,
@@ -161,7 +175,7 @@ fn flop_counter_matches_hand_formula() {
         14 * shape.dense_params(0)
     );
     let distinct = |v: Vec<u32>| v.into_iter().collect::<BTreeSet<_>>().len() as u64;
-    let t = baselines::sequential::genrank_tokens::action_oriented(&b);
+    let t = baselines::models::generative::genrank_tokens::action_oriented(&b);
     let rows = distinct(t.items.clone())
         + distinct(t.actions.clone())
         + (b.max_history as u64 + 1)
@@ -193,8 +207,8 @@ fn forward_flops_fall_to_what_the_spec_formula_predicts_for_n_vs_2n_tokens() {
     let config = json!({"dim": 64, "heads": 4, "blocks": 2, "dropout": 0.0});
     let forward = |name: &str| {
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let m = build_gen(name, &config, &spec, &mut store).unwrap();
-        gen_logits(m.as_ref(), &store, &b).1.model_forward_total() as f64
+        let m = registry::build::<Generative, _>(name, &config, &spec, &mut store).unwrap();
+        predict(m.as_ref(), &store, &b).1.model_forward_total() as f64
     };
     let measured = forward("genrank") / forward("hstu_rank");
     let (n, c) = (100.0, 8.0);

@@ -5,7 +5,7 @@
 //! FLOP saving the shorter sequence brings.
 
 use baselines::engine::Flops;
-use baselines::sequential::genrank_tokens::*;
+use baselines::models::generative::genrank_tokens::*;
 use baselines::{GenBatch, GenSpec};
 
 /// Three requests: two with history, the last one to be ranked (3 actions: ids 1..=8).

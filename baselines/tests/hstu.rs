@@ -7,10 +7,10 @@ mod common;
 use std::collections::BTreeSet;
 
 use baselines::engine::{Ctx, OptimConfig, Optimizer, ParamStore};
+use baselines::layers::time_bucket;
 use baselines::layers::{Linear, Norm};
-use baselines::sequential::hstu::time_bucket;
-use baselines::sequential::{Hstu, HstuConfig};
-use baselines::{build_seq, seq_train_step, seq_user_vectors, Cpu, SeqBatch};
+use baselines::models::retrieval::{Hstu, HstuConfig};
+use baselines::{predict, registry, train_step, Cpu, Retrieval, SeqBatch};
 use common::seq::*;
 use dfdx::prelude::NoneTape;
 use serde_json::json;
@@ -175,7 +175,7 @@ fn gradients_reach_every_parameter() {
     for loss in ["bce", "sampled_softmax"] {
         let mut store = ParamStore::new(Cpu::default(), 3);
         let config = json!({"dim": 8, "heads": 2, "loss": loss});
-        let m = build_seq("hstu", &config, &spec, &mut store).unwrap();
+        let m = registry::build::<Retrieval, _>("hstu", &config, &spec, &mut store).unwrap();
         let names = assert_gradients_reach_every_parameter(loss, m.as_ref(), &store, &b);
         assert!(names.iter().any(|n| n.ends_with("rab_time")));
     }
@@ -192,7 +192,7 @@ fn flop_counter_matches_hand_formula() {
     let world = MarkovWorld::new(20);
     let spec = seq_spec(20, l as usize);
     let mut store = ParamStore::new(Cpu::default(), 6);
-    let m = build_seq(
+    let m = registry::build::<Retrieval, _>(
         "hstu",
         &json!({"dim": d, "heads": h, "blocks": nb, "dropout": 0.0, "time_buckets": tb}),
         &spec,
@@ -201,8 +201,9 @@ fn flop_counter_matches_hand_formula() {
     .unwrap();
     let b = markov_batch(&world, bs as usize, l as usize, k as usize, 7);
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
-    let (_, train) = seq_train_step(m.as_ref(), &mut store, &mut opt, &b);
-    let (_, eval) = seq_user_vectors(m.as_ref(), &store, &eval_view(&b));
+    let baselines::StepOutput { flops: train, .. } =
+        train_step(m.as_ref(), &mut store, &mut opt, &b);
+    let (_, eval) = predict(m.as_ref(), &store, &eval_view(&b));
 
     let nn = bs * l;
     let s = bs * h * l * l;

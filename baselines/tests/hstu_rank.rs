@@ -9,9 +9,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use baselines::engine::{OptimConfig, Optimizer, ParamStore};
-use baselines::sequential::gen_hstu::{GenHstuConfig, TokenRanker};
-use baselines::sequential::hstu_rank::HstuRank;
-use baselines::{build_gen, gen_logits, gen_train_step, Cpu, GenBatch};
+use baselines::models::generative::gen_hstu::{GenHstuConfig, TokenRanker};
+use baselines::models::generative::hstu_rank::HstuRank;
+use baselines::{predict, registry, train_step, Cpu, GenBatch, Generative};
 use common::gen::*;
 use common::gen_hstu::*;
 use serde_json::json;
@@ -33,7 +33,7 @@ fn shapes_follow_the_contract() {
     let t = m.tokens(&b);
     assert_eq!((t.len, t.history_len), (2 * 10 + 4, 20));
     assert_eq!(states(&m, &store, &b).len(), b.size * t.len * 16);
-    let (logits, _) = gen_logits(&m, &store, &b);
+    let (logits, _) = predict(&m, &store, &b);
     assert_eq!(logits.len(), b.size * b.max_candidates * b.n_actions);
     assert!(logits.iter().all(|x| x.is_finite()));
 }
@@ -110,10 +110,17 @@ fn flop_counter_matches_hand_formula() {
     let mut store = ParamStore::new(Cpu::default(), 6);
     let config =
         json!({"dim": d, "heads": heads, "blocks": blocks, "dropout": 0.0, "time_buckets": tb});
-    let m = build_gen("hstu_rank", &config, &TasteWorld::new().spec(5), &mut store).unwrap();
+    let m = registry::build::<Generative, _>(
+        "hstu_rank",
+        &config,
+        &TasteWorld::new().spec(5),
+        &mut store,
+    )
+    .unwrap();
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
-    let (_, eval) = gen_logits(m.as_ref(), &store, &b);
-    let (_, train) = gen_train_step(m.as_ref(), &mut store, &mut opt, &b);
+    let (_, eval) = predict(m.as_ref(), &store, &b);
+    let baselines::StepOutput { flops: train, .. } =
+        train_step(m.as_ref(), &mut store, &mut opt, &b);
     let shape = hstu_rank_shape(&b, d, heads, blocks);
     let ((fwd, bwd), (lf, lb)) = (shape.model(), shape.loss());
     assert_eq!(eval.forward_total(), fwd, "{:?}", eval.forward_by_kind());

@@ -28,7 +28,13 @@ fn learns_the_per_item_like_rate() {
     let train_batches = batches(&spec, &world.users(200, 6, 1), 64);
     let test = last_requests(&spec, &world.users(300, 6, 2));
     let mut store = baselines::engine::ParamStore::new(baselines::Cpu::default(), 0);
-    let m = baselines::build_gen("item_only", &serde_json::Value::Null, &spec, &mut store).unwrap();
+    let m = baselines::registry::build::<baselines::Generative, _>(
+        "item_only",
+        &serde_json::Value::Null,
+        &spec,
+        &mut store,
+    )
+    .unwrap();
     let (first, last) = train(m.as_ref(), &mut store, &train_batches, 5, 0.01);
     let like = action_auc(m.as_ref(), &store, &test, 1);
     assert!(last < first, "loss {first} -> {last}");

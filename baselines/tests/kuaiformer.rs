@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use baselines::engine::{Ctx, OptimConfig, Optimizer, ParamStore};
 use baselines::layers::AttnMask;
-use baselines::sequential::kuaiformer::Layout;
-use baselines::sequential::{KuaiFormer, KuaiFormerConfig};
-use baselines::{build_seq, seq_train_step, seq_user_vectors, Cpu, SeqBatch, SeqModel, SeqSpec};
+use baselines::models::retrieval::kuaiformer::Layout;
+use baselines::models::retrieval::{KuaiFormer, KuaiFormerConfig};
+use baselines::{predict, registry, train_step, Cpu, Model, Retrieval, SeqBatch, SeqSpec};
 use common::seq::*;
 use common::transformer::block_flops;
 use dfdx::prelude::*;
@@ -51,7 +51,7 @@ fn encode(m: &KuaiFormer, store: &ParamStore<Cpu>, b: &SeqBatch) -> Vec<f32> {
 }
 
 fn user_vectors(m: &KuaiFormer, store: &ParamStore<Cpu>, b: &SeqBatch) -> Vec<f32> {
-    seq_user_vectors(m as &dyn SeqModel<Cpu>, store, &eval_view(b)).0
+    predict(m as &dyn Model<Retrieval, Cpu>, store, &eval_view(b)).0
 }
 
 #[test]
@@ -74,14 +74,14 @@ fn shapes_follow_the_contract() {
 fn compression_yields_the_documented_number_of_tokens() {
     // Its groups are laid over the whole window, so it never gets a trimmed one.
     let mut store = ParamStore::new(Cpu::default(), 0);
-    let m = build_seq(
+    let m = registry::build::<Retrieval, _>(
         "kuaiformer",
         &json!({"dim": 8}),
         &seq_spec(30, 16),
         &mut store,
     )
     .unwrap();
-    assert!(!m.trims_padding());
+    assert!(!m.hints().trims_padding);
     // The paper: 256 items -> 2 groups of 64, 5 of 16, 48 raw = 55 tokens.
     let paper = Layout::new(256, None).unwrap();
     assert_eq!(paper.levels, vec![(2, 64, 0), (5, 16, 128)]);
@@ -116,7 +116,7 @@ fn compression_yields_the_documented_number_of_tokens() {
     assert_eq!(encode(&m, &store, &short).len(), 2 * (40 + 3) * 8);
     let mut spec = seq_spec(30, 16);
     spec.max_len = 16;
-    let e = build_seq(
+    let e = registry::build::<Retrieval, _>(
         "kuaiformer",
         &json!({"groups": [[3, 6]]}),
         &spec,
@@ -265,10 +265,10 @@ fn in_batch_loss_matches_a_hand_computation() {
     let cfg = json!({"dim": d, "interests": k, "dropout": 0.0, "label_smoothing": alpha,
                      "requests": 1});
     let mut store = ParamStore::new(Cpu::default(), 9);
-    let m = build_seq("kuaiformer", &cfg, &spec, &mut store).unwrap();
+    let m = registry::build::<Retrieval, _>("kuaiformer", &cfg, &spec, &mut store).unwrap();
     let got = m.loss_train(&store, &b, &mut Ctx::training()).as_vec()[0] as f64;
-    let (u, _) = seq_user_vectors(m.as_ref(), &store, &eval_view(&b));
-    let items = m.item_vectors(&store);
+    let (u, _) = predict(m.as_ref(), &store, &eval_view(&b));
+    let items = m.item_vectors(&store).unwrap();
     let t = last_targets(&b);
     let total: f64 = cnt[1..].iter().map(|&c| c as f64).sum();
     let rows = t.len();
@@ -298,7 +298,7 @@ fn in_batch_loss_matches_a_hand_computation() {
         let mut s = seq_spec(n, l);
         s.item_counts = counts;
         let mut store = ParamStore::new(Cpu::default(), 9);
-        let m = build_seq("kuaiformer", &cfg, &s, &mut store).unwrap();
+        let m = registry::build::<Retrieval, _>("kuaiformer", &cfg, &s, &mut store).unwrap();
         m.loss_train(&store, &b, &mut Ctx::training()).as_vec()[0]
     };
     let uniform = loss_with(Some(vec![5; n as usize + 1]));
@@ -317,7 +317,7 @@ fn gradients_reach_every_parameter() {
     spec.item_counts = Some(target_counts(std::slice::from_ref(&b), 30));
     let mut store = ParamStore::new(Cpu::default(), 3);
     let config = json!({"dim": 8, "heads": 2, "interests": 2, "groups": [[2, 4]]});
-    let m = build_seq("kuaiformer", &config, &spec, &mut store).unwrap();
+    let m = registry::build::<Retrieval, _>("kuaiformer", &config, &spec, &mut store).unwrap();
     let names = assert_gradients_reach_every_parameter("kuaiformer", m.as_ref(), &store, &b);
     assert!(names.iter().any(|n| n.starts_with("kuaiformer.group.0")));
 }
@@ -336,7 +336,7 @@ fn the_token_mlp_gets_gradients_and_costs_two_layers_per_item() {
         let mut store = ParamStore::new(Cpu::default(), 3);
         let config = json!({"dim": d, "heads": 2, "interests": 2, "groups": [[2, 4]],
                             "token_mlp": token_mlp});
-        let m = build_seq("kuaiformer", &config, &spec, &mut store).unwrap();
+        let m = registry::build::<Retrieval, _>("kuaiformer", &config, &spec, &mut store).unwrap();
         if token_mlp {
             let names =
                 assert_gradients_reach_every_parameter("kuaiformer", m.as_ref(), &store, &b);
@@ -347,7 +347,7 @@ fn the_token_mlp_gets_gradients_and_costs_two_layers_per_item() {
                 .iter()
                 .any(|n| n.starts_with("kuaiformer.token_mlp.out")));
         }
-        seq_user_vectors(m.as_ref(), &store, &eval_view(&b))
+        predict(m.as_ref(), &store, &eval_view(&b))
             .1
             .forward_total()
     };
@@ -378,7 +378,7 @@ fn flop_counter_matches_hand_formula() {
     let mut spec = seq_spec(20, l as usize);
     spec.item_counts = Some(target_counts(std::slice::from_ref(&b), 20));
     let mut store = ParamStore::new(Cpu::default(), 6);
-    let m = build_seq(
+    let m = registry::build::<Retrieval, _>(
         "kuaiformer",
         &json!({"dim": d, "heads": h, "layers": 1, "interests": k, "ffn_mult": 2,
                 "groups": [[2, 4], [1, 2]], "dropout": 0.0, "label_smoothing": 0.1,
@@ -388,8 +388,9 @@ fn flop_counter_matches_hand_formula() {
     )
     .unwrap();
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
-    let (_, train) = seq_train_step(m.as_ref(), &mut store, &mut opt, &b);
-    let (_, eval) = seq_user_vectors(m.as_ref(), &store, &eval_view(&b));
+    let baselines::StepOutput { flops: train, .. } =
+        train_step(m.as_ref(), &mut store, &mut opt, &b);
+    let (_, eval) = predict(m.as_ref(), &store, &eval_view(&b));
 
     // Token assembly: embedding gather + padding mask; per level the gather of its
     // positions, the bidirectional block, the pooling weights and the sum; the raw
@@ -448,7 +449,7 @@ fn flop_counter_matches_hand_formula() {
 /// names the row it came from, and a seed fixes the cuts while another seed moves them.
 #[test]
 fn requests_replay_cut_histories_without_leakage() {
-    use baselines::sequential::kuaiformer::request_batch;
+    use baselines::models::retrieval::kuaiformer::request_batch;
     let (n, l) = (20u32, 8);
     let world = MarkovWorld::new(n);
     let b = markov_batch(&world, 6, l, 1, 3);
@@ -496,9 +497,9 @@ fn requests_replay_cut_histories_without_leakage() {
     spec.item_counts = Some((0..=n).map(|i| u32::from(i > 0)).collect());
     let cfg = |q: usize| json!({"dim": 8, "interests": 2, "dropout": 0.0, "requests": q});
     let mut s1 = ParamStore::new(Cpu::default(), 4);
-    let one = build_seq("kuaiformer", &cfg(1), &spec, &mut s1).unwrap();
+    let one = registry::build::<Retrieval, _>("kuaiformer", &cfg(1), &spec, &mut s1).unwrap();
     let mut s4 = ParamStore::new(Cpu::default(), 4);
-    let four = build_seq("kuaiformer", &cfg(4), &spec, &mut s4).unwrap();
+    let four = registry::build::<Retrieval, _>("kuaiformer", &cfg(4), &spec, &mut s4).unwrap();
     let direct = four.loss_train(&s4, &b, &mut Ctx::training()).as_vec()[0];
     let last_only = one.loss_train(&s1, &b, &mut Ctx::training()).as_vec()[0];
     assert!(
@@ -531,8 +532,8 @@ fn tokens_that_are_padding_in_every_row_are_skipped_without_changing_outputs() {
     with_full.times.extend((0..l as i64).collect::<Vec<_>>());
     with_full.targets.extend(vec![0; l]);
     with_full.negatives.extend(vec![0; l]);
-    let (alone, f_alone) = seq_user_vectors(&m, &store, &eval_view(&short));
-    let (beside, f_beside) = seq_user_vectors(&m, &store, &eval_view(&with_full));
+    let (alone, f_alone) = predict(&m, &store, &eval_view(&short));
+    let (beside, f_beside) = predict(&m, &store, &eval_view(&with_full));
     assert!(
         max_abs_diff(&alone, &beside[..alone.len()]) < 1e-5,
         "skipped tokens changed the interests by {}",
@@ -550,19 +551,20 @@ fn tokens_that_are_padding_in_every_row_are_skipped_without_changing_outputs() {
 /// what `request_batch` makes of each history (`min(requests, positions)`).
 #[test]
 fn training_targets_count_the_replayed_requests() {
-    use baselines::sequential::kuaiformer::request_batch;
+    use baselines::models::retrieval::kuaiformer::request_batch;
     let world = MarkovWorld::new(30);
     let spec = seq_spec(30, 10);
     let b = markov_batch(&world, 12, 10, 1, 3);
     for requests in [1, 4, 16] {
         let mut store = ParamStore::new(Cpu::default(), 1);
         let cfg = json!({"dim": 8, "requests": requests});
-        let m = build_seq("kuaiformer", &cfg, &spec, &mut store).unwrap();
-        assert!(m.benefits_from_length_buckets() && !m.trims_padding());
+        let m = registry::build::<Retrieval, _>("kuaiformer", &cfg, &spec, &mut store).unwrap();
+        assert!(m.hints().benefits_from_length_buckets && !m.hints().trims_padding);
         let want: usize = (0..b.size)
             .map(|r| {
                 let row = &b.targets[r * b.max_len..(r + 1) * b.max_len];
-                m.training_targets(row.iter().filter(|&&t| t != 0).count())
+                m.hints()
+                    .training_targets(row.iter().filter(|&&t| t != 0).count())
             })
             .sum();
         assert_eq!(

@@ -9,12 +9,12 @@ mod common;
 use std::collections::BTreeSet;
 
 use baselines::engine::{Ctx, Mat, OptimConfig, Optimizer, ParamStore, SparseOptim};
-use baselines::generative::{Exposure, Request};
-use baselines::sequential::lum::BACKBONE;
-use baselines::sequential::{Lum, LumConfig};
+use baselines::kinds::generative::{Exposure, Request};
+use baselines::models::generative::lum::BACKBONE;
+use baselines::models::generative::{Lum, LumConfig};
 use baselines::{
-    build_gen, gen_gradient_norms, gen_logits, gen_pretrain_gradient_norms, gen_pretrain_step,
-    gen_train_step, Cpu, GenBatch, GenForward, GenSpec,
+    gradient_norms, predict, pretrain_gradient_norms, pretrain_step, registry, train_step, Cpu,
+    Forward, GenBatch, GenSpec, Generative,
 };
 use common::gen::*;
 use common::transformer::block_flops;
@@ -53,7 +53,7 @@ fn shapes_of_interests_features_and_logits() {
     assert_eq!(*o.shape(), (5 * 4, 8));
     let f = m.frozen_features(&store, &b, &mut ctx);
     assert_eq!(*f.shape(), (5 * 4, 4 * 8 + 4));
-    let (logits, _) = gen_logits(&m, &store, &b);
+    let (logits, _) = predict(&m, &store, &b);
     assert_eq!(logits.len(), 5 * 4 * 2);
     assert!(logits.iter().all(|x| x.is_finite()));
 }
@@ -156,7 +156,7 @@ fn pretrain_loss_equals_hand_infonce() {
         json!({"dim": 8, "heads": 2, "blocks": 1, "dropout": 0.0, "temperature": tau}),
     );
     let mut ctx = Ctx::<Cpu>::default();
-    let got = <Lum as GenForward<Cpu>>::pretrain_loss::<NoneTape>(&m, &store, &b, &mut ctx)
+    let got = <Lum as Forward<Generative, Cpu>>::pretrain_loss::<NoneTape>(&m, &store, &b, &mut ctx)
         .unwrap()
         .as_vec()[0] as f64;
     let bb = m.backbone.as_ref().unwrap();
@@ -219,7 +219,7 @@ fn pretraining_loss_decreases_on_the_taste_world() {
     let spec = world.spec(24);
     let batches = batches(&spec, &world.users(200, 8, 1), 64);
     let mut store = ParamStore::new(Cpu::default(), 3);
-    let m = build_gen(
+    let m = registry::build::<Generative, _>(
         "lum",
         &json!({"dim": 16, "heads": 2, "blocks": 1}),
         &spec,
@@ -232,9 +232,9 @@ fn pretraining_loss_decreases_on_the_taste_world() {
         let sum: f32 = batches
             .iter()
             .map(|b| {
-                gen_pretrain_step(m.as_ref(), &mut store, &mut opt, b)
+                pretrain_step(m.as_ref(), &mut store, &mut opt, b)
                     .unwrap()
-                    .0
+                    .loss
             })
             .sum();
         means.push(sum / batches.len() as f32);
@@ -255,15 +255,15 @@ fn frozen_backbone_is_bit_identical_after_ranking_training() {
     let spec = world.spec(12);
     let batches = batches(&spec, &world.users(40, 5, 3), 32);
     let mut store = ParamStore::new(Cpu::default(), 4);
-    let m = build_gen("lum", &small(), &spec, &mut store).unwrap();
+    let m = registry::build::<Generative, _>("lum", &small(), &spec, &mut store).unwrap();
     let mut opt = Optimizer::new(&adam(0.01, 0.1), &mut store);
     for b in &batches {
-        gen_pretrain_step(m.as_ref(), &mut store, &mut opt, b).unwrap();
+        pretrain_step(m.as_ref(), &mut store, &mut opt, b).unwrap();
     }
     let before = store.named_values();
     for _ in 0..2 {
         for b in &batches {
-            gen_train_step(m.as_ref(), &mut store, &mut opt, b);
+            train_step(m.as_ref(), &mut store, &mut opt, b);
         }
     }
     let after = store.named_values();
@@ -288,9 +288,9 @@ fn each_step_trains_its_own_parameters_only() {
     let spec = world.spec(12);
     let b = &batches(&spec, &world.users(16, 5, 3), 64)[0];
     let mut store = ParamStore::new(Cpu::default(), 5);
-    let m = build_gen("lum", &small(), &spec, &mut store).unwrap();
-    let pre = gen_pretrain_gradient_norms(m.as_ref(), &store, b).unwrap();
-    let rank = gen_gradient_norms(m.as_ref(), &store, b);
+    let m = registry::build::<Generative, _>("lum", &small(), &spec, &mut store).unwrap();
+    let pre = pretrain_gradient_norms(m.as_ref(), &store, b).unwrap();
+    let rank = gradient_norms(m.as_ref(), &store, b);
     assert_eq!(pre.len(), rank.len());
     let mut seen = (0, 0);
     for ((name, p), (name_r, r)) in pre.iter().zip(&rank) {
@@ -325,7 +325,7 @@ fn learns_the_taste_and_beats_item_only() {
 fn the_dlrm_alone_switch_drops_the_backbone() {
     let spec = TasteWorld::new().spec(8);
     let mut store = ParamStore::new(Cpu::default(), 0);
-    let m = build_gen(
+    let m = registry::build::<Generative, _>(
         "lum",
         &json!({"interests": false, "dlrm_dim": 16, "hidden": [32]}),
         &spec,
@@ -335,7 +335,7 @@ fn the_dlrm_alone_switch_drops_the_backbone() {
     assert_eq!(m.pretrain_epochs(), 0);
     assert!(store.names().iter().all(|n| !is_backbone(n)));
     let mut reference = ParamStore::new(Cpu::default(), 0);
-    build_gen(
+    registry::build::<Generative, _>(
         "item_only",
         &json!({"dim": 16, "hidden": [32]}),
         &spec,
@@ -344,7 +344,7 @@ fn the_dlrm_alone_switch_drops_the_backbone() {
     .unwrap();
     assert_eq!(store.counts(), reference.counts());
     let mut with = ParamStore::new(Cpu::default(), 0);
-    let full = build_gen(
+    let full = registry::build::<Generative, _>(
         "lum",
         &json!({"dlrm_dim": 16, "hidden": [32]}),
         &spec,
@@ -365,7 +365,7 @@ fn bad_configs_are_rejected() {
         json!({"queries": 3}),
     ] {
         assert!(
-            baselines::validate_gen("lum", &bad, &spec).is_err(),
+            baselines::registry::validate::<baselines::Generative>("lum", &bad, &spec).is_err(),
             "{bad}"
         );
     }
@@ -402,9 +402,10 @@ fn flop_counter_matches_hand_formula() {
                "temperature": 0.5, "dlrm_dim": dd, "hidden": [k1]}),
     );
     let mut opt = Optimizer::new(&adam(0.01, 0.0), &mut store);
-    let (_, pre) = gen_pretrain_step(&m, &mut store, &mut opt, &b).unwrap();
-    let (_, rank) = gen_train_step(&m, &mut store, &mut opt, &b);
-    let (_, eval) = gen_logits(&m, &store, &b);
+    let baselines::StepOutput { flops: pre, .. } =
+        pretrain_step(&m, &mut store, &mut opt, &b).unwrap();
+    let baselines::StepOutput { flops: rank, .. } = train_step(&m, &mut store, &mut opt, &b);
+    let (_, eval) = predict(&m, &store, &b);
 
     // Step 1 over r = 2BH tokens, M real exposures.
     let mm = b.hist_items.iter().filter(|&&i| i != 0).count() as u64;

@@ -5,10 +5,9 @@
 mod common;
 use common::{logloss, slice, toy_batch, toy_spec};
 
-use baselines::engine::{
-    gradient_norms, predict_logits, train_step, OptimConfig, Optimizer, ParamStore, SparseOptim,
-};
-use baselines::{build, Cpu};
+use baselines::engine::{OptimConfig, Optimizer, ParamStore, SparseOptim};
+use baselines::{gradient_norms, predict, train_step};
+use baselines::{registry, Cpu, Ranking};
 
 const MODELS: &[&str] = &["lr", "dnn", "dcnv2"];
 
@@ -18,8 +17,10 @@ fn output_has_one_logit_per_example() {
     let batch = toy_batch(37, 1);
     for name in MODELS {
         let mut store = ParamStore::new(dev.clone(), 0);
-        let model = build(name, &serde_json::Value::Null, &toy_spec(), &mut store).unwrap();
-        let (logits, flops) = predict_logits(model.as_ref(), &store, &batch);
+        let model =
+            registry::build::<Ranking, _>(name, &serde_json::Value::Null, &toy_spec(), &mut store)
+                .unwrap();
+        let (logits, flops) = predict(model.as_ref(), &store, &batch);
         assert_eq!(logits.len(), 37, "{name}");
         assert!(logits.iter().all(|x| x.is_finite()), "{name}");
         assert!(flops.total() > 0, "{name} reported no FLOPs");
@@ -32,7 +33,9 @@ fn gradients_reach_every_parameter() {
     let batch = toy_batch(64, 2);
     for name in MODELS {
         let mut store = ParamStore::new(dev.clone(), 0);
-        let model = build(name, &serde_json::Value::Null, &toy_spec(), &mut store).unwrap();
+        let model =
+            registry::build::<Ranking, _>(name, &serde_json::Value::Null, &toy_spec(), &mut store)
+                .unwrap();
         // LR starts at zero, where its gradients are still nonzero (labels are not all 0.5).
         let norms = gradient_norms(model.as_ref(), &store, &batch);
         assert_eq!(norms.len(), store.names().len());
@@ -52,12 +55,18 @@ fn same_seed_same_model_and_training() {
     for name in MODELS {
         let run = || {
             let mut store = ParamStore::new(dev.clone(), 7);
-            let model = build(name, &serde_json::Value::Null, &toy_spec(), &mut store).unwrap();
+            let model = registry::build::<Ranking, _>(
+                name,
+                &serde_json::Value::Null,
+                &toy_spec(),
+                &mut store,
+            )
+            .unwrap();
             let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
             for _ in 0..3 {
                 train_step(model.as_ref(), &mut store, &mut opt, &batch);
             }
-            predict_logits(model.as_ref(), &store, &batch).0
+            predict(model.as_ref(), &store, &batch).0
         };
         assert_eq!(run(), run(), "{name} is not deterministic");
     }
@@ -73,7 +82,9 @@ fn each_model_beats_the_constant_predictor() {
     let mut results = Vec::new();
     for name in MODELS {
         let mut store = ParamStore::new(dev.clone(), 0);
-        let model = build(name, &serde_json::Value::Null, &toy_spec(), &mut store).unwrap();
+        let model =
+            registry::build::<Ranking, _>(name, &serde_json::Value::Null, &toy_spec(), &mut store)
+                .unwrap();
         let cfg = OptimConfig {
             lr: 3e-3,
             weight_decay: 0.0,
@@ -87,10 +98,7 @@ fn each_model_beats_the_constant_predictor() {
                 assert!(out.loss.is_finite());
             }
         }
-        let ll = logloss(
-            &predict_logits(model.as_ref(), &store, &test).0,
-            &test.labels,
-        );
+        let ll = logloss(&predict(model.as_ref(), &store, &test).0, &test.labels);
         results.push((*name, ll));
     }
     eprintln!("constant {constant:.4}, models {results:?}");

@@ -6,12 +6,11 @@
 mod common;
 use common::{logloss, pair_stats};
 
-use baselines::engine::{
-    gradient_norms, predict_logits, train_step, OptimConfig, Optimizer, ParamStore,
-};
-use baselines::ranking::pcf::{pair_weight, weighted_sq_loss};
-use baselines::ranking::{PcfDnn, PcfDnnConfig};
-use baselines::{build, Batch, Cpu, FeatureSpec, ModelError, PairStats};
+use baselines::engine::{OptimConfig, Optimizer, ParamStore};
+use baselines::models::ranking::pcf::{pair_weight, weighted_sq_loss};
+use baselines::models::ranking::{PcfDnn, PcfDnnConfig};
+use baselines::{gradient_norms, predict, train_step};
+use baselines::{registry, Batch, Cpu, FeatureSpec, ModelError, PairStats, Ranking};
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -124,8 +123,9 @@ fn pretraining_fits_and_unseen_pairs_get_a_prediction() {
         sparse: vec![dropped.0, dropped.1, 29, 3],
         dense: vec![0.1, -0.2],
         labels: vec![0.0, 1.0],
+        columns: Vec::new(),
     };
-    let (logits, _) = predict_logits(&m, &store, &unseen);
+    let (logits, _) = predict(&m, &store, &unseen);
     assert!(logits.iter().all(|z| z.is_finite()));
     // Same seed, same statistics: the same GNN (deterministic pretraining).
     let mut store2 = ParamStore::new(Cpu::default(), 0);
@@ -160,7 +160,7 @@ fn learns_the_toy_task_better_than_the_constant() {
     let test = toy_batch(1000, 5);
     let s = spec(&train);
     let mut store = ParamStore::new(Cpu::default(), 0);
-    let model = build(
+    let model = registry::build::<Ranking, _>(
         "pcf_dnn",
         &json!({"embedding_dim": 4, "hidden": [16], "gnn_dim": 8, "pretrain_epochs": 60, "pretrain_lr": 0.02}),
         &s,
@@ -177,11 +177,12 @@ fn learns_the_toy_task_better_than_the_constant() {
                 sparse: train.sparse[lo * 2..(lo + 100) * 2].to_vec(),
                 dense: train.dense[lo..lo + 100].to_vec(),
                 labels: train.labels[lo..lo + 100].to_vec(),
+                columns: Vec::new(),
             };
             train_step(model.as_ref(), &mut store, &mut opt, &chunk);
         }
     }
-    let (logits, _) = predict_logits(model.as_ref(), &store, &test);
+    let (logits, _) = predict(model.as_ref(), &store, &test);
     let rate = train.labels.iter().sum::<f32>() / train.size as f32;
     let constant = vec![(rate / (1.0 - rate)).ln(); test.size];
     let (ours, base) = (
@@ -197,23 +198,36 @@ fn building_without_pair_stats_is_a_bad_config() {
     let mut store = ParamStore::new(Cpu::default(), 0);
     // Validation (before the split) passes without statistics.
     s.pairs = None;
-    baselines::validate("pcf_dnn", &json!({}), &s).unwrap();
-    let err = build("pcf_dnn", &json!({}), &s, &mut store).err().unwrap();
+    baselines::registry::validate::<baselines::Ranking>("pcf_dnn", &json!({}), &s).unwrap();
+    let err = registry::build::<Ranking, _>("pcf_dnn", &json!({}), &s, &mut store)
+        .err()
+        .unwrap();
     assert!(matches!(err, ModelError::BadConfig { .. }), "{err}");
     assert!(err.to_string().contains("FeatureSpec::pairs"), "{err}");
     // Statistics of another pair, or a field the task lacks, are errors too.
     let mut other = spec(&toy_batch(50, 6));
     other.pairs.as_mut().unwrap().fields = ("item_id".into(), "user_id".into());
-    let err = build("pcf_dnn", &json!({}), &other, &mut store)
+    let err = registry::build::<Ranking, _>("pcf_dnn", &json!({}), &other, &mut store)
         .err()
         .unwrap();
     assert!(matches!(err, ModelError::BadConfig { .. }), "{err}");
-    let err = baselines::validate("pcf_dnn", &json!({"fields": ["user_id", "nope"]}), &other)
-        .unwrap_err();
+    let err = baselines::registry::validate::<baselines::Ranking>(
+        "pcf_dnn",
+        &json!({"fields": ["user_id", "nope"]}),
+        &other,
+    )
+    .unwrap_err();
     assert!(matches!(err, ModelError::BadConfig { .. }), "{err}");
     assert_eq!(
-        baselines::pair_fields("pcf_dnn", &json!({})),
+        baselines::registry::side_inputs::<baselines::Ranking>("pcf_dnn", &json!({}))
+            .unwrap()
+            .pair,
         Some(("user_id".into(), "item_id".into()))
     );
-    assert_eq!(baselines::pair_fields("dnn", &json!({})), None);
+    assert_eq!(
+        baselines::registry::side_inputs::<baselines::Ranking>("dnn", &json!({}))
+            .unwrap()
+            .pair,
+        None
+    );
 }

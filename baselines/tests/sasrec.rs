@@ -6,8 +6,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use baselines::engine::{Ctx, OptimConfig, Optimizer, ParamStore};
-use baselines::sequential::{SasRec, SasRecConfig};
-use baselines::{build_seq, seq_train_step, seq_user_vectors, Cpu};
+use baselines::models::retrieval::{SasRec, SasRecConfig};
+use baselines::{predict, registry, train_step, Cpu, Retrieval};
 use common::seq::*;
 use dfdx::prelude::*;
 use serde_json::json;
@@ -48,7 +48,7 @@ fn loss_ignores_positions_without_a_target() {
     let spec = seq_spec(30, 6);
     let mut store = ParamStore::new(Cpu::default(), 2);
     for loss in ["bce", "sampled_softmax"] {
-        let m = build_seq(
+        let m = registry::build::<Retrieval, _>(
             "sasrec",
             &json!({"dim": 8, "dropout": 0.0, "loss": loss}),
             &spec,
@@ -80,7 +80,7 @@ fn gradients_reach_every_parameter() {
     for loss in ["bce", "sampled_softmax"] {
         let mut store = ParamStore::new(Cpu::default(), 3);
         let config = json!({"dim": 8, "heads": 2, "loss": loss});
-        let m = build_seq("sasrec", &config, &spec, &mut store).unwrap();
+        let m = registry::build::<Retrieval, _>("sasrec", &config, &spec, &mut store).unwrap();
         assert_gradients_reach_every_parameter(loss, m.as_ref(), &store, &b);
     }
 }
@@ -103,7 +103,7 @@ fn flop_counter_matches_hand_formula() {
     let world = MarkovWorld::new(20);
     let spec = seq_spec(20, l as usize);
     let mut store = ParamStore::new(Cpu::default(), 6);
-    let m = build_seq(
+    let m = registry::build::<Retrieval, _>(
         "sasrec",
         &json!({"dim": d, "heads": h, "blocks": nb, "dropout": 0.0}),
         &spec,
@@ -112,8 +112,9 @@ fn flop_counter_matches_hand_formula() {
     .unwrap();
     let b = markov_batch(&world, bs as usize, l as usize, k as usize, 7);
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
-    let (_, train) = seq_train_step(m.as_ref(), &mut store, &mut opt, &b);
-    let (_, eval) = seq_user_vectors(m.as_ref(), &store, &eval_view(&b));
+    let baselines::StepOutput { flops: train, .. } =
+        train_step(m.as_ref(), &mut store, &mut opt, &b);
+    let (_, eval) = predict(m.as_ref(), &store, &eval_view(&b));
 
     let nn = bs * l; // positions
     let s = bs * h * l * l; // attention scores
@@ -191,7 +192,7 @@ fn bad_configs_are_rejected_with_the_field() {
     let spec = seq_spec(10, 4);
     let mut store = ParamStore::<Cpu>::new(Cpu::default(), 0);
     let mut err = |v| {
-        build_seq("sasrec", &v, &spec, &mut store)
+        registry::build::<Retrieval, _>("sasrec", &v, &spec, &mut store)
             .err()
             .unwrap()
             .to_string()
@@ -199,7 +200,7 @@ fn bad_configs_are_rejected_with_the_field() {
     assert!(err(json!({"dim": 10, "heads": 3})).contains("divisible by heads"));
     assert!(err(json!({"dropuot": 0.1})).contains("dropuot"));
     assert!(err(json!({"loss": "hinge"})).contains("hinge"));
-    assert!(build_seq::<Cpu>(
+    assert!(registry::build::<Retrieval, Cpu>(
         "sasrek",
         &json!(null),
         &spec,
@@ -246,7 +247,7 @@ fn the_authors_code_form_keeps_the_contract() {
 
     let b = markov_batch(&world, 8, 6, 2, 4);
     let mut store = ParamStore::new(Cpu::default(), 3);
-    let m = build_seq(
+    let m = registry::build::<Retrieval, _>(
         "sasrec",
         &code(json!({"dim": 8})),
         &seq_spec(30, 6),
@@ -269,8 +270,8 @@ fn the_authors_code_form_adds_only_the_scale_and_output_projection_to_the_flops(
     let forward = |form: &str| {
         let mut store = ParamStore::new(Cpu::default(), 6);
         let cfg = json!({"dim": d, "blocks": nb, "dropout": 0.0, "form": form});
-        let m = build_seq("sasrec", &cfg, &spec, &mut store).unwrap();
-        seq_user_vectors(m.as_ref(), &store, &b).1.forward_total()
+        let m = registry::build::<Retrieval, _>("sasrec", &cfg, &spec, &mut store).unwrap();
+        predict(m.as_ref(), &store, &b).1.forward_total()
     };
     let nn = bs * l;
     let extra = nn * d + nb * (2 * nn * d * d + nn * d);

@@ -8,11 +8,12 @@
 mod common;
 use common::{logloss, pair_stats, slice, toy_batch, toy_spec};
 
-use baselines::engine::{
-    gradient_norms, predict_logits, train_step, OptimConfig, Optimizer, ParamStore, SparseOptim,
+use baselines::engine::{OptimConfig, Optimizer, ParamStore, SparseOptim};
+use baselines::models::ranking::{Dnn, DnnConfig, PairTable, StatsDnn, StatsDnnConfig};
+use baselines::{gradient_norms, predict, train_step};
+use baselines::{
+    registry, Batch, Cpu, FeatureSpec, Forward, ModelError, PairStat, PairStats, Ranking,
 };
-use baselines::ranking::{Dnn, DnnConfig, PairTable, StatsDnn, StatsDnnConfig};
-use baselines::{build, Batch, Cpu, FeatureSpec, Forward, ModelError, PairStat, PairStats};
 use serde_json::json;
 
 fn spec(train: &Batch) -> FeatureSpec {
@@ -106,15 +107,15 @@ fn empty_table_is_the_dnn_with_a_shifted_first_layer_bias() {
         dstore.set_mat(d.w, store.mat(a.w).as_vec());
         dstore.set_vec(d.b, store.vec(a.b).as_vec());
     }
-    let (ours, _) = predict_logits(&m, &store, &b);
-    let (theirs, _) = predict_logits(&dnn, &dstore, &b);
+    let (ours, _) = predict(&m, &store, &b);
+    let (theirs, _) = predict(&dnn, &dstore, &b);
     for (x, y) in ours.iter().zip(&theirs) {
         assert!((x - y).abs() < 1e-5, "{x} vs {y}");
     }
     // And the extra inputs matter: a table that knows the pairs changes the logits.
     let mut store2 = ParamStore::new(Cpu::default(), 7);
     let full = StatsDnn::new(&mut store2, &spec(&b), &cfg());
-    let (with_table, _) = predict_logits(&full, &store2, &b);
+    let (with_table, _) = predict(&full, &store2, &b);
     assert!(with_table
         .iter()
         .zip(&ours)
@@ -140,7 +141,7 @@ fn gradients_reach_every_parameter_and_the_table_stays_frozen() {
     assert_eq!(m.cross_features(&train, false), before);
     // The table is serving state outside the store: 16 bytes per training pair.
     assert_eq!(
-        Forward::<Cpu>::extra_serving_bytes(&m),
+        Forward::<Ranking, Cpu>::extra_serving_bytes(&m),
         16 * s.pairs.as_ref().unwrap().pairs.len()
     );
 }
@@ -152,7 +153,7 @@ fn learns_the_toy_task_better_than_the_constant() {
     let (train, test) = (slice(&all, 0, 20_000), slice(&all, 20_000, 24_000));
     let s = spec(&train);
     let mut store = ParamStore::new(Cpu::default(), 0);
-    let model = build(
+    let model = registry::build::<Ranking, _>(
         "stats_dnn",
         &json!({"embedding_dim": 4, "hidden": [16], "fields": ["user", "item"]}),
         &s,
@@ -171,7 +172,7 @@ fn learns_the_toy_task_better_than_the_constant() {
             train_step(model.as_ref(), &mut store, &mut opt, &b);
         }
     }
-    let (logits, _) = predict_logits(model.as_ref(), &store, &test);
+    let (logits, _) = predict(model.as_ref(), &store, &test);
     let rate = train.labels.iter().sum::<f32>() / train.size as f32;
     let constant = vec![(rate / (1.0 - rate)).ln(); test.size];
     let (ours, base) = (
@@ -189,7 +190,9 @@ fn bad_configs_and_missing_statistics_are_errors() {
     let mut store = ParamStore::new(Cpu::default(), 0);
     let ok = json!({"fields": ["user", "item"]});
     assert_eq!(
-        baselines::pair_fields("stats_dnn", &ok),
+        baselines::registry::side_inputs::<baselines::Ranking>("stats_dnn", &ok)
+            .unwrap()
+            .pair,
         Some(("user".into(), "item".into()))
     );
     for (config, needle) in [
@@ -207,7 +210,8 @@ fn bad_configs_and_missing_statistics_are_errors() {
             "smothing",
         ),
     ] {
-        let err = baselines::validate("stats_dnn", &config, &s).unwrap_err();
+        let err = baselines::registry::validate::<baselines::Ranking>("stats_dnn", &config, &s)
+            .unwrap_err();
         assert!(
             matches!(err, ModelError::BadConfig { .. }) && err.to_string().contains(needle),
             "{config}: {err}"
@@ -216,14 +220,18 @@ fn bad_configs_and_missing_statistics_are_errors() {
     // Statistics of the other orientation, or none: an error when building, after
     // validation (which runs before the split) passed.
     s.pairs.as_mut().unwrap().fields = ("item".into(), "user".into());
-    let err = build("stats_dnn", &ok, &s, &mut store).err().unwrap();
+    let err = registry::build::<Ranking, _>("stats_dnn", &ok, &s, &mut store)
+        .err()
+        .unwrap();
     assert!(
         err.to_string()
             .contains("pair statistics are for item x user"),
         "{err}"
     );
     s.pairs = None;
-    baselines::validate("stats_dnn", &ok, &s).unwrap();
-    let err = build("stats_dnn", &ok, &s, &mut store).err().unwrap();
+    baselines::registry::validate::<baselines::Ranking>("stats_dnn", &ok, &s).unwrap();
+    let err = registry::build::<Ranking, _>("stats_dnn", &ok, &s, &mut store)
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("FeatureSpec::pairs"), "{err}");
 }

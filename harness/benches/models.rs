@@ -5,8 +5,9 @@
 //! statistics table) get them from the same batch, with fields f0 x f1 as the pair.
 //! Run: `cargo bench -p harness --bench models -- --warm-up-time 1 --measurement-time 3`
 
-use baselines::engine::{predict_logits, train_step, OptimConfig, Optimizer, ParamStore};
-use baselines::{build, pair_fields, Batch, Cpu, FeatureSpec, PairStat, PairStats, CATALOG};
+use baselines::engine::{OptimConfig, Optimizer, ParamStore};
+use baselines::{predict, train_step};
+use baselines::{registry, Batch, Cpu, FeatureSpec, PairStat, PairStats, Ranking};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -52,7 +53,11 @@ fn spec(train: &Batch) -> FeatureSpec {
 /// Defaults, except the field pair of the models that cross two fields.
 fn config(name: &str) -> serde_json::Value {
     let pair = serde_json::json!({"fields": ["f0", "f1"]});
-    if pair_fields(name, &pair).is_some() {
+    if registry::side_inputs::<Ranking>(name, &pair)
+        .unwrap()
+        .pair
+        .is_some()
+    {
         pair
     } else {
         serde_json::Value::Null
@@ -74,6 +79,7 @@ fn batch() -> Batch {
         labels: (0..BATCH)
             .map(|_| f32::from(rng.gen_bool(0.3) as u8))
             .collect(),
+        columns: Vec::new(),
     }
 }
 
@@ -83,12 +89,12 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("models");
     g.sample_size(20);
     g.throughput(Throughput::Elements(BATCH as u64));
-    for info in CATALOG {
+    for info in registry::infos::<Ranking>() {
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let model = build(info.name, &config(info.name), &spec, &mut store)
+        let model = registry::build::<Ranking, _>(info.name, &config(info.name), &spec, &mut store)
             .unwrap_or_else(|e| panic!("{}: {e}", info.name));
         g.bench_with_input(BenchmarkId::new("forward", info.name), &b, |bench, b| {
-            bench.iter(|| predict_logits(model.as_ref(), &store, b))
+            bench.iter(|| predict(model.as_ref(), &store, b))
         });
         let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
         g.bench_with_input(BenchmarkId::new("train_step", info.name), &b, |bench, b| {

@@ -12,13 +12,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use baselines::engine::{
-    predict_logits, train_step, Dev, DeviceKind, Flops, OptimConfig, Optimizer, ParamStore,
-};
-use baselines::{Batch, Model};
+use baselines::engine::{Dev, DeviceKind, Flops, OptimConfig, Optimizer, ParamStore};
+use baselines::{predict, train_step, Batch, Model, Ranking};
 use serde::Serialize;
 
-use crate::data::batcher::{epoch_order, feature_spec_with_counts, make_batch};
+use crate::data::batcher::{epoch_order, feature_spec_for, make_batch};
 use crate::data::Dataset;
 use crate::results::{Cost, FlopsByKind, GpuMemory, Latency};
 use crate::task::prepare::Prepared;
@@ -78,7 +76,11 @@ pub fn memory_cost<D: Dev>(store: &ParamStore<D>, cost: &mut Cost) {
 /// (AMTL, MDE; `Cost::embedding_values_used`) and lookup state held outside the parameter
 /// store (added to `serving_bytes`, e.g. `stats_dnn`'s pair table). Call after
 /// [`memory_cost`], once the model is trained (AMTL's widths depend on its weights).
-pub fn model_memory_cost<D: Dev>(model: &dyn Model<D>, store: &ParamStore<D>, cost: &mut Cost) {
+pub fn model_memory_cost<D: Dev>(
+    model: &dyn Model<Ranking, D>,
+    store: &ParamStore<D>,
+    cost: &mut Cost,
+) {
     cost.embedding_values_used = model.embedding_values_used(store);
     cost.serving_bytes += model.extra_serving_bytes();
 }
@@ -143,7 +145,7 @@ pub fn time_calls(
 /// Latency of `predict_logits` on each of `batches` (each timed separately): 3 warm-up
 /// calls, then repetitions until `budget` is spent (within `min_reps..=max_reps`).
 pub fn latencies<D: Dev>(
-    model: &dyn Model<D>,
+    model: &dyn Model<Ranking, D>,
     store: &ParamStore<D>,
     batches: &[Batch],
     budget: Duration,
@@ -154,7 +156,7 @@ pub fn latencies<D: Dev>(
         .iter()
         .map(|b| {
             time_calls(b.size, budget, min_reps, max_reps, || {
-                std::hint::black_box(predict_logits(model, store, b));
+                std::hint::black_box(predict(model, store, b));
             })
         })
         .collect()
@@ -280,9 +282,10 @@ pub fn measure_model<D: Dev>(
     let (scope, rss_start) = start_peak_window("measurement");
     let mut store = ParamStore::new(dev.clone(), plan.seed);
     // Per-id frequencies from the training rows only, as in the ranking task.
-    let pair = baselines::pair_fields(&entry.base, &config);
-    let features = feature_spec_with_counts(ds, &split.train, label, pair.as_ref());
-    let model = baselines::build(&entry.base, &config, &features, &mut store)?;
+    let inputs = baselines::registry::side_inputs::<Ranking>(&entry.base, &config)?;
+    let features = feature_spec_for(ds, &split.train, label, &inputs);
+    let model =
+        baselines::registry::build::<Ranking, _>(&entry.base, &config, &features, &mut store)?;
     let mut opt = Optimizer::new(&optim, &mut store);
     let mut cost = Cost::default();
     memory_cost(&store, &mut cost);

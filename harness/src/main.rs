@@ -516,8 +516,9 @@ fn list(cli: &Cli, cards: &PathBuf) {
         .collect();
     datasets.sort();
     let models: Vec<_> = harness::task::all_models().collect();
+    let strategies = baselines::registry::embedding::STRATEGIES;
     if cli.json {
-        let v = serde_json::json!({"tasks": tasks, "suites": suites, "models": models, "datasets": datasets});
+        let v = serde_json::json!({"tasks": tasks, "suites": suites, "models": models, "embedding_strategies": strategies, "datasets": datasets});
         println!("{v}");
         return;
     }
@@ -530,7 +531,11 @@ fn list(cli: &Cli, cards: &PathBuf) {
     );
     println!("models:");
     for m in models {
-        println!("  {:<8} {:<8} {}", m.name, m.family, m.paper);
+        println!("  {:<10} {:<10} {}", m.name, m.kind, m.paper);
+    }
+    println!("embedding strategies (a ranking model's `embedding` option):");
+    for m in strategies {
+        println!("  {:<10} {:<10} {}", m.name, m.kind, m.paper);
     }
 }
 

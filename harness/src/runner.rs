@@ -364,8 +364,12 @@ fn run_on<D: Dev>(
                 let features = feature_spec(&prep.dataset);
                 for m in models {
                     let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
-                    baselines::validate(&entry.base, &entry.config, &features)
-                        .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
+                    baselines::registry::validate::<baselines::Ranking>(
+                        &entry.base,
+                        &entry.config,
+                        &features,
+                    )
+                    .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
                 }
                 TaskData::Rows(Box::new(prep))
             }
@@ -378,8 +382,12 @@ fn run_on<D: Dev>(
                 };
                 for m in models {
                     let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
-                    baselines::validate_seq(&entry.base, &entry.config, &seq_spec)
-                        .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
+                    baselines::registry::validate::<baselines::Retrieval>(
+                        &entry.base,
+                        &entry.config,
+                        &seq_spec,
+                    )
+                    .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
                 }
                 TaskData::Seqs(Box::new(prep))
             }
@@ -387,8 +395,12 @@ fn run_on<D: Dev>(
                 let prep = prepare_gen(spec, &opts.data_root).with_context(context)?;
                 for m in models {
                     let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
-                    baselines::validate_gen(&entry.base, &entry.config, &prep.gen_spec)
-                        .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
+                    baselines::registry::validate::<baselines::Generative>(
+                        &entry.base,
+                        &entry.config,
+                        &prep.gen_spec,
+                    )
+                    .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
                 }
                 TaskData::Gen(Box::new(prep))
             }
@@ -444,7 +456,9 @@ fn run_on<D: Dev>(
                          config: &serde_json::Value,
                          seq: &baselines::SeqSpec,
                          store: &mut baselines::engine::ParamStore<D>| {
-                            baselines::build_seq(name, config, seq, store)
+                            baselines::registry::build::<baselines::Retrieval, _>(
+                                name, config, seq, store,
+                            )
                         };
                     retrieval::run_cell(dev, &spec, prep, &id, &bar, &build)
                         .map(|(r, v)| (r, None, v))
@@ -455,7 +469,9 @@ fn run_on<D: Dev>(
                          config: &serde_json::Value,
                          gen: &baselines::GenSpec,
                          store: &mut baselines::engine::ParamStore<D>| {
-                            baselines::build_gen(name, config, gen, store)
+                            baselines::registry::build::<baselines::Generative, _>(
+                                name, config, gen, store,
+                            )
                         };
                     generative::run_cell(dev, &spec, prep, &id, &bar, &build)
                         .map(|(r, s)| (r, s, None))

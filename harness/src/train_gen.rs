@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use baselines::engine::{Dev, Flops, Optimizer, ParamStore};
-use baselines::{gen_pretrain_step, gen_train_step, GenModel, GenSpec};
+use baselines::{pretrain_step, train_step, GenSpec, Generative, Model, StepOutput};
 use indicatif::ProgressBar;
 
 use crate::data::batcher::epoch_order;
@@ -21,7 +21,7 @@ use crate::train::{run_epochs, EpochPlan, EpochRun, TrainError};
 
 /// Validation metrics of the current parameters.
 pub type ValidateGen<'a, D> =
-    dyn FnMut(&dyn GenModel<D>, &ParamStore<D>) -> BTreeMap<String, f64> + 'a;
+    dyn FnMut(&dyn Model<Generative, D>, &ParamStore<D>) -> BTreeMap<String, f64> + 'a;
 
 /// What pre-training did (all zero for a model without it).
 #[derive(Debug, Clone, Default)]
@@ -44,7 +44,7 @@ pub struct GenTrained {
 /// Pre-trains `model` for its `pretrain_epochs` on `users`' training splits
 /// (`gen_batcher::pretrain_batch`), with its own optimizer, dropped afterwards.
 fn pretrain<D: Dev>(
-    model: &dyn GenModel<D>,
+    model: &dyn Model<Generative, D>,
     store: &mut ParamStore<D>,
     spec: &GenSpec,
     logs: &RequestLogs,
@@ -70,7 +70,7 @@ fn pretrain<D: Dev>(
             .enumerate()
         {
             let b = pretrain_batch(spec, logs, chunk);
-            let (loss, flops) = gen_pretrain_step(model, store, &mut opt, &b)
+            let StepOutput { loss, flops } = pretrain_step(model, store, &mut opt, &b)
                 .ok_or(TrainError::NoPretrainLoss { epochs })?;
             if !loss.is_finite() {
                 return Err(TrainError::PretrainDiverged { epoch, step, loss });
@@ -90,7 +90,7 @@ fn pretrain<D: Dev>(
 /// store holds the parameters of the best validation epoch.
 #[allow(clippy::too_many_arguments)]
 pub fn train_gen<D: Dev>(
-    model: &dyn GenModel<D>,
+    model: &dyn Model<Generative, D>,
     store: &mut ParamStore<D>,
     spec: &GenSpec,
     logs: &RequestLogs,
@@ -110,7 +110,7 @@ pub fn train_gen<D: Dev>(
         plan,
         progress,
         None,
-        |store, opt, _, _, chunk| gen_train_step(model, store, opt, &batch(spec, logs, chunk)),
+        |store, opt, _, _, chunk| train_step(model, store, opt, &batch(spec, logs, chunk)),
         |store| validate(model, store),
     )?;
     Ok(GenTrained { run, pretrained })

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use baselines::engine::{Dev, Optimizer, ParamStore};
-use baselines::{seq_train_step, SeqModel};
+use baselines::{train_step, Model, Retrieval};
 use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -20,7 +20,7 @@ use crate::train::{run_epochs, EpochPlan, EpochRun, Regroup, TrainError};
 
 /// Validation metrics of the current parameters.
 pub type Validate<'a, D> =
-    dyn FnMut(&dyn SeqModel<D>, &ParamStore<D>) -> BTreeMap<String, f64> + 'a;
+    dyn FnMut(&dyn Model<Retrieval, D>, &ParamStore<D>) -> BTreeMap<String, f64> + 'a;
 
 pub struct SeqTrainPlan<'a> {
     pub epochs: EpochPlan<'a>,
@@ -36,7 +36,7 @@ pub struct SeqTrainPlan<'a> {
 /// the parameters of the best validation epoch.
 #[allow(clippy::too_many_arguments)]
 pub fn train_seq<D: Dev>(
-    model: &dyn SeqModel<D>,
+    model: &dyn Model<Retrieval, D>,
     store: &mut ParamStore<D>,
     seqs: &Sequences,
     train_users: &[usize],
@@ -59,7 +59,7 @@ pub fn train_seq<D: Dev>(
     };
     let bucketed = |order: &[usize], epoch: usize| {
         let seed = plan.epochs.seed;
-        let targets = |u| model.training_targets(positions(u)).max(1);
+        let targets = |u| model.hints().training_targets(positions(u)).max(1);
         length_bucketed(
             order,
             positions,
@@ -70,7 +70,7 @@ pub fn train_seq<D: Dev>(
         )
     };
     let regroup: Option<&Regroup<usize>> =
-        (plan.length_buckets && model.benefits_from_length_buckets()).then_some(&bucketed);
+        (plan.length_buckets && model.hints().benefits_from_length_buckets).then_some(&bucketed);
     run_epochs(
         store,
         &mut opt,
@@ -83,7 +83,7 @@ pub fn train_seq<D: Dev>(
                 rng = negatives(epoch);
             }
             let batch = train_batch(seqs, chunk, window, plan.n_neg, &mut rng);
-            seq_train_step(model, store, opt, &batch)
+            train_step(model, store, opt, &batch)
         },
         |store| validate(model, store),
     )

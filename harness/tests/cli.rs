@@ -454,7 +454,7 @@ fn empty_split_and_missing_feature_kind_are_errors() {
     env.task(spec);
     let err = stderr(&env.run(&["run", "dense", "--data-root", "data"]));
     assert!(
-        err.contains("model `lr` needs sparse (categorical) features"),
+        err.contains("model `lr`") && err.contains("needs sparse (categorical) features"),
         "{err}"
     );
     assert!(env.result_files().is_empty());
@@ -478,10 +478,7 @@ fn list_shows_tasks_models_and_json() {
         assert!(models.contains(&m), "{m} missing from {models:?}");
     }
     // Ranking, sequential and generative models alike.
-    assert_eq!(
-        models.len(),
-        baselines::CATALOG.len() + baselines::SEQ_CATALOG.len() + baselines::GEN_CATALOG.len()
-    );
+    assert_eq!(models.len(), baselines::models::all().len());
 }
 
 fn tiny_seq(name: &str) -> serde_json::Value {
@@ -936,7 +933,7 @@ fn models_metrics_and_splits_of_the_wrong_kind_are_named() {
     env.task(spec);
     let err = stderr(&env.run(&["run", "a"]));
     assert!(
-        err.contains("`dnn` is a ranking model; a retrieval task takes sequential models")
+        err.contains("`dnn` is a ranking model; a retrieval task takes retrieval models")
             && err.contains("sasrec"),
         "{err}"
     );
@@ -945,7 +942,7 @@ fn models_metrics_and_splits_of_the_wrong_kind_are_named() {
     env.task(spec);
     let err = stderr(&env.run(&["run", "b"]));
     assert!(
-        err.contains("`sasrec` is a sequential model; a ranking task takes ranking models"),
+        err.contains("`sasrec` is a retrieval model; a ranking task takes ranking models"),
         "{err}"
     );
     // --models cannot smuggle one in either.
@@ -1138,7 +1135,7 @@ fn generative_specs_and_request_files_name_the_problem() {
         (
             "models",
             json!({"sasrec": {}}),
-            "`sasrec` is a sequential model; a generative task takes generative models",
+            "`sasrec` is a retrieval model; a generative task takes generative models",
         ),
     ] {
         let mut spec = tiny_gen("g");

@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use baselines::generative::{action_flags, Request};
+use baselines::kinds::generative::{action_flags, Request};
 use baselines::{Cpu, GenSpec};
 use harness::data::gen_batcher::{
     batch, eval_examples, pretrain_batch, pretrain_users, train_examples,

@@ -225,7 +225,7 @@ fn training_batches_and_seen_filters_hold_exactly_the_allowed_items() {
 #[test]
 fn model_vectors_come_back_in_the_users_order() {
     use baselines::engine::ParamStore;
-    use baselines::{build_seq, seq_user_vectors, SeqSpec};
+    use baselines::{predict, registry, Retrieval, SeqSpec};
     use harness::data::seq_batcher::eval_batch;
     use harness::task::retrieval_eval::model_vectors;
     let spec = task(json!({"mean_pool": {}}));
@@ -241,12 +241,13 @@ fn model_vectors_come_back_in_the_users_order() {
     let users: Vec<usize> = (0..600).map(|i| (i * 7919) % s.n_users()).collect();
     for name in ["sasrec", "kuaiformer"] {
         let mut store = ParamStore::new(Cpu::default(), 3);
-        let m = build_seq(name, &json!({"dim": 8}), &seq_spec, &mut store).unwrap();
+        let m = registry::build::<Retrieval, _>(name, &json!({"dim": 8}), &seq_spec, &mut store)
+            .unwrap();
         let (v, _) = model_vectors(m.as_ref(), &store, s, &users, Stage::Test, max_len).unwrap();
         let width = v.interests * v.dim;
         for (i, &u) in users.iter().enumerate().step_by(37) {
             let alone = eval_batch(s, &[u], Stage::Test, Window::full(max_len));
-            let (want, _) = seq_user_vectors(m.as_ref(), &store, &alone);
+            let (want, _) = predict(m.as_ref(), &store, &alone);
             let got = &v.users[i * width..(i + 1) * width];
             let diff = got
                 .iter()

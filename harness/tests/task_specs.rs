@@ -84,7 +84,7 @@ fn every_task_loads_and_every_model_validates() {
         let Some(f) = features(&spec) else { continue };
         for name in spec.models.keys() {
             let e = spec.entry(name).unwrap();
-            baselines::validate(&e.base, &e.config, &f)
+            baselines::registry::validate::<baselines::Ranking>(&e.base, &e.config, &f)
                 .unwrap_or_else(|err| panic!("task `{}`, model `{name}`: {err}", spec.name));
         }
     }
@@ -254,7 +254,7 @@ fn every_retrieval_task_validates_its_sequential_models() {
         };
         for name in spec.models.keys() {
             let e = spec.entry(name).unwrap();
-            baselines::validate_seq(&e.base, &e.config, &seq)
+            baselines::registry::validate::<baselines::Retrieval>(&e.base, &e.config, &seq)
                 .unwrap_or_else(|err| panic!("task `{}`, model `{name}`: {err}", spec.name));
         }
     }
@@ -281,7 +281,7 @@ fn every_generative_task_validates_its_generative_models() {
         };
         for name in spec.models.keys() {
             let e = spec.entry(name).unwrap();
-            baselines::validate_gen(&e.base, &e.config, &gen)
+            baselines::registry::validate::<baselines::Generative>(&e.base, &e.config, &gen)
                 .unwrap_or_else(|err| panic!("task `{}`, model `{name}`: {err}", spec.name));
         }
     }

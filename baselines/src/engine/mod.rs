@@ -1,5 +1,5 @@
-//! The engine: devices, parameters, optimizers, sparse tables, FLOP counting, and the
-//! training step every model shares.
+//! The engine: devices, parameters, optimizers, sparse tables, FLOP counting, and a forward
+//! pass's context.
 
 pub mod device;
 pub mod flops;
@@ -22,6 +22,4 @@ pub use state::{
     device_draws, device_seed, replay_device_draws, FlopsState, HostVec, OptimState, SnapshotState,
     StateMismatch, StoreState,
 };
-pub use step::{
-    gradient_norms, parameter_gradient_norms, predict_logits, train_step, Ctx, Lookup, StepOutput,
-};
+pub use step::{parameter_gradient_norms, Ctx, Lookup};

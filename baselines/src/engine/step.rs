@@ -1,18 +1,15 @@
-//! One forward pass's context, one training step, and inference.
+//! One forward pass's context.
 //!
 //! `Ctx` collects what a forward pass did: FLOPs by phase and kind and the embedding
 //! lookups whose leaf tensors receive gradients. It knows whether the forward is a
 //! training one (under a tape), so layers' FLOP reports include their backward work
-//! then. `train_step` runs forward, BCE-with-logits loss, backward and the optimizer;
-//! `predict_logits` runs the same forward without a tape.
+//! then. The training step itself is `crate::contract::step`, one for every kind.
 
 use dfdx::prelude::*;
 
 use super::device::{Dev, Track};
 use super::flops::Flops;
-use super::optim::Optimizer;
 use super::params::{Mat, ParamStore, TableId};
-use crate::{Batch, Model};
 
 /// An embedding lookup made during a forward pass: which rows of which table, and the
 /// leaf tensor holding them (whose gradient goes back to those rows).
@@ -79,69 +76,6 @@ impl<D: Dev> Ctx<D> {
     pub fn lookups(&self) -> &[Lookup<D>] {
         &self.lookups
     }
-}
-
-/// What a training step reports.
-#[derive(Debug, Clone)]
-pub struct StepOutput {
-    /// Mean binary cross-entropy of the batch before the update.
-    pub loss: f32,
-    /// Forward (model and loss), backward and optimizer FLOPs of the step.
-    pub flops: Flops,
-}
-
-/// The host batch's labels as a device tensor.
-pub fn label_tensor<D: Dev>(dev: &D, batch: &Batch) -> Col<D> {
-    dev.tensor_from_vec(batch.labels.clone(), (batch.size,))
-}
-
-use super::params::Col;
-
-/// Forward + backward + optimizer step on one batch with the BCE-with-logits loss.
-pub fn train_step<D: Dev>(
-    model: &dyn Model<D>,
-    store: &mut ParamStore<D>,
-    opt: &mut Optimizer<D>,
-    batch: &Batch,
-) -> StepOutput {
-    let mut ctx = Ctx::training();
-    let logits = model.logits_train(store, batch, &mut ctx);
-    let labels = label_tensor(store.dev(), batch);
-    ctx.flops.loss(batch.size);
-    let loss = logits.bce_with_logits(labels).mean();
-    let loss_value = loss.as_vec()[0];
-    let mut grads = loss.backward();
-    opt.step(store, &mut grads, &ctx.lookups, &mut ctx.flops);
-    StepOutput {
-        loss: loss_value,
-        flops: ctx.flops,
-    }
-}
-
-/// Logits for a batch, without a tape; also returns the forward FLOPs.
-pub fn predict_logits<D: Dev>(
-    model: &dyn Model<D>,
-    store: &ParamStore<D>,
-    batch: &Batch,
-) -> (Vec<f32>, Flops) {
-    let mut ctx = Ctx::default();
-    let logits = model.logits_eval(store, batch, &mut ctx);
-    (logits.as_vec(), ctx.flops)
-}
-
-/// L2 norm of the gradient of every parameter (tables: of the rows looked up) after one
-/// forward/backward pass on `batch`, by parameter name, without updating anything.
-/// A parameter the loss does not reach has norm 0.
-pub fn gradient_norms<D: Dev>(
-    model: &dyn Model<D>,
-    store: &ParamStore<D>,
-    batch: &Batch,
-) -> Vec<(String, f32)> {
-    let mut ctx = Ctx::training();
-    let logits = model.logits_train(store, batch, &mut ctx);
-    let labels = label_tensor(store.dev(), batch);
-    let mut grads = logits.bce_with_logits(labels).mean().backward();
-    parameter_gradient_norms(store, &ctx, &mut grads)
 }
 
 /// L2 norm of each parameter's gradient in `grads` (tables: summed over the forward's

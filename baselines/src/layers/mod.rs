@@ -8,6 +8,7 @@ pub mod cross;
 pub mod embedding;
 pub mod embedding_strategy;
 pub mod frequency;
+pub mod hstu;
 pub mod linear;
 pub mod mlp;
 pub mod next_item;
@@ -24,6 +25,7 @@ pub use attention::{
 pub use cross::CrossNet;
 pub use embedding::{dense_input, embed_and_concat, FieldEmbedding};
 pub use embedding_strategy::{BlockStrategy, Compose, EmbeddingStrategy};
+pub use hstu::{time_bucket, HstuLayer, RelativeBias};
 pub use linear::Linear;
 pub use mlp::Mlp;
 pub use next_item::{in_batch_loss, log_sampling_probs, sampled_loss, SampledLoss};

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attention::HIDDEN;
 use crate::engine::{Ctx, Dev, Mat, ParamStore, TableId, Track};
-use crate::sequence::SeqBatch;
+use crate::kinds::retrieval::SeqBatch;
 
 /// The loss over sampled negatives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -11,7 +11,7 @@
 use dfdx::prelude::*;
 
 use crate::engine::{Ctx, Dev, Init, Mat, MatId, ParamStore, Scope, TableId, Track};
-use crate::sequence::SeqBatch;
+use crate::kinds::retrieval::SeqBatch;
 
 /// Initial scale of item and position embeddings.
 pub const EMBEDDING_STD: f32 = 0.02;

@@ -10,9 +10,9 @@
 #![allow(dead_code)]
 
 use baselines::engine::{OptimConfig, Optimizer, ParamStore, SparseOptim};
-use baselines::generative::{action_id, Exposure, Request};
-use baselines::{build_gen, gen_gradient_norms, gen_logits, gen_train_step, Cpu, GenBatch};
-use baselines::{GenModel, GenSpec};
+use baselines::kinds::generative::{action_id, Exposure, Request};
+use baselines::{gradient_norms, predict, registry, train_step, Cpu, GenBatch, Generative};
+use baselines::{GenSpec, Model};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -99,7 +99,7 @@ pub fn last_requests(spec: &GenSpec, logs: &[Vec<Request>]) -> GenBatch {
 /// Trains for `epochs` passes with Adam at `lr` (pre-training first, if the model has
 /// it, on the same batches); returns the mean ranking loss of the first and last pass.
 pub fn train(
-    model: &dyn GenModel<Cpu>,
+    model: &dyn Model<Generative, Cpu>,
     store: &mut ParamStore<Cpu>,
     batches: &[GenBatch],
     epochs: usize,
@@ -114,8 +114,9 @@ pub fn train(
         let mut opt = Optimizer::new(&cfg, store);
         for _ in 0..model.pretrain_epochs() {
             for b in batches {
-                let (loss, _) = baselines::gen_pretrain_step(model, store, &mut opt, b)
-                    .expect("pretrain_epochs > 0 but no pre-training loss");
+                let baselines::StepOutput { loss, .. } =
+                    baselines::pretrain_step(model, store, &mut opt, b)
+                        .expect("pretrain_epochs > 0 but no pre-training loss");
                 assert!(loss.is_finite(), "pre-training diverged: {loss}");
             }
         }
@@ -125,7 +126,7 @@ pub fn train(
     for e in 0..epochs {
         let mut sum = 0.0;
         for b in batches {
-            let (loss, _) = gen_train_step(model, store, &mut opt, b);
+            let baselines::StepOutput { loss, .. } = train_step(model, store, &mut opt, b);
             assert!(loss.is_finite(), "loss diverged: {loss}");
             sum += loss;
         }
@@ -174,12 +175,12 @@ pub fn auc(scores: &[f32], labels: &[bool]) -> f64 {
 
 /// AUC of action `k` over the real candidates of `batch`.
 pub fn action_auc(
-    model: &dyn GenModel<Cpu>,
+    model: &dyn Model<Generative, Cpu>,
     store: &ParamStore<Cpu>,
     b: &GenBatch,
     k: usize,
 ) -> f64 {
-    let (logits, _) = gen_logits(model, store, b);
+    let (logits, _) = predict(model, store, b);
     let a = b.n_actions;
     let (mut s, mut l) = (Vec::new(), Vec::new());
     for (slot, &item) in b.cand_items.iter().enumerate() {
@@ -202,7 +203,7 @@ pub fn click_auc_vs_item_only(name: &str, config: serde_json::Value, epochs: usi
     let test = last_requests(&spec, &test_logs);
     let fit = |name: &str, config: &serde_json::Value| {
         let mut store = ParamStore::new(Cpu::default(), 0);
-        let m = build_gen(name, config, &spec, &mut store).unwrap();
+        let m = registry::build::<Generative, _>(name, config, &spec, &mut store).unwrap();
         train(m.as_ref(), &mut store, &train_batches, epochs, 0.005);
         action_auc(m.as_ref(), &store, &test, 0)
     };
@@ -229,8 +230,8 @@ pub fn assert_gradients_reach_every_parameter(name: &str, config: serde_json::Va
     let logs = world.users(16, 5, 3);
     let b = &batches(&spec, &logs, 64)[0];
     let mut store = ParamStore::new(Cpu::default(), 0);
-    let m = build_gen(name, &config, &spec, &mut store).unwrap();
-    for (param, norm) in gen_gradient_norms(m.as_ref(), &store, b) {
+    let m = registry::build::<Generative, _>(name, &config, &spec, &mut store).unwrap();
+    for (param, norm) in gradient_norms(m.as_ref(), &store, b) {
         assert!(norm > 0.0, "{name}: no gradient reaches {param}");
     }
 }
@@ -245,12 +246,12 @@ pub fn assert_candidates_independent(name: &str, config: serde_json::Value) {
     let logs = world.users(8, 5, 4);
     let b = last_requests(&spec, &logs);
     let mut store = ParamStore::new(Cpu::default(), 0);
-    let m = build_gen(name, &config, &spec, &mut store).unwrap();
-    let (base, _) = gen_logits(m.as_ref(), &store, &b);
+    let m = registry::build::<Generative, _>(name, &config, &spec, &mut store).unwrap();
+    let (base, _) = predict(m.as_ref(), &store, &b);
     let (c, a) = (b.max_candidates, b.n_actions);
     for (row, log) in logs.iter().enumerate() {
         let alone = last_requests(&spec, std::slice::from_ref(log));
-        let (single, _) = gen_logits(m.as_ref(), &store, &alone);
+        let (single, _) = predict(m.as_ref(), &store, &alone);
         let diff = base[row * c * a..(row + 1) * c * a]
             .iter()
             .zip(&single)
@@ -267,7 +268,7 @@ pub fn assert_candidates_independent(name: &str, config: serde_json::Value) {
         changed.cand_items[i] = changed.cand_items[i] % world.n_items + 1;
     }
     changed.labels.iter_mut().for_each(|l| *l = 1.0 - *l);
-    let (after, _) = gen_logits(m.as_ref(), &store, &changed);
+    let (after, _) = predict(m.as_ref(), &store, &changed);
     for row in 0..b.size {
         for j in 0..c {
             let s = (row * c + j) * a..(row * c + j + 1) * a;
@@ -308,13 +309,13 @@ pub fn assert_padded_candidates_finite(name: &str, config: serde_json::Value) {
         "the batch has padding"
     );
     let mut store = ParamStore::new(Cpu::default(), 0);
-    let m = build_gen(name, &config, &spec, &mut store).unwrap();
-    let (logits, _) = gen_logits(m.as_ref(), &store, b);
+    let m = registry::build::<Generative, _>(name, &config, &spec, &mut store).unwrap();
+    let (logits, _) = predict(m.as_ref(), &store, b);
     assert!(
         logits.iter().all(|x| x.is_finite()),
         "{name}: a non-finite logit with padded candidates"
     );
-    for (param, norm) in gen_gradient_norms(m.as_ref(), &store, b) {
+    for (param, norm) in gradient_norms(m.as_ref(), &store, b) {
         assert!(norm.is_finite(), "{name}: gradient of {param} is {norm}");
     }
     let cfg = OptimConfig {
@@ -323,7 +324,7 @@ pub fn assert_padded_candidates_finite(name: &str, config: serde_json::Value) {
         sparse: SparseOptim::adam(1e-3),
     };
     let mut opt = Optimizer::new(&cfg, &mut store);
-    let (loss, _) = gen_train_step(m.as_ref(), &mut store, &mut opt, b);
+    let baselines::StepOutput { loss, .. } = train_step(m.as_ref(), &mut store, &mut opt, b);
     assert!(
         loss.is_finite(),
         "{name}: loss {loss} with padded candidates"

@@ -5,9 +5,9 @@
 #![allow(dead_code)]
 
 use baselines::engine::{Ctx, ParamStore, TableId};
-use baselines::generative::MASK_ACTION;
-use baselines::sequential::gen_hstu::TokenRanker;
-use baselines::{gen_logits, Cpu, GenBatch, GenModel};
+use baselines::kinds::generative::MASK_ACTION;
+use baselines::models::generative::gen_hstu::TokenRanker;
+use baselines::{predict, Cpu, GenBatch, Generative, Model};
 use dfdx::prelude::NoneTape;
 
 use super::gen::{batches, TasteWorld};
@@ -117,7 +117,7 @@ pub fn assert_labels_never_read<M: TokenRanker>(m: &M, store: &ParamStore<Cpu>, 
 /// logits in any two slots (they would not with a position per slot).
 pub fn assert_candidates_share_a_position<M: TokenRanker>(
     m: &M,
-    model: &dyn GenModel<Cpu>,
+    model: &dyn Model<Generative, Cpu>,
     store: &ParamStore<Cpu>,
     b: &GenBatch,
 ) {
@@ -132,7 +132,7 @@ pub fn assert_candidates_share_a_position<M: TokenRanker>(
     for row in 0..b.size {
         same.cand_items[row * c + c - 1] = same.cand_items[row * c];
     }
-    let (logits, _) = gen_logits(model, store, &same);
+    let (logits, _) = predict(model, store, &same);
     for row in 0..b.size {
         let first = &logits[row * c * a..(row * c + 1) * a];
         let last = &logits[(row * c + c - 1) * a..(row * c + c) * a];
@@ -147,7 +147,7 @@ pub fn assert_candidates_share_a_position<M: TokenRanker>(
 /// history slot holds garbage (actions, requests ago, gaps, times) and the item table's
 /// padding row is overwritten. The batch must have padded slots.
 pub fn assert_padding_invariant(
-    model: &dyn GenModel<Cpu>,
+    model: &dyn Model<Generative, Cpu>,
     store: &mut ParamStore<Cpu>,
     items: TableId,
     b: &GenBatch,
@@ -156,7 +156,7 @@ pub fn assert_padding_invariant(
         b.hist_items.contains(&0),
         "the batch has no padding to test"
     );
-    let (base, _) = gen_logits(model, store, b);
+    let (base, _) = predict(model, store, b);
     let per_row = b.max_candidates * b.n_actions;
     let real = |logits: &[f32], row: usize| -> Vec<f32> {
         (0..b.max_candidates)
@@ -172,7 +172,7 @@ pub fn assert_padding_invariant(
         .map(|row| (row, one_row(b, row)))
         .collect();
     for (row, alone) in &examples {
-        let (l, _) = gen_logits(model, store, alone);
+        let (l, _) = predict(model, store, alone);
         let diff = max_abs_diff(&real(&base, *row), &real(&l, 0));
         assert!(diff < 1e-5, "row {row} alone differs by {diff}");
     }
@@ -190,7 +190,7 @@ pub fn assert_padding_invariant(
             c.hist_times[k] = 999_999;
         }
     }
-    let (after, _) = gen_logits(model, store, &c);
+    let (after, _) = predict(model, store, &c);
     for row in 0..b.size {
         let diff = max_abs_diff(&real(&base, row), &real(&after, row));
         assert!(

@@ -85,6 +85,7 @@ pub fn slice(b: &Batch, lo: usize, hi: usize) -> Batch {
         sparse: b.sparse[lo * b.n_sparse..hi * b.n_sparse].to_vec(),
         dense: b.dense[lo * b.n_dense..hi * b.n_dense].to_vec(),
         labels: b.labels[lo..hi].to_vec(),
+        columns: Vec::new(),
     }
 }
 

@@ -7,8 +7,7 @@
 use baselines::engine::Ctx;
 use baselines::engine::{OptimConfig, Optimizer, ParamStore, SparseOptim};
 use baselines::{
-    build_seq, seq_gradient_norms, seq_train_step, seq_user_vectors, Cpu, SeqBatch, SeqModel,
-    SeqSpec,
+    gradient_norms, predict, registry, train_step, Cpu, Model, Retrieval, SeqBatch, SeqSpec,
 };
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -123,10 +122,14 @@ pub fn last_targets(b: &SeqBatch) -> Vec<u32> {
 }
 
 /// Per row, the score of every item `1..=n_items`: `max_k <u_k, v_item>`.
-pub fn scores(model: &dyn SeqModel<Cpu>, store: &ParamStore<Cpu>, b: &SeqBatch) -> Vec<Vec<f32>> {
-    let (u, _) = seq_user_vectors(model, store, &eval_view(b));
-    let items = model.item_vectors(store);
-    let k = model.interests();
+pub fn scores(
+    model: &dyn Model<Retrieval, Cpu>,
+    store: &ParamStore<Cpu>,
+    b: &SeqBatch,
+) -> Vec<Vec<f32>> {
+    let (u, _) = predict(model, store, &eval_view(b));
+    let items = model.item_vectors(store).unwrap();
+    let k = model.hints().interests;
     let d = u.len() / (b.size * k);
     (0..b.size)
         .map(|r| {
@@ -173,7 +176,7 @@ pub fn popularity_scores(train: &[SeqBatch], n_items: u32, rows: usize) -> Vec<V
 /// Trains `model` for `epochs` passes over `batches` with Adam (dense and row-wise) at
 /// learning rate `lr`; returns the mean loss of the first and of the last pass.
 pub fn train(
-    model: &dyn SeqModel<Cpu>,
+    model: &dyn Model<Retrieval, Cpu>,
     store: &mut ParamStore<Cpu>,
     batches: &[SeqBatch],
     epochs: usize,
@@ -189,7 +192,7 @@ pub fn train(
     for e in 0..epochs {
         let mut sum = 0.0;
         for b in batches {
-            let (loss, _) = seq_train_step(model, store, &mut opt, b);
+            let baselines::StepOutput { loss, .. } = train_step(model, store, &mut opt, b);
             assert!(loss.is_finite(), "loss diverged: {loss}");
             sum += loss;
         }
@@ -282,12 +285,12 @@ pub fn assert_shapes(name: &str, config: serde_json::Value, d: usize, interests:
     let world = MarkovWorld::new(30);
     let spec = seq_spec(30, 7);
     let mut store = ParamStore::new(Cpu::default(), 0);
-    let m = build_seq(name, &config, &spec, &mut store).unwrap();
+    let m = registry::build::<Retrieval, _>(name, &config, &spec, &mut store).unwrap();
     let b = markov_batch(&world, 5, 7, 1, 1);
-    let (u, _) = seq_user_vectors(m.as_ref(), &store, &eval_view(&b));
-    assert_eq!(m.interests(), interests);
+    let (u, _) = predict(m.as_ref(), &store, &eval_view(&b));
+    assert_eq!(m.hints().interests, interests);
     assert_eq!(u.len(), 5 * interests * d);
-    assert_eq!(m.item_vectors(&store).len(), 31 * d);
+    assert_eq!(m.item_vectors(&store).unwrap().len(), 31 * d);
     let loss = m.loss_train(&store, &b, &mut Ctx::training()).as_vec()[0];
     assert!(loss.is_finite() && loss > 0.0, "{name}: loss {loss}");
 }
@@ -308,11 +311,11 @@ pub fn target_counts(batches: &[SeqBatch], n: u32) -> Vec<u32> {
 /// returns the parameter names (for checks that a particular one is among them).
 pub fn assert_gradients_reach_every_parameter(
     what: &str,
-    model: &dyn SeqModel<Cpu>,
+    model: &dyn Model<Retrieval, Cpu>,
     store: &ParamStore<Cpu>,
     b: &SeqBatch,
 ) -> Vec<String> {
-    let norms = seq_gradient_norms(model, store, b);
+    let norms = gradient_norms(model, store, b);
     for (name, norm) in &norms {
         assert!(
             *norm > 0.0 && norm.is_finite(),
@@ -343,7 +346,7 @@ pub fn assert_learns_markov(
     let targets = last_targets(&test);
     let pop = hit_rate(&popularity_scores(&train_set, n, test.size), &targets, 5);
     let mut store = ParamStore::new(Cpu::default(), 5);
-    let m = build_seq(name, &config, &spec, &mut store).unwrap();
+    let m = registry::build::<Retrieval, _>(name, &config, &spec, &mut store).unwrap();
     let (first, last) = train(m.as_ref(), &mut store, &train_set, epochs, 1e-2);
     let hr = hit_rate(&scores(m.as_ref(), &store, &test), &targets, 5);
     println!("{name} {config}: loss {first:.3} -> {last:.3}, HR@5 {hr:.3}, popularity {pop:.3}");
@@ -388,8 +391,8 @@ pub fn assert_trimmed_window_changes_nothing(name: &str, config: serde_json::Val
     let world = MarkovWorld::new(n_items);
     let spec = seq_spec(n_items, max_len);
     let mut store = ParamStore::new(Cpu::default(), 5);
-    let m = build_seq(name, &config, &spec, &mut store).unwrap();
-    assert!(m.trims_padding(), "{name} should trim padding");
+    let m = registry::build::<Retrieval, _>(name, &config, &spec, &mut store).unwrap();
+    assert!(m.hints().trims_padding, "{name} should trim padding");
     // Histories of 1..=5 items in a 12-wide window, so the first 7 columns are padding.
     let short = markov_batch(&world, 6, longest, 2, 7);
     let mut full = short.clone();
@@ -410,8 +413,8 @@ pub fn assert_trimmed_window_changes_nothing(name: &str, config: serde_json::Val
         .collect();
     let trimmed = trim_window(&full, longest);
     assert_eq!(trimmed, short);
-    let (u_full, f_full) = seq_user_vectors(m.as_ref(), &store, &eval_view(&full));
-    let (u_trim, f_trim) = seq_user_vectors(m.as_ref(), &store, &eval_view(&trimmed));
+    let (u_full, f_full) = predict(m.as_ref(), &store, &eval_view(&full));
+    let (u_trim, f_trim) = predict(m.as_ref(), &store, &eval_view(&trimmed));
     assert!(
         max_abs_diff(&u_full, &u_trim) < 1e-5,
         "{name}: user vectors differ by {}",

@@ -1,7 +1,7 @@
 //! Turns dataset rows into model batches: the task's sparse and dense columns and one
 //! label, row-major, in a seeded shuffled order for training.
 
-use baselines::{Batch, FeatureSpec, PairStat, PairStats};
+use baselines::{Batch, FeatureSpec, PairStat, PairStats, RankingInputs};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -29,6 +29,21 @@ pub fn feature_spec(ds: &Dataset) -> FeatureSpec {
 /// (all pairs of fields would be quadratic in the fields and in the vocabularies). Pass
 /// the TRAINING rows only: counting valid or test rows would leak them into
 /// frequency-aware models (`mde`, `amtl_dnn`) and into `pcf_dnn`'s pretraining.
+/// The feature spec a ranking model is built with: the side inputs its config declared
+/// (`baselines::Registered::side_inputs`), computed from `train_rows` only.
+pub fn feature_spec_for(
+    ds: &Dataset,
+    train_rows: &[usize],
+    label: usize,
+    inputs: &RankingInputs,
+) -> FeatureSpec {
+    let mut spec = feature_spec_with_counts(ds, train_rows, label, inputs.pair.as_ref());
+    if !inputs.frequencies {
+        spec.frequencies = None;
+    }
+    spec
+}
+
 pub fn feature_spec_with_counts(
     ds: &Dataset,
     train_rows: &[usize],
@@ -88,6 +103,7 @@ pub fn make_batch(ds: &Dataset, rows: &[usize], label: usize) -> Batch {
         sparse: Vec::with_capacity(rows.len() * ns),
         dense: Vec::with_capacity(rows.len() * nd),
         labels: Vec::with_capacity(rows.len()),
+        columns: Vec::new(),
     };
     for &r in rows {
         b.sparse.extend(ds.sparse.iter().map(|c| c[r]));
@@ -207,10 +223,13 @@ mod tests {
     #[test]
     fn stats_dnn_table_comes_from_the_training_rows_only() {
         use baselines::engine::ParamStore;
-        use baselines::ranking::{StatsDnn, StatsDnnConfig};
+        use baselines::models::ranking::{StatsDnn, StatsDnnConfig};
         let config =
             serde_json::json!({"fields": ["user", "item"], "embedding_dim": 2, "hidden": [4]});
-        let pair = baselines::pair_fields("stats_dnn", &config).unwrap();
+        let pair = baselines::registry::side_inputs::<baselines::Ranking>("stats_dnn", &config)
+            .unwrap()
+            .pair
+            .unwrap();
         let cfg: StatsDnnConfig = serde_json::from_value(config).unwrap();
         let features_of = |ds: &Dataset| {
             let spec = feature_spec_with_counts(ds, &[0, 1, 2], 0, Some(&pair));

@@ -44,7 +44,7 @@ pub fn pretrain_users(logs: &RequestLogs) -> Vec<usize> {
 /// The batch of `examples`, each built from its user's requests up to and including
 /// the example's request.
 pub fn batch(spec: &GenSpec, logs: &RequestLogs, examples: &[Example]) -> GenBatch {
-    let rows: Vec<(&[baselines::generative::Request], usize)> = examples
+    let rows: Vec<(&[baselines::kinds::generative::Request], usize)> = examples
         .iter()
         .map(|&(u, r)| (&logs.users[u].requests[..=r], r))
         .collect();

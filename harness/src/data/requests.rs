@@ -1,7 +1,7 @@
 //! Per-user request logs for generative ranking (issue 7), and their split.
 //!
 //! A request is what a recommender served at once: a few exposed items, each with the
-//! binary actions the user took on it (`baselines::generative::{Request, Exposure}`).
+//! binary actions the user took on it (`baselines::kinds::generative::{Request, Exposure}`).
 //! Built from the synthetic world (`synth::gen`, requests given) or from any
 //! interaction table with a user, an item, a time column and one numeric column per
 //! action rule (`builder::ActionSpec`: action on when `column >= min`). Conventions,
@@ -25,7 +25,7 @@
 
 use std::ops::RangeInclusive;
 
-use baselines::generative::{action_id, Exposure, Request};
+use baselines::kinds::generative::{action_id, Exposure, Request};
 use sha2::{Digest, Sha256};
 
 use super::builder::RequestFilesSpec;
@@ -312,7 +312,7 @@ impl RequestLogs {
             for r in &u.requests[..=u.split().last_train] {
                 for e in &r.exposures {
                     n += 1;
-                    for (k, f) in baselines::generative::action_flags(e.action, a)
+                    for (k, f) in baselines::kinds::generative::action_flags(e.action, a)
                         .into_iter()
                         .enumerate()
                     {

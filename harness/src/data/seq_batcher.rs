@@ -51,12 +51,12 @@ impl Window {
 
     /// `max_len` wide, or trimmed when `model` trims padding.
     pub fn for_model<D: baselines::engine::Dev>(
-        model: &dyn baselines::SeqModel<D>,
+        model: &dyn baselines::Model<baselines::Retrieval, D>,
         max_len: usize,
     ) -> Self {
         Window {
             max_len,
-            trim: model.trims_padding(),
+            trim: model.hints().trims_padding,
         }
     }
 

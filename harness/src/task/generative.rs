@@ -7,9 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use baselines::catalog::ModelError;
 use baselines::engine::{Dev, ParamStore};
-use baselines::{gen_logits, GenModel, GenSpec};
+use baselines::ModelError;
+use baselines::{predict, GenSpec, Generative, Model};
 use indicatif::ProgressBar;
 
 use crate::cost;
@@ -42,7 +42,7 @@ pub type GenBuilder<'a, D> = dyn Fn(
         &serde_json::Value,
         &GenSpec,
         &mut ParamStore<D>,
-    ) -> Result<Box<dyn GenModel<D>>, ModelError>
+    ) -> Result<Box<dyn Model<Generative, D>>, ModelError>
     + 'a;
 
 /// Runs one cell. Data and model-construction problems are errors (they concern every
@@ -92,7 +92,7 @@ pub fn run_cell<D: Dev>(
     let valid_cands = Candidates::of(logs, gen_spec, &valid);
     let test_cands = Candidates::of(logs, gen_spec, &test);
     let data_seconds = t0.elapsed().as_secs_f64();
-    let mut validate = |m: &dyn GenModel<D>, s: &ParamStore<D>| {
+    let mut validate = |m: &dyn Model<Generative, D>, s: &ParamStore<D>| {
         let (z, _) = model_logits(m, s, gen_spec, logs, &valid)
             .expect("shapes were checked before training");
         valid_cands.metrics(&prep.metrics, &logs.actions, &z)
@@ -184,7 +184,7 @@ pub fn run_cell<D: Dev>(
                 LATENCY_MIN_REPS,
                 LATENCY_MAX_REPS,
                 || {
-                    std::hint::black_box(gen_logits(model.as_ref(), &store, &b));
+                    std::hint::black_box(predict(model.as_ref(), &store, &b));
                 },
             )
         })

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use baselines::engine::{Dev, Flops, ParamStore};
-use baselines::generative::action_flags;
-use baselines::{gen_logits, GenModel, GenSpec};
+use baselines::kinds::generative::action_flags;
+use baselines::{predict, GenSpec, Generative, Model};
 
 use crate::data::gen_batcher::{batch, Example};
 use crate::data::requests::RequestLogs;
@@ -121,7 +121,7 @@ impl Candidates {
 /// A trained model's logits for the candidates of `examples` (`Candidates::of` order),
 /// and the forward FLOPs. Errors when the model's output shape disagrees with the task.
 pub fn model_logits<D: Dev>(
-    model: &dyn GenModel<D>,
+    model: &dyn Model<Generative, D>,
     store: &ParamStore<D>,
     spec: &GenSpec,
     logs: &RequestLogs,
@@ -132,7 +132,7 @@ pub fn model_logits<D: Dev>(
     let mut flops = Flops::default();
     for chunk in examples.chunks(EVAL_EXAMPLES) {
         let b = batch(spec, logs, chunk);
-        let (z, f) = gen_logits(model, store, &b);
+        let (z, f) = predict(model, store, &b);
         if z.len() != b.size * b.max_candidates * a {
             return Err(format!(
                 "logits has {} values, not {} examples x {} candidates x {a} actions",

@@ -9,14 +9,15 @@ use crate::task::cell::{
 use std::time::Instant;
 
 use baselines::engine::{Dev, ParamStore};
+use baselines::{registry, Ranking};
 use indicatif::ProgressBar;
 
 use crate::checkpoint::CheckpointAt;
 use crate::cost;
-use crate::data::batcher::feature_spec_with_counts;
+use crate::data::batcher::feature_spec_for;
 use crate::provenance;
 use crate::results::{CellResult, Scores, Seconds};
-use crate::train::{predict, ranking_metrics, train, TrainPlan};
+use crate::train::{predict_rows, ranking_metrics, train, TrainPlan};
 
 use super::prepare::Prepared;
 use super::spec::TaskSpec;
@@ -64,11 +65,12 @@ pub fn run_cell<D: Dev>(
     let entry = spec.require_entry(id.model).map_err(task_error)?;
     let model_config = entry.config.clone();
     let mut store = ParamStore::new(dev.clone(), id.seed);
-    // Per-id frequencies (and the model's pair statistics, if it asks for some) from the
-    // training rows only (no leakage from valid/test).
-    let pair = baselines::pair_fields(&entry.base, &model_config);
-    let features = feature_spec_with_counts(ds, &split.train, label, pair.as_ref());
-    let model = baselines::build(&entry.base, &model_config, &features, &mut store)
+    // The side inputs the model's config declares (per-id frequencies, pair
+    // statistics), from the training rows only (no leakage from valid/test).
+    let inputs = registry::side_inputs::<Ranking>(&entry.base, &model_config)
+        .map_err(|e| task_error(e.to_string()))?;
+    let features = feature_spec_for(ds, &split.train, label, &inputs);
+    let model = registry::build::<Ranking, _>(&entry.base, &model_config, &features, &mut store)
         .map_err(|e| task_error(e.to_string()))?;
     let plan = TrainPlan {
         epochs: epoch_plan(
@@ -147,7 +149,7 @@ pub fn run_cell<D: Dev>(
         Err(failed) => return Ok((*failed, None)),
     };
     let t_eval = Instant::now();
-    let logits = predict(model.as_ref(), &store, ds, &split.test, label);
+    let logits = predict_rows(model.as_ref(), &store, ds, &split.test, label);
     result.metrics = ranking_metrics(&logits, &test_labels, test_groups.as_deref());
     let eval_seconds = t_eval.elapsed().as_secs_f64();
     record_training(&mut result, &mut cost, &trained, id.device);

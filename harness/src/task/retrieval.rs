@@ -12,9 +12,9 @@ use crate::task::cell::{
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use baselines::catalog::ModelError;
 use baselines::engine::{Dev, ParamStore};
-use baselines::{seq_user_vectors, SeqModel, SeqSpec};
+use baselines::ModelError;
+use baselines::{predict, Model, Retrieval, SeqSpec};
 use indicatif::ProgressBar;
 
 use crate::cost;
@@ -48,7 +48,7 @@ pub type SeqBuilder<'a, D> = dyn Fn(
         &serde_json::Value,
         &SeqSpec,
         &mut ParamStore<D>,
-    ) -> Result<Box<dyn SeqModel<D>>, ModelError>
+    ) -> Result<Box<dyn Model<Retrieval, D>>, ModelError>
     + 'a;
 
 /// Metrics of `v` on `stage`'s queries, with the per-user values.
@@ -122,7 +122,7 @@ pub fn run_cell<D: Dev>(
         length_buckets: r.length_buckets,
     };
     let data_seconds = t0.elapsed().as_secs_f64();
-    let mut validate = |m: &dyn SeqModel<D>, s: &ParamStore<D>| {
+    let mut validate = |m: &dyn Model<Retrieval, D>, s: &ParamStore<D>| {
         let (v, _) = model_vectors(m, s, seqs, &all_users, Stage::Valid, r.max_len)
             .expect("shapes were checked before training");
         evaluate(prep, &v, Stage::Valid, id.seed).0
@@ -225,7 +225,7 @@ pub fn run_cell<D: Dev>(
 /// full-corpus top-`LATENCY_TOP_K` with seen items filtered. The item matrix is taken
 /// as precomputed (a server caches it).
 fn serve_latency<D: Dev>(
-    model: &dyn SeqModel<D>,
+    model: &dyn Model<Retrieval, D>,
     store: &ParamStore<D>,
     prep: &PreparedSeq,
     seed: u64,
@@ -247,10 +247,10 @@ fn serve_latency<D: Dev>(
                 LATENCY_MIN_REPS,
                 LATENCY_MAX_REPS,
                 || {
-                    let (u, _) = seq_user_vectors(model, store, &batch);
+                    let (u, _) = predict(model, store, &batch);
                     let um = crate::metrics::topk::UserMatrix {
                         vectors: &u,
-                        interests: model.interests().max(1),
+                        interests: model.hints().interests.max(1),
                         dim,
                     };
                     let im = crate::metrics::topk::ItemMatrix {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use baselines::engine::{Dev, Flops, ParamStore};
-use baselines::{seq_user_vectors, SeqModel};
+use baselines::{predict, Model, Retrieval};
 
 use crate::data::seq_batcher::{eval_batch, EvalQuery, SampledCounts, Window};
 use crate::data::sequences::{LooView, Sequences, Stage};
@@ -49,15 +49,17 @@ impl Vectors {
 /// A trained model's vectors for `users` at `stage`, and the forward FLOPs of the user
 /// side. Errors when the model's shapes disagree with the task.
 pub fn model_vectors<D: Dev>(
-    model: &dyn SeqModel<D>,
+    model: &dyn Model<Retrieval, D>,
     store: &ParamStore<D>,
     seqs: &Sequences,
     users: &[usize],
     stage: Stage,
     max_len: usize,
 ) -> Result<(Vectors, Flops), String> {
-    let interests = model.interests().max(1);
-    let items = model.item_vectors(store);
+    let interests = model.hints().interests.max(1);
+    let items = model
+        .item_vectors(store)
+        .ok_or("the model has no item vectors (Forward::item_vectors)")?;
     let rows = seqs.n_items as usize + 1;
     if items.is_empty() || !items.len().is_multiple_of(rows) {
         return Err(format!(
@@ -78,7 +80,7 @@ pub fn model_vectors<D: Dev>(
     for chunk in order.chunks(EVAL_USERS) {
         let chunk_users: Vec<usize> = chunk.iter().map(|&i| users[i]).collect();
         let batch = eval_batch(seqs, &chunk_users, stage, window);
-        let (v, f) = seq_user_vectors(model, store, &batch);
+        let (v, f) = predict(model, store, &batch);
         if v.len() != chunk.len() * width {
             return Err(format!(
                 "user_vectors gave {} values for {} users x {interests} interests x {dim} dims",

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use baselines::engine::{device_draws, Dev, Flops, Optimizer, ParamStore};
+use baselines::StepOutput;
 use indicatif::ProgressBar;
 
 use super::early_stop::EpochLog;
@@ -66,7 +67,7 @@ pub fn run_epochs<D: Dev, T: Clone>(
     plan: &EpochPlan,
     progress: &ProgressBar,
     regroup: Option<&Regroup<T>>,
-    mut step: impl FnMut(&mut ParamStore<D>, &mut Optimizer<D>, usize, usize, &[T]) -> (f32, Flops),
+    mut step: impl FnMut(&mut ParamStore<D>, &mut Optimizer<D>, usize, usize, &[T]) -> StepOutput,
     mut validate: impl FnMut(&ParamStore<D>) -> BTreeMap<String, f64>,
 ) -> Result<EpochRun, TrainError> {
     let draws_at_start = device_draws();
@@ -101,7 +102,10 @@ pub fn run_epochs<D: Dev, T: Clone>(
             None => order.chunks(plan.batch_size).map(<[T]>::to_vec).collect(),
         };
         for (i, chunk) in batches.iter().enumerate() {
-            let (loss, step_flops) = step(store, opt, epoch, i, chunk);
+            let StepOutput {
+                loss,
+                flops: step_flops,
+            } = step(store, opt, epoch, i, chunk);
             if !loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,

@@ -16,8 +16,8 @@ pub use epochs::{run_epochs, EpochRun, Regroup};
 
 use std::collections::BTreeMap;
 
-use baselines::engine::{predict_logits, train_step, Dev, OptimConfig, Optimizer, ParamStore};
-use baselines::Model;
+use baselines::engine::{Dev, OptimConfig, Optimizer, ParamStore};
+use baselines::{predict, train_step, Model, Ranking};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
@@ -85,8 +85,8 @@ pub struct TrainPlan<'a> {
 }
 
 /// Scores (logits) of `rows`, in order.
-pub fn predict<D: Dev>(
-    model: &dyn Model<D>,
+pub fn predict_rows<D: Dev>(
+    model: &dyn Model<Ranking, D>,
     store: &ParamStore<D>,
     ds: &Dataset,
     rows: &[usize],
@@ -94,7 +94,7 @@ pub fn predict<D: Dev>(
 ) -> Vec<f32> {
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(EVAL_BATCH) {
-        out.extend(predict_logits(model, store, &make_batch(ds, chunk, label)).0);
+        out.extend(predict(model, store, &make_batch(ds, chunk, label)).0);
     }
     out
 }
@@ -127,13 +127,13 @@ pub fn higher_is_better(metric: &str) -> bool {
 }
 
 fn rows_metrics<D: Dev>(
-    model: &dyn Model<D>,
+    model: &dyn Model<Ranking, D>,
     store: &ParamStore<D>,
     ds: &Dataset,
     rows: &[usize],
     label: usize,
 ) -> BTreeMap<String, f64> {
-    let logits = predict(model, store, ds, rows, label);
+    let logits = predict_rows(model, store, ds, rows, label);
     let labels: Vec<f32> = rows.iter().map(|&r| ds.labels[label][r]).collect();
     let groups: Option<Vec<u32>> = ds
         .group
@@ -146,7 +146,7 @@ fn rows_metrics<D: Dev>(
 /// store holds the parameters of the best validation epoch.
 #[allow(clippy::too_many_arguments)]
 pub fn train<D: Dev>(
-    model: &dyn Model<D>,
+    model: &dyn Model<Ranking, D>,
     store: &mut ParamStore<D>,
     ds: &Dataset,
     train_rows: &[usize],
@@ -162,10 +162,7 @@ pub fn train<D: Dev>(
         &plan.epochs,
         progress,
         None,
-        |store, opt, _, _, chunk| {
-            let out = train_step(model, store, opt, &make_batch(ds, chunk, plan.label));
-            (out.loss, out.flops)
-        },
+        |store, opt, _, _, chunk| train_step(model, store, opt, &make_batch(ds, chunk, plan.label)),
         |store| rows_metrics(model, store, ds, valid_rows, plan.label),
     )
 }

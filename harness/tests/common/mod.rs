@@ -3,9 +3,9 @@
 
 #![allow(dead_code)]
 
-use baselines::catalog::ModelError;
 use baselines::engine::{Ctx, Dev, Init, Mat, ParamStore, TableId, Track};
-use baselines::{SeqBatch, SeqForward, SeqModel, SeqSpec};
+use baselines::ModelError;
+use baselines::{Forward, Generative, Model, Retrieval, SeqBatch, SeqSpec};
 use dfdx::prelude::*;
 
 /// The user is the mean of their history's item embeddings; items are their own
@@ -70,7 +70,7 @@ impl MeanPool {
     }
 }
 
-impl<D: Dev> SeqForward<D> for MeanPool {
+impl<D: Dev> Forward<Retrieval, D> for MeanPool {
     fn loss<T: Track<D>>(
         &self,
         store: &ParamStore<D>,
@@ -107,7 +107,7 @@ impl<D: Dev> SeqForward<D> for MeanPool {
         }
     }
 
-    fn user_vectors<T: Track<D>>(
+    fn forward<T: Track<D>>(
         &self,
         store: &ParamStore<D>,
         batch: &SeqBatch,
@@ -116,8 +116,8 @@ impl<D: Dev> SeqForward<D> for MeanPool {
         self.pooled(store, batch, ctx, false)
     }
 
-    fn item_vectors(&self, store: &ParamStore<D>) -> Vec<f32> {
-        store.table(self.items).weights()
+    fn item_vectors(&self, store: &ParamStore<D>) -> Option<Vec<f32>> {
+        Some(store.table(self.items).weights())
     }
 }
 
@@ -128,7 +128,7 @@ pub fn build_test_model<D: Dev>(
     config: &serde_json::Value,
     spec: &SeqSpec,
     store: &mut ParamStore<D>,
-) -> Result<Box<dyn SeqModel<D>>, ModelError> {
+) -> Result<Box<dyn Model<Retrieval, D>>, ModelError> {
     let dim = config.get("dim").and_then(|d| d.as_u64()).unwrap_or(16) as usize;
     match name {
         "mean_pool" => Ok(Box::new(MeanPool::new(store, spec, dim))),
@@ -139,6 +139,7 @@ pub fn build_test_model<D: Dev>(
         }
         _ => Err(ModelError::Unknown {
             name: name.to_string(),
+            kind: "retrieval",
             known: "mean_pool, mean_pool_nan".into(),
         }),
     }
@@ -156,14 +157,14 @@ pub struct Recorded {
 /// items, a stand-in for a self-supervised loss), recording every batch it trains on.
 /// `poison` makes the ranking logits NaN (to test the divergence guard).
 pub struct Recorder {
-    pub inner: baselines::sequential::item_only::ItemOnly,
+    pub inner: baselines::models::generative::item_only::ItemOnly,
     pub pretrain_epochs: usize,
     pub poison: bool,
     pub log: std::sync::Arc<std::sync::Mutex<Recorded>>,
 }
 
-impl<D: Dev> baselines::GenForward<D> for Recorder {
-    fn logits<T: Track<D>>(
+impl<D: Dev> Forward<Generative, D> for Recorder {
+    fn forward<T: Track<D>>(
         &self,
         store: &ParamStore<D>,
         batch: &baselines::GenBatch,
@@ -172,7 +173,7 @@ impl<D: Dev> baselines::GenForward<D> for Recorder {
         if ctx.is_training() {
             self.log.lock().unwrap().train.push(batch.clone());
         }
-        let z = baselines::GenForward::<D>::logits::<T>(&self.inner, store, batch, ctx);
+        let z = Forward::<Generative, D>::forward::<T>(&self.inner, store, batch, ctx);
         if self.poison {
             z * f32::NAN
         } else {
@@ -197,7 +198,7 @@ impl<D: Dev> baselines::GenForward<D> for Recorder {
 }
 
 /// What a generative-model builder returns.
-pub type GenBuilt<D> = Result<Box<dyn baselines::GenModel<D>>, ModelError>;
+pub type GenBuilt<D> = Result<Box<dyn baselines::Model<Generative, D>>, ModelError>;
 
 /// A builder for `harness::task::generative::run_cell`: every catalog generative model
 /// (`baselines::build_gen`), plus `recorder` (config `{"pretrain_epochs": N}`, default
@@ -213,7 +214,7 @@ pub fn build_test_gen_model<D: Dev>(
         let recorder = |poison: bool, store: &mut ParamStore<D>| {
             let cfg = serde_json::from_value(serde_json::json!({"dim": 8, "hidden": [8]})).unwrap();
             Recorder {
-                inner: baselines::sequential::item_only::ItemOnly::new(store, spec, &cfg),
+                inner: baselines::models::generative::item_only::ItemOnly::new(store, spec, &cfg),
                 pretrain_epochs,
                 poison,
                 log: log.clone(),
@@ -222,7 +223,7 @@ pub fn build_test_gen_model<D: Dev>(
         match name {
             "recorder" => Ok(Box::new(recorder(false, store))),
             "recorder_nan" => Ok(Box::new(recorder(true, store))),
-            _ => baselines::build_gen(name, config, spec, store),
+            _ => baselines::registry::build::<baselines::Generative, _>(name, config, spec, store),
         }
     }
 }

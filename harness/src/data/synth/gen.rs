@@ -27,7 +27,7 @@
 //! are the request index. Everything is drawn from `seed` (users in parallel, each on
 //! its own stream), so the same config gives the same logs.
 
-use baselines::generative::{action_id, Exposure, Request};
+use baselines::kinds::generative::{action_id, Exposure, Request};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Geometric, StandardNormal};

@@ -2,7 +2,7 @@
 //! at the stated probabilities, and that the history carries what an item-only scorer
 //! cannot know (the oracle and a history-reading scorer beat per-item click rates).
 
-use baselines::generative::action_flags;
+use baselines::kinds::generative::action_flags;
 
 use super::*;
 use crate::metrics::auc;

@@ -90,7 +90,7 @@ pub fn build(
         .into_iter()
         .map(|m| {
             let base = base_of.get(&m).cloned();
-            let info = baselines::info(base.as_deref().unwrap_or(&m));
+            let info = baselines::models::info(base.as_deref().unwrap_or(&m));
             let results = tables
                 .iter()
                 .filter_map(|t| {
@@ -139,10 +139,10 @@ pub fn build(
                     .cloned()
                     .collect(),
                 in_catalog: info.is_some(),
-                family: info.map(|i| i.family).unwrap_or("unknown").into(),
+                family: info.map(|i| i.kind).unwrap_or("unknown").into(),
                 paper: info
                     .map(|i| i.paper)
-                    .unwrap_or("not in baselines::CATALOG")
+                    .unwrap_or("not in the model registry")
                     .into(),
                 summary: info.map(|i| i.summary).unwrap_or("").into(),
                 simplifications: info.map(|i| i.simplifications).unwrap_or("").into(),

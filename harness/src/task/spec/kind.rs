@@ -25,46 +25,34 @@ impl TaskKind {
             TaskKind::Generative => "generative",
         }
     }
-    /// The catalog family a task of this kind takes its models from.
-    pub fn model_family(&self) -> &'static str {
-        match self {
-            TaskKind::Ranking => "ranking",
-            TaskKind::Retrieval => "sequential",
-            TaskKind::Generative => "generative",
-        }
-    }
 }
 
-/// Checks that `name` is a catalog model a task of `kind` can run, with a message that
-/// names the models it could take.
+/// Checks that `name` is a registered model a task of `kind` can run, with a message
+/// that names the models it could take.
 pub fn check_model(kind: TaskKind, name: &str) -> Result<(), String> {
-    let family = kind.model_family();
-    let fits = |m: &baselines::ModelInfo| m.family == family;
+    let kind_name = kind.key();
+    let fits = |m: &baselines::ModelInfo| m.kind == kind_name;
     let known: Vec<&str> = all_models().filter(|m| fits(m)).map(|m| m.name).collect();
     let known = if known.is_empty() {
         "none yet".to_string()
     } else {
         known.join(", ")
     };
-    match baselines::info(name) {
+    match baselines::models::info(name) {
         None => Err(format!(
-            "unknown model `{name}` (known {family} models: {known})"
+            "unknown model `{name}` (known {kind_name} models: {known})"
         )),
         Some(m) if !fits(m) => Err(format!(
-            "`{name}` is a {} model; a {} task takes {family} models (known: {known})",
-            m.family,
-            kind.key()
+            "`{name}` is a {} model; a {kind_name} task takes {kind_name} models (known: {known})",
+            m.kind
         )),
         Some(_) => Ok(()),
     }
 }
 
-/// Every catalog model: ranking, sequential and generative.
+/// Every registered model, of every kind.
 pub fn all_models() -> impl Iterator<Item = &'static baselines::ModelInfo> {
-    baselines::CATALOG
-        .iter()
-        .chain(baselines::SEQ_CATALOG)
-        .chain(baselines::GEN_CATALOG)
+    baselines::models::all().into_iter()
 }
 
 impl TaskKind {

@@ -11,7 +11,7 @@ impl TaskSpec {
     pub fn entry(&self, name: &str) -> Option<ModelEntry> {
         match self.models.get(name) {
             Some(config) => model_entry(name, config).ok(),
-            None => baselines::info(name).map(|_| ModelEntry {
+            None => baselines::models::info(name).map(|_| ModelEntry {
                 name: name.to_string(),
                 base: name.to_string(),
                 config: serde_json::Value::Null,
@@ -81,7 +81,7 @@ pub(super) fn model_entry(name: &str, config: &serde_json::Value) -> Result<Mode
         }
     };
     let Some(base) = base else {
-        if baselines::info(name).is_none() {
+        if baselines::models::info(name).is_none() {
             return Err(format!(
                 "unknown model `{name}`: not in the catalog ({}), and its config has no `model` key naming the catalog model it is a variant of",
                 catalog_names()
@@ -93,13 +93,13 @@ pub(super) fn model_entry(name: &str, config: &serde_json::Value) -> Result<Mode
             config: config.clone(),
         });
     };
-    if baselines::info(&base).is_none() {
+    if baselines::models::info(&base).is_none() {
         return Err(format!(
             "unknown base model `{base}` (catalog: {})",
             catalog_names()
         ));
     }
-    if name != base && baselines::info(name).is_some() {
+    if name != base && baselines::models::info(name).is_some() {
         return Err(format!(
             "`{name}` is a catalog model and cannot name a variant of `{base}`"
         ));

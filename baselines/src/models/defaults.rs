@@ -1,0 +1,43 @@
+//! Defaults and checks that several models' configs share, so no model imports them
+//! from another model's file.
+
+/// The CTR models' embedding-and-MLP defaults (DNN and the models built on it).
+pub(crate) mod ctr {
+    /// Embedding width per field.
+    pub(crate) fn default_dim() -> usize {
+        16
+    }
+    /// Hidden widths of the MLP.
+    pub(crate) fn default_hidden() -> Vec<usize> {
+        vec![128, 64]
+    }
+    /// The field pair of pair-statistics models (PCF-GNN, the statistics table).
+    pub(crate) fn default_fields() -> [String; 2] {
+        ["user_id".into(), "item_id".into()]
+    }
+}
+
+/// The transformer models' defaults and width check (SASRec, HSTU, KuaiFormer, the
+/// generative rankers, LUM).
+pub(crate) mod transformer {
+    /// Embedding and hidden width d.
+    pub(crate) fn default_dim() -> usize {
+        64
+    }
+    /// Dropout on embeddings, attention output and FFN (training only).
+    pub(crate) fn default_dropout() -> f32 {
+        0.2
+    }
+    /// `dim` positive and divisible by `heads`, `dropout` in [0, 1).
+    pub(crate) fn check_width(dim: usize, heads: usize, dropout: f32) -> Result<(), String> {
+        if dim == 0 || dim.checked_rem(heads) != Some(0) {
+            return Err(format!(
+                "dim ({dim}) must be positive and divisible by heads ({heads})"
+            ));
+        }
+        if !(0.0..1.0).contains(&dropout) {
+            return Err(format!("dropout must be in [0, 1), got {dropout}"));
+        }
+        Ok(())
+    }
+}
