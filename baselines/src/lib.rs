@@ -8,7 +8,7 @@
 //! - `engine`: parameters, optimizers, sparse tables, FLOP counting; `layers`: the
 //!   shared building blocks.
 //!
-//! Dependencies point one way: `models -> registry -> contract, kinds -> layers ->
+//! Dependencies point one way: `models -> registry -> layers -> kinds -> contract ->
 //! engine`. This crate does not depend on the harness.
 
 pub mod contract;

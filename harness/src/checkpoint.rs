@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::provenance;
 use crate::results::write_atomic_with;
-use crate::train::CurvePoint;
+use crate::results::CurvePoint;
 
 /// Bumped when the file's layout changes; other versions are not resumed from.
 pub const FORMAT: u32 = 2;

@@ -4,6 +4,8 @@
 pub mod checkpoint;
 pub mod cost;
 pub mod data;
+pub mod kinds;
+pub mod measure;
 pub mod metrics;
 pub mod provenance;
 pub mod report;
@@ -12,5 +14,3 @@ pub mod runner;
 pub mod stats;
 pub mod task;
 pub mod train;
-pub mod train_gen;
-pub mod train_seq;

@@ -311,7 +311,7 @@ fn cost_command(cli: &Cli) -> Result<ExitCode> {
     else {
         unreachable!("cost_command called for another command")
     };
-    use harness::cost::{format_table, measure_model, CostPlan};
+    use harness::measure::{format_table, measure_model, CostPlan};
     let spec = if task.ends_with(".json") && std::path::Path::new(task).exists() {
         harness::task::TaskSpec::load(std::path::Path::new(task))?
     } else {
@@ -343,7 +343,7 @@ fn cost_command(cli: &Cli) -> Result<ExitCode> {
     if !cli.json {
         eprintln!("preparing task `{}`...", spec.name);
     }
-    let mut prep = harness::task::prepare::prepare(&spec, data_root)?;
+    let mut prep = harness::kinds::ranking::prepare(&spec, data_root)?;
     let mut rows = Vec::new();
     for m in &models {
         if !cli.json {

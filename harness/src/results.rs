@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::provenance::Provenance;
-use crate::train::CurvePoint;
 
 pub const SCHEMA_VERSION: u32 = 1;
 const SCORES_MAGIC: &[u8; 8] = b"RBSCORE1";
@@ -164,7 +163,7 @@ pub struct FlopsByKind {
     pub optimizer: BTreeMap<String, f64>,
 }
 
-/// Inference latency at one batch size: wall time of `predict_logits` (host batch to
+/// Inference latency at one batch size: wall time of `baselines::predict` (host batch to
 /// logits on the host, device transfers included; assembling the batch from the
 /// dataset excluded), over `reps` repetitions after warm-up.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -194,6 +193,17 @@ pub struct Seconds {
     pub train: f64,
     pub eval: f64,
     pub total: f64,
+}
+
+/// One epoch of a cell's training curve.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CurvePoint {
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    pub valid: BTreeMap<String, f64>,
+    /// Seconds since training started, at the end of this epoch's validation.
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -247,6 +257,40 @@ pub fn cell_path(root: &Path, run: &str, task: &str, model: &str, seed: u64) -> 
         .join(task)
         .join(model)
         .join(format!("seed-{seed}.json"))
+}
+
+/// What a cell writes beside its record: per-example scores (ranking, generative) or
+/// per-user values (retrieval), so two models can be paired example by example.
+pub trait SideFile {
+    /// The file's path beside the record at `json`.
+    fn path_beside(json: &Path) -> PathBuf;
+    fn encode(&self) -> Vec<u8>;
+    /// Names the file (`file_name`) in the record.
+    fn name_in(result: &mut CellResult, file_name: String);
+}
+
+impl SideFile for Scores {
+    fn path_beside(json: &Path) -> PathBuf {
+        scores_path(json)
+    }
+    fn encode(&self) -> Vec<u8> {
+        Scores::encode(self)
+    }
+    fn name_in(result: &mut CellResult, file_name: String) {
+        result.scores_file = Some(file_name);
+    }
+}
+
+impl SideFile for UserValues {
+    fn path_beside(json: &Path) -> PathBuf {
+        values_path(json)
+    }
+    fn encode(&self) -> Vec<u8> {
+        UserValues::encode(self)
+    }
+    fn name_in(result: &mut CellResult, file_name: String) {
+        result.values_file = Some(file_name);
+    }
 }
 
 pub fn scores_path(json: &Path) -> PathBuf {

@@ -13,18 +13,17 @@ use baselines::engine::{Dev, DeviceKind};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use baselines::registry;
+
 use crate::checkpoint::{self, checkpoint_path, CheckpointAt};
-use crate::data::batcher::feature_spec;
+use crate::kinds::cell::registered;
+use crate::kinds::generative::PreparedGen;
+use crate::kinds::ranking::Prepared;
+use crate::kinds::retrieval::PreparedSeq;
+use crate::kinds::{run_cell, CellError, CellId, TaskKindData};
 use crate::provenance::{git_state, sha256_hex};
-use crate::results::{cell_path, scores_path, write_atomic, write_result, CellResult, Status};
-use crate::results::{values_path, Scores, UserValues};
-use crate::task::cell::CellError;
-use crate::task::generative_prep::{prepare_gen, PreparedGen};
-use crate::task::prepare::{prepare, Prepared};
-use crate::task::ranking::{run_cell, CellId};
-use crate::task::retrieval_prep::{prepare_seq, PreparedSeq};
+use crate::results::{cell_path, write_atomic, write_result, CellResult, SideFile, Status};
 use crate::task::{check_model, SuiteSpec, TaskKind, TaskSpec};
-use crate::task::{generative, retrieval};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -327,12 +326,22 @@ fn run_on<D: Dev>(
         out: opts.out.clone(),
         ..Default::default()
     };
-    let stop_at = opts.time_limit.map(|limit| Instant::now() + limit);
-    'tasks: for (t, (spec, models, _)) in plan.tasks.iter().enumerate() {
+    let ctx = RunContext {
+        opts,
+        run_name: &run_name,
+        commit: &commit,
+        dirty,
+        multi: &multi,
+        overall: &overall,
+        stop_at: opts.time_limit.map(|limit| Instant::now() + limit),
+        open_device: &open_device,
+    };
+    for (t, (spec, models, _)) in plan.tasks.iter().enumerate() {
         let mine: Vec<&(usize, String, u64)> = cells.iter().filter(|c| c.0 == t).collect();
-        let todo: Vec<&&(usize, String, u64)> = mine
+        let todo: Vec<(String, u64)> = mine
             .iter()
             .filter(|(t, m, s)| !path_of(*t, m, *s).exists())
+            .map(|(_, m, s)| (m.clone(), *s))
             .collect();
         for (t, m, s) in mine.iter().filter(|(t, m, s)| path_of(*t, m, *s).exists()) {
             summary.skipped += 1;
@@ -346,174 +355,151 @@ fn run_on<D: Dev>(
         if todo.is_empty() {
             continue;
         }
-        if let Some(why) = past_limit(&summary, stop_at, &spec.name) {
+        if let Some(why) = past_limit(&summary, ctx.stop_at, &spec.name) {
             summary.paused = Some(why);
-            break 'tasks;
+            break;
         }
         overall.set_message(format!("preparing {}", spec.name));
-        let context = || {
-            format!(
-                "task `{}`: preparing data (data root: {})",
-                spec.name,
-                opts.data_root.display()
-            )
-        };
-        let mut data = match spec.kind {
-            TaskKind::Ranking => {
-                let prep = prepare(spec, &opts.data_root).with_context(context)?;
-                let features = feature_spec(&prep.dataset);
-                for m in models {
-                    let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
-                    baselines::registry::validate::<baselines::Ranking>(
-                        &entry.base,
-                        &entry.config,
-                        &features,
-                    )
-                    .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
-                }
-                TaskData::Rows(Box::new(prep))
-            }
-            TaskKind::Retrieval => {
-                let prep = prepare_seq(spec, &opts.data_root).with_context(context)?;
-                let seq_spec = baselines::SeqSpec {
-                    n_items: prep.seqs.n_items,
-                    max_len: spec.retrieval_spec().max_len,
-                    item_counts: None,
-                };
-                for m in models {
-                    let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
-                    baselines::registry::validate::<baselines::Retrieval>(
-                        &entry.base,
-                        &entry.config,
-                        &seq_spec,
-                    )
-                    .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
-                }
-                TaskData::Seqs(Box::new(prep))
-            }
-            TaskKind::Generative => {
-                let prep = prepare_gen(spec, &opts.data_root).with_context(context)?;
-                for m in models {
-                    let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
-                    baselines::registry::validate::<baselines::Generative>(
-                        &entry.base,
-                        &entry.config,
-                        &prep.gen_spec,
-                    )
-                    .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
-                }
-                TaskData::Gen(Box::new(prep))
-            }
-        };
-        for (_, model, seed) in todo.iter().map(|c| (**c).clone()) {
-            let mut spec = spec.clone();
-            spec.models
-                .entry(model.clone())
-                .or_insert(serde_json::Value::Null);
-            let cell_name = format!("{} / {model} / seed {seed}", spec.name);
-            if let Some(why) = past_limit(&summary, stop_at, &cell_name) {
-                summary.paused = Some(why);
-                break 'tasks;
-            }
-            overall.set_message(cell_name);
-            let bar = multi.add(ProgressBar::new(0));
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix:>12} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
-                )
-                .unwrap()
-                .progress_chars("=> "),
-            );
-            bar.set_prefix(model.clone());
-            let ckpt_file = checkpoint_path(&path_of(t, &model, seed));
-            if opts.checkpoint_every.is_none() && ckpt_file.exists() {
-                eprintln!(
-                    "note: {} is not used (--checkpoint-minutes 0): the cell starts from epoch 1",
-                    ckpt_file.display()
-                );
-            }
-            let ckpt = opts.checkpoint_every.map(|every| CheckpointAt {
-                path: ckpt_file.clone(),
-                every,
-                resume: opts.resume,
-                stop_at,
-            });
-            let id = CellId {
-                run: &run_name,
-                model: &model,
-                seed,
-                device: &opts.device.to_string(),
-                checkpoint: ckpt.as_ref(),
-            };
-            let dev = &open_device(seed)?;
-            let cell = match &mut data {
-                TaskData::Rows(prep) => {
-                    run_cell(dev, &spec, prep, &id, &bar).map(|(r, s)| (r, s, None))
-                }
-                TaskData::Seqs(prep) => {
-                    let build =
-                        |name: &str,
-                         config: &serde_json::Value,
-                         seq: &baselines::SeqSpec,
-                         store: &mut baselines::engine::ParamStore<D>| {
-                            baselines::registry::build::<baselines::Retrieval, _>(
-                                name, config, seq, store,
-                            )
-                        };
-                    retrieval::run_cell(dev, &spec, prep, &id, &bar, &build)
-                        .map(|(r, v)| (r, None, v))
-                }
-                TaskData::Gen(prep) => {
-                    let build =
-                        |name: &str,
-                         config: &serde_json::Value,
-                         gen: &baselines::GenSpec,
-                         store: &mut baselines::engine::ParamStore<D>| {
-                            baselines::registry::build::<baselines::Generative, _>(
-                                name, config, gen, store,
-                            )
-                        };
-                    generative::run_cell(dev, &spec, prep, &id, &bar, &build)
-                        .map(|(r, s)| (r, s, None))
-                }
-            };
-            let cell = match cell {
-                Err(CellError::Paused { epoch, path }) => {
-                    bar.finish_and_clear();
-                    multi.remove(&bar);
-                    summary.paused = Some(format!(
-                        "stopped at the time limit after epoch {epoch} of {} / {model} / seed {seed}; its checkpoint is {}",
-                        spec.name,
-                        path.display()
-                    ));
-                    break 'tasks;
-                }
-                other => other,
-            };
-            let (mut result, scores, values) = cell
-                .with_context(|| format!("task `{}`, model `{model}`, seed {seed}", spec.name))?;
-            bar.finish_and_clear();
-            multi.remove(&bar);
-            result.provenance.git_commit = commit.clone();
-            result.provenance.git_dirty = dirty;
-            result.provenance.config_sha256 = config_hash(&spec, &model, seed);
-            let path = path_of(t, &model, seed);
-            write_cell(&path, &mut result, scores.as_ref(), values.as_ref())?;
-            // The result is written: the checkpoint (if any) has done its job; one that
-            // cannot be removed is left behind, harmless (a finished cell is skipped).
-            if let Err(e) = checkpoint::remove(&ckpt_file) {
-                eprintln!("warning: {e}");
-            }
-            summary.ran += 1;
-            if result.status == Status::Failed {
-                summary.failed += 1;
-            }
-            overall.inc(1);
-            emit(opts, &mut summary, cell_line(&result, path));
+        run_task_of(&ctx, spec, models, &todo, &mut summary)?;
+        if summary.paused.is_some() {
+            break;
         }
     }
     overall.finish_and_clear();
     Ok(summary)
+}
+
+/// What every cell of a run shares.
+struct RunContext<'a, D> {
+    opts: &'a RunOptions,
+    run_name: &'a str,
+    commit: &'a str,
+    dirty: bool,
+    multi: &'a MultiProgress,
+    overall: &'a ProgressBar,
+    stop_at: Option<Instant>,
+    open_device: &'a dyn Fn(u64) -> Result<D>,
+}
+
+/// The task's cells on its kind's data: the one place a task's kind picks the type
+/// that implements it.
+fn run_task_of<D: Dev>(
+    ctx: &RunContext<D>,
+    spec: &TaskSpec,
+    models: &[String],
+    todo: &[(String, u64)],
+    summary: &mut RunSummary,
+) -> Result<()> {
+    match spec.kind {
+        TaskKind::Ranking => run_task::<Prepared, D>(ctx, spec, models, todo, summary),
+        TaskKind::Retrieval => run_task::<PreparedSeq, D>(ctx, spec, models, todo, summary),
+        TaskKind::Generative => run_task::<PreparedGen, D>(ctx, spec, models, todo, summary),
+    }
+}
+
+/// Prepares the task's data, checks every model of the task against it, then runs the
+/// cells `todo` one by one, writing each result; stops (with `summary.paused` set) at
+/// the time limit.
+fn run_task<K: TaskKindData, D: Dev>(
+    ctx: &RunContext<D>,
+    spec: &TaskSpec,
+    models: &[String],
+    todo: &[(String, u64)],
+    summary: &mut RunSummary,
+) -> Result<()> {
+    let opts = ctx.opts;
+    let context = || {
+        format!(
+            "task `{}`: preparing data (data root: {})",
+            spec.name,
+            opts.data_root.display()
+        )
+    };
+    let mut data = K::prepare(spec, &opts.data_root).with_context(context)?;
+    let model_spec = data.validation_spec(spec);
+    for m in models {
+        let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
+        registry::validate::<K::Models>(&entry.base, &entry.config, &model_spec)
+            .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
+    }
+    for (model, seed) in todo.iter().cloned() {
+        let mut spec = spec.clone();
+        spec.models
+            .entry(model.clone())
+            .or_insert(serde_json::Value::Null);
+        let cell_name = format!("{} / {model} / seed {seed}", spec.name);
+        if let Some(why) = past_limit(summary, ctx.stop_at, &cell_name) {
+            summary.paused = Some(why);
+            return Ok(());
+        }
+        ctx.overall.set_message(cell_name);
+        let bar = ctx.multi.add(ProgressBar::new(0));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>12} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
+            )
+            .unwrap()
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(model.clone());
+        let path = cell_path(&opts.out, ctx.run_name, &spec.name, &model, seed);
+        let ckpt_file = checkpoint_path(&path);
+        if opts.checkpoint_every.is_none() && ckpt_file.exists() {
+            eprintln!(
+                "note: {} is not used (--checkpoint-minutes 0): the cell starts from epoch 1",
+                ckpt_file.display()
+            );
+        }
+        let ckpt = opts.checkpoint_every.map(|every| CheckpointAt {
+            path: ckpt_file.clone(),
+            every,
+            resume: opts.resume,
+            stop_at: ctx.stop_at,
+        });
+        let id = CellId {
+            run: ctx.run_name,
+            model: &model,
+            seed,
+            device: &opts.device.to_string(),
+            checkpoint: ckpt.as_ref(),
+        };
+        let dev = &(ctx.open_device)(seed)?;
+        let build = registered::<K::Models, D>;
+        let cell = run_cell::<K, D>(dev, &spec, &mut data, &id, &bar, &build);
+        let cell = match cell {
+            Err(CellError::Paused { epoch, path }) => {
+                bar.finish_and_clear();
+                ctx.multi.remove(&bar);
+                summary.paused = Some(format!(
+                    "stopped at the time limit after epoch {epoch} of {} / {model} / seed {seed}; its checkpoint is {}",
+                    spec.name,
+                    path.display()
+                ));
+                return Ok(());
+            }
+            other => other,
+        };
+        let (mut result, side) =
+            cell.with_context(|| format!("task `{}`, model `{model}`, seed {seed}", spec.name))?;
+        bar.finish_and_clear();
+        ctx.multi.remove(&bar);
+        result.provenance.git_commit = ctx.commit.to_string();
+        result.provenance.git_dirty = ctx.dirty;
+        result.provenance.config_sha256 = config_hash(&spec, &model, seed);
+        write_cell(&path, &mut result, side.as_ref())?;
+        // The result is written: the checkpoint (if any) has done its job; one that
+        // cannot be removed is left behind, harmless (a finished cell is skipped).
+        if let Err(e) = checkpoint::remove(&ckpt_file) {
+            eprintln!("warning: {e}");
+        }
+        summary.ran += 1;
+        if result.status == Status::Failed {
+            summary.failed += 1;
+        }
+        ctx.overall.inc(1);
+        emit(opts, summary, cell_line(&result, path));
+    }
+    Ok(())
 }
 
 /// Why the run stops before `next` (a task or a cell) when the time limit has passed;
@@ -523,31 +509,20 @@ fn past_limit(summary: &RunSummary, stop_at: Option<Instant>, next: &str) -> Opt
     past.then(|| format!("stopped at the time limit before {next}"))
 }
 
-/// A task's prepared data, by kind.
-enum TaskData {
-    Rows(Box<Prepared>),
-    Seqs(Box<PreparedSeq>),
-    Gen(Box<PreparedGen>),
-}
-
-/// Writes a cell's per-example scores or per-user values, then its JSON (naming the
-/// side file), each atomically: the JSON exists only once everything it needs does.
-pub fn write_cell(
+/// Writes what a cell writes beside its record (per-example scores or per-user
+/// values), then its JSON (naming the side file), each atomically: the JSON exists only
+/// once everything it needs does.
+pub fn write_cell<S: SideFile>(
     path: &Path,
     result: &mut CellResult,
-    scores: Option<&Scores>,
-    values: Option<&UserValues>,
+    side: Option<&S>,
 ) -> Result<()> {
-    let name = |p: &Path| p.file_name().map(|f| f.to_string_lossy().to_string());
-    if let Some(scores) = scores {
-        let sp = scores_path(path);
-        write_atomic(&sp, &scores.encode()).with_context(|| format!("writing {}", sp.display()))?;
-        result.scores_file = name(&sp);
-    }
-    if let Some(values) = values {
-        let vp = values_path(path);
-        write_atomic(&vp, &values.encode()).with_context(|| format!("writing {}", vp.display()))?;
-        result.values_file = name(&vp);
+    if let Some(side) = side {
+        let sp = S::path_beside(path);
+        write_atomic(&sp, &side.encode()).with_context(|| format!("writing {}", sp.display()))?;
+        if let Some(name) = sp.file_name() {
+            S::name_in(result, name.to_string_lossy().to_string());
+        }
     }
     write_result(path, result).with_context(|| format!("writing {}", path.display()))
 }

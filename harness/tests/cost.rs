@@ -5,9 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use baselines::engine::DeviceKind;
-use harness::cost::{format_table, measure_model, CostPlan};
 use harness::data::batcher::feature_spec_with_counts;
-use harness::task::prepare::prepare;
+use harness::kinds::ranking::prepare;
+use harness::measure::{format_table, measure_model, CostPlan};
 use harness::task::TaskSpec;
 
 fn spec() -> TaskSpec {

@@ -16,17 +16,17 @@ use harness::data::gen_batcher::{
 };
 use harness::data::requests::RequestLogs;
 use harness::data::sequences::Stage;
+use harness::kinds::generative::{prepare_gen, PreparedGen};
+use harness::kinds::run_cell;
+use harness::kinds::CellId;
 use harness::metrics::{auc, gauc};
 use harness::results::{CellResult, Scores, Status};
-use harness::task::generative::run_cell;
-use harness::task::generative_prep::{prepare_gen, PreparedGen};
-use harness::task::ranking::CellId;
 use harness::task::TaskSpec;
 use indicatif::ProgressBar;
 use serde_json::json;
 
 /// A small synth-gen task. Built with serde directly: `TaskSpec::load` would reject the
-/// test models, which are not in the catalog.
+/// test models, which are not in the registry.
 fn task(models: serde_json::Value) -> TaskSpec {
     serde_json::from_value(json!({
         "name": "tiny-gen", "kind": "generative",
@@ -43,7 +43,7 @@ fn task(models: serde_json::Value) -> TaskSpec {
 
 fn cell(
     spec: &TaskSpec,
-    prep: &PreparedGen,
+    prep: &mut PreparedGen,
     model: &str,
     log: Arc<Mutex<common::Recorded>>,
 ) -> (CellResult, Option<Scores>) {
@@ -69,8 +69,8 @@ fn cell(
 #[test]
 fn an_item_only_cell_beats_the_constant_predictor_and_its_scores_give_its_metrics() {
     let spec = task(json!({"item_only": {"dim": 16, "hidden": [16]}}));
-    let prep = prepare_gen(&spec, std::path::Path::new(".")).unwrap();
-    let (result, scores) = cell(&spec, &prep, "item_only", Default::default());
+    let mut prep = prepare_gen(&spec, std::path::Path::new(".")).unwrap();
+    let (result, scores) = cell(&spec, &mut prep, "item_only", Default::default());
     assert_eq!(result.status, Status::Ok, "{:?}", result.error);
     let m = &result.metrics;
     let (trivial, oracle) = (
@@ -127,8 +127,8 @@ fn an_item_only_cell_beats_the_constant_predictor_and_its_scores_give_its_metric
 #[test]
 fn a_diverging_model_is_recorded_as_failed() {
     let spec = task(json!({"recorder_nan": {"pretrain_epochs": 0}}));
-    let prep = prepare_gen(&spec, std::path::Path::new(".")).unwrap();
-    let (r, scores) = cell(&spec, &prep, "recorder_nan", Default::default());
+    let mut prep = prepare_gen(&spec, std::path::Path::new(".")).unwrap();
+    let (r, scores) = cell(&spec, &mut prep, "recorder_nan", Default::default());
     assert_eq!(r.status, Status::Failed);
     assert!(
         r.error.as_deref().unwrap().contains("diverged"),
@@ -167,7 +167,7 @@ fn no_validation_or_test_request_reaches_training_or_pre_training() {
     let mut prep = prepare_gen(&spec, std::path::Path::new(".")).unwrap();
     let sentinel = with_sentinel(&mut prep);
     let log: Arc<Mutex<common::Recorded>> = Default::default();
-    let (r, _) = cell(&spec, &prep, "recorder", log.clone());
+    let (r, _) = cell(&spec, &mut prep, "recorder", log.clone());
     assert_eq!(r.status, Status::Ok, "{:?}", r.error);
     assert_eq!(r.cost.generative.as_ref().unwrap().pretrain_epochs, 2);
     let log = log.lock().unwrap();

@@ -3,9 +3,9 @@
 //! (made by `fixtures/make_retrieval_fixtures.py`), so these tests need no Python.
 
 use harness::data::seq_batcher::{EvalQuery, SampledCounts};
+use harness::kinds::retrieval::eval::{rank_queries, summarize, Vectors};
 use harness::metrics::retrieval::RetrievalMetric;
 use harness::metrics::revenue::ideal_top;
-use harness::task::retrieval_eval::{rank_queries, summarize, Vectors};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

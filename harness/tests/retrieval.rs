@@ -8,11 +8,11 @@ mod common;
 use baselines::Cpu;
 use harness::data::seq_batcher::{eval_queries, train_batch, train_users, SampledCounts, Window};
 use harness::data::sequences::{LooView, Stage};
+use harness::kinds::retrieval::prepare_seq;
+use harness::kinds::run_cell;
+use harness::kinds::CellId;
 use harness::results::{read_result, values_path, Status, UserValues};
 use harness::runner::write_cell;
-use harness::task::ranking::CellId;
-use harness::task::retrieval::run_cell;
-use harness::task::retrieval_prep::prepare_seq;
 use harness::task::TaskSpec;
 use indicatif::ProgressBar;
 use rand::SeedableRng;
@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 /// A small synth-seq task. Built with serde directly: `TaskSpec::load` would reject the
-/// test model, which is not in the catalog.
+/// test model, which is not in the registry.
 fn task(models: serde_json::Value) -> TaskSpec {
     serde_json::from_value(json!({
         "name": "tiny-seq", "kind": "retrieval",
@@ -120,7 +120,7 @@ fn a_cell_trains_beats_popularity_and_writes_values_that_give_its_metrics() {
     // Written atomically: values first, then the JSON naming them.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r/tiny-seq/mean_pool/seed-0.json");
-    write_cell(&path, &mut result, None, Some(&values)).unwrap();
+    write_cell(&path, &mut result, Some(&values)).unwrap();
     let back = read_result(&path).unwrap();
     assert_eq!(back.values_file.as_deref(), Some("seed-0.users.bin"));
     for (k, v) in &result.metrics {
@@ -227,7 +227,7 @@ fn model_vectors_come_back_in_the_users_order() {
     use baselines::engine::ParamStore;
     use baselines::{predict, registry, Retrieval, SeqSpec};
     use harness::data::seq_batcher::eval_batch;
-    use harness::task::retrieval_eval::model_vectors;
+    use harness::kinds::retrieval::eval::model_vectors;
     let spec = task(json!({"mean_pool": {}}));
     let prep = prepare_seq(&spec, std::path::Path::new(".")).unwrap();
     let s = &prep.seqs;

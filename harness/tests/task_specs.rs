@@ -1,5 +1,5 @@
 //! The shipped task specs and suites (`tasks/`): every task loads, every model entry
-//! (catalog model or variant) validates against the task's features, every suite names
+//! (registered model or variant) validates against the task's features, every suite names
 //! existing tasks, and the embedding-budget variants (`<model>_bh_<r>x`,
 //! `<model>_hash_<r>x`) have the sizes the formula in their task descriptions gives.
 //!
@@ -14,8 +14,8 @@ use baselines::FeatureSpec;
 use harness::data::batcher::feature_spec;
 use harness::data::builder::DatasetSpec;
 use harness::data::synth::{ctr_vocabularies, SynthConfig, CTR_DENSE, CTR_SPARSE};
+use harness::kinds::ranking::prepare;
 use harness::runner::list_specs;
-use harness::task::prepare::prepare;
 use harness::task::{SuiteSpec, TaskSpec};
 
 fn tasks_dir() -> PathBuf {

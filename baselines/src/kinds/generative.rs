@@ -109,10 +109,7 @@ pub struct GenBatch {
 fn gap_bucket(requests: &[Request], k: usize) -> u32 {
     match k {
         0 => 0,
-        _ => {
-            crate::layers::hstu::time_bucket(requests[k].time - requests[k - 1].time, TIME_BUCKETS)
-                as u32
-        }
+        _ => super::time_bucket(requests[k].time - requests[k - 1].time, TIME_BUCKETS) as u32,
     }
 }
 

@@ -79,7 +79,7 @@ pub struct FeatureSpec {
     pub frequencies: Option<Vec<Vec<u32>>>,
     /// Co-occurrence statistics of one pair of sparse fields over the TRAINING rows only
     /// (PCF-GNN's pretraining input, `pcf_dnn`). The harness fills it only for the pair
-    /// a model's config asks for (`baselines::pair_fields`); `None` otherwise.
+    /// a model's config asks for (`crate::registry::Registered::side_inputs`); `None` otherwise.
     #[serde(default)]
     pub pairs: Option<PairStats>,
 }

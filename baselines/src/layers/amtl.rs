@@ -47,7 +47,7 @@ pub struct AmtlLayer {
 }
 
 impl AmtlLayer {
-    /// Panics without training frequencies in `spec` (the catalog checks first).
+    /// Panics without training frequencies in `spec` (the registry checks first).
     pub fn new<D: Dev>(
         s: &mut Scope<'_, D>,
         spec: &FeatureSpec,

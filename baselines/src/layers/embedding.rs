@@ -28,7 +28,7 @@ impl FieldEmbedding {
         Self::with_strategy(s, spec, dim, init, EmbeddingStrategy::Full)
     }
 
-    /// Panics if `strategy.check(spec, dim)` fails (the catalog checks it first).
+    /// Panics if `strategy.check(spec, dim)` fails (the registry checks it first).
     pub fn with_strategy<D: Dev>(
         s: &mut Scope<'_, D>,
         spec: &FeatureSpec,

@@ -5,15 +5,10 @@
 use dfdx::prelude::*;
 
 use crate::engine::{Ctx, Dev, Init, Mat, ParamStore, Scope, Track, VecId};
+use crate::kinds::time_bucket;
 use crate::layers::activation::{dropout, silu};
 use crate::layers::attention::Seq3;
 use crate::layers::{pointwise_attention_with, AttnMask, Linear, Norm, NormKind, ScoreBias};
-
-/// The time bucket of a difference of `dt` seconds.
-pub fn time_bucket(dt: i64, max_bucket: usize) -> usize {
-    let x = (dt.unsigned_abs().max(1) as f64).ln() / 0.301;
-    (x as usize).min(max_bucket)
-}
 
 /// One HSTU layer (Eq. 1-3), without its attention bias: the caller passes `rab`
 /// (this retrieval model and `hstu_rank`: a [`RelativeBias`]; GenRank: ALiBi), so the

@@ -17,6 +17,7 @@ pub mod prelu;
 pub mod seq_embedding;
 pub mod transformer;
 
+pub use crate::kinds::time_bucket;
 pub use amtl::AmtlLayer;
 pub use apg::{ApgCondition, ApgDims, ApgLayer, ApgMlp, Proj};
 pub use attention::{
@@ -25,7 +26,7 @@ pub use attention::{
 pub use cross::CrossNet;
 pub use embedding::{dense_input, embed_and_concat, FieldEmbedding};
 pub use embedding_strategy::{BlockStrategy, Compose, EmbeddingStrategy};
-pub use hstu::{time_bucket, HstuLayer, RelativeBias};
+pub use hstu::{HstuLayer, RelativeBias};
 pub use linear::Linear;
 pub use mlp::Mlp;
 pub use next_item::{in_batch_loss, log_sampling_probs, sampled_loss, SampledLoss};

@@ -24,7 +24,7 @@ pub fn feature_spec(ds: &Dataset) -> FeatureSpec {
 
 /// [`feature_spec`] plus `frequencies`: the count of every id of every sparse field in
 /// `train_rows`, and, when `pair` names two sparse fields (the pair a model's config asks
-/// for, `baselines::pair_fields`), `pairs`: their co-occurrence counts and positives of
+/// for, `baselines::Registered::side_inputs`), `pairs`: their co-occurrence counts and positives of
 /// label column `label` in `train_rows`. Statistics are built for that one pair only
 /// (all pairs of fields would be quadratic in the fields and in the vocabularies). Pass
 /// the TRAINING rows only: counting valid or test rows would leak them into

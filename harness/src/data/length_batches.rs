@@ -1,5 +1,5 @@
 //! Length-bucketed training batches for sequential models whose cost follows the width
-//! of the batch (`SeqModel::benefits_from_length_buckets`: those that trim padding, and
+//! of the batch (`RetrievalHints::benefits_from_length_buckets`: those that trim padding, and
 //! KuaiFormer, which skips tokens that are padding in every row), the bucketing
 //! sequence-to-sequence trainers use.
 //!

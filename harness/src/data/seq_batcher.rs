@@ -32,7 +32,7 @@ fn left_pad<T: Copy + Default>(dst: &mut [T], src: &[T]) {
 }
 
 /// How wide a batch is: `max_len` positions, or, with `trim` (for models with
-/// `SeqModel::trims_padding`), only as many as the batch's longest history fills, so
+/// `RetrievalHints::trims_padding`), only as many as the batch's longest history fills, so
 /// columns that are padding in every row are not computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {

@@ -12,11 +12,11 @@ use serde::Serialize;
 
 use super::load::Cell;
 use crate::metrics::gauc;
+use crate::metrics::higher_is_better;
 use crate::stats::{
     delong, paired_bootstrap, paired_randomization, paired_t, summarize, wilcoxon, Bootstrap,
     DeLong, PairedT, Randomization, Summary, Wilcoxon,
 };
-use crate::train::higher_is_better;
 
 #[derive(Debug, Clone, Copy)]
 pub struct PairOptions {

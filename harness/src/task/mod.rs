@@ -1,15 +1,6 @@
-//! Tasks: specs (JSON), data preparation shared by a task's cells, and one module per
-//! task kind.
+//! Tasks: specs (JSON files in `tasks/`) and suites. What each kind does with them
+//! lives in `crate::kinds`.
 
-pub mod cell;
-pub mod generative;
-pub mod generative_eval;
-pub mod generative_prep;
-pub mod prepare;
-pub mod ranking;
-pub mod retrieval;
-pub mod retrieval_eval;
-pub mod retrieval_prep;
 pub mod spec;
 
 pub use spec::{

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use baselines::engine::{Dev, ParamStore, Snapshot, StateMismatch};
 
-use super::{higher_is_better, CurvePoint};
 use crate::checkpoint::Checkpoint;
+use crate::metrics::higher_is_better;
+use crate::results::CurvePoint;
 
 /// What early stopping makes of an epoch's validation score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

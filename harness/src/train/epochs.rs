@@ -9,8 +9,9 @@ use indicatif::ProgressBar;
 
 use super::early_stop::EpochLog;
 use super::resume::{continue_from, resumable, Saver};
-use super::{CurvePoint, EpochPlan, TrainError};
+use super::{EpochPlan, TrainError};
 use crate::data::batcher::epoch_order;
+use crate::results::CurvePoint;
 
 /// What `run_epochs` did.
 #[derive(Debug, Clone, Default)]

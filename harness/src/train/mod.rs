@@ -1,43 +1,31 @@
-//! The one training loop: shuffled epochs, validation after each epoch, early stopping
-//! on the task's primary metric with the best epoch's parameters restored, and a
-//! divergence guard (a non-finite loss stops the run with its epoch and step). This
-//! file has the plans, errors and the ranking kind's `train`; the loop's parts are
+//! The one training loop, for every task kind: a model's pre-training epochs if it has
+//! any, then shuffled epochs of `baselines::train_step`, validation after each epoch,
+//! early stopping on the task's primary metric with the best epoch's parameters
+//! restored, and a divergence guard (a non-finite loss stops the run with its epoch and
+//! step). A kind hands it a [`TrainingSet`]: which rows, how a chunk of them becomes a
+//! batch, how to validate. This file has the plans, errors and [`train`]; the parts are
 //!
 //! - `early_stop.rs`: when to stop, and the per-epoch log (curve, best parameters);
-//! - `epochs.rs`: the epoch loop every task kind shares;
-//! - `resume.rs`: its checkpoints (saving, pausing, continuing a cell).
+//! - `epochs.rs`: the epoch loop;
+//! - `pretrain.rs`: a model's self-supervised pre-training (LUM's step 1);
+//! - `resume.rs`: checkpoints (saving, pausing, continuing a cell).
 
 mod early_stop;
 mod epochs;
+mod pretrain;
 mod resume;
 
 pub use early_stop::{EarlyStop, EpochLog, Verdict};
 pub use epochs::{run_epochs, EpochRun, Regroup};
+pub use pretrain::{PretrainSet, Pretrained};
 
 use std::collections::BTreeMap;
 
 use baselines::engine::{Dev, OptimConfig, Optimizer, ParamStore};
-use baselines::{predict, train_step, Model, Ranking};
+use baselines::{train_step, Kind, Model};
 use indicatif::ProgressBar;
-use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::CheckpointPlan;
-use crate::data::batcher::make_batch;
-use crate::data::Dataset;
-use crate::metrics;
-
-/// Rows scored per forward pass at evaluation time.
-pub const EVAL_BATCH: usize = 4096;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct CurvePoint {
-    pub epoch: usize,
-    /// Mean training loss over the epoch's batches.
-    pub train_loss: f64,
-    pub valid: BTreeMap<String, f64>,
-    /// Seconds since training started, at the end of this epoch's validation.
-    pub seconds: f64,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -55,6 +43,8 @@ pub enum TrainError {
     },
     #[error("the model asks for {epochs} pre-training epochs but gives no pre-training loss")]
     NoPretrainLoss { epochs: usize },
+    #[error("the model asks for {epochs} pre-training epochs, but this task kind has no pre-training data")]
+    NoPretrainData { epochs: usize },
     /// Not a failure: the time limit passed, the state is saved in the checkpoint.
     #[error("stopped at the time limit after epoch {epoch}; checkpoint {}", path.display())]
     Paused {
@@ -79,90 +69,61 @@ pub struct EpochPlan<'a> {
     pub checkpoint: Option<CheckpointPlan>,
 }
 
-pub struct TrainPlan<'a> {
-    pub epochs: EpochPlan<'a>,
-    pub label: usize,
+/// What a task kind hands the training loop for one cell. Rows are indices the kind's
+/// closures understand (dataset rows, users, training examples); the loop shuffles
+/// them per (seed, epoch) and cuts them into batches.
+pub struct TrainingSet<'a, K: Kind, D: Dev> {
+    pub rows: Vec<usize>,
+    /// The batch of a chunk of rows: `(epoch, step within the epoch, rows)`.
+    #[allow(clippy::type_complexity)]
+    pub batch: Box<dyn FnMut(usize, usize, &[usize]) -> K::Batch + 'a>,
+    /// Groups an epoch's shuffled rows into batches (retrieval's length buckets);
+    /// `None`: consecutive chunks of `batch_size`.
+    pub regroup: Option<Box<Regroup<'a, usize>>>,
+    /// The rows and batches of the model's pre-training, where the kind has them.
+    pub pretrain: Option<PretrainSet<'a, K>>,
+    /// Validation metrics of the current parameters.
+    #[allow(clippy::type_complexity)]
+    pub validate: Box<dyn FnMut(&dyn Model<K, D>, &ParamStore<D>) -> BTreeMap<String, f64> + 'a>,
 }
 
-/// Scores (logits) of `rows`, in order.
-pub fn predict_rows<D: Dev>(
-    model: &dyn Model<Ranking, D>,
-    store: &ParamStore<D>,
-    ds: &Dataset,
-    rows: &[usize],
-    label: usize,
-) -> Vec<f32> {
-    let mut out = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(EVAL_BATCH) {
-        out.extend(predict(model, store, &make_batch(ds, chunk, label)).0);
-    }
-    out
+/// What training did: the epochs, and the pre-training before them.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The training epochs (pre-training excluded).
+    pub run: EpochRun,
+    pub pretrained: Pretrained,
 }
 
-/// AUC, GAUC (when the dataset has groups) and LogLoss of logits against labels.
-pub fn ranking_metrics(
-    logits: &[f32],
-    labels: &[f32],
-    groups: Option<&[u32]>,
-) -> BTreeMap<String, f64> {
-    let probs: Vec<f32> = logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect();
-    let mut m = BTreeMap::new();
-    if let Some(a) = metrics::auc(&probs, labels) {
-        m.insert("auc".to_string(), a);
-    }
-    if let Some(g) = groups.and_then(|g| metrics::gauc(&probs, labels, g)) {
-        m.insert("gauc".to_string(), g.gauc);
-    }
-    m.insert(
-        "logloss".to_string(),
-        metrics::logloss_from_logits(logits, labels),
-    );
-    m
-}
-
-/// Whether a larger value of `metric` is better: every metric but log loss, also per
-/// action (`logloss:click`, a generative task's).
-pub fn higher_is_better(metric: &str) -> bool {
-    metric.split(':').next() != Some("logloss")
-}
-
-fn rows_metrics<D: Dev>(
-    model: &dyn Model<Ranking, D>,
-    store: &ParamStore<D>,
-    ds: &Dataset,
-    rows: &[usize],
-    label: usize,
-) -> BTreeMap<String, f64> {
-    let logits = predict_rows(model, store, ds, rows, label);
-    let labels: Vec<f32> = rows.iter().map(|&r| ds.labels[label][r]).collect();
-    let groups: Option<Vec<u32>> = ds
-        .group
-        .as_ref()
-        .map(|g| rows.iter().map(|&r| g[r]).collect());
-    ranking_metrics(&logits, &labels, groups.as_deref())
-}
-
-/// Trains `model` on `train` rows with early stopping on `valid` rows; on return the
-/// store holds the parameters of the best validation epoch.
-#[allow(clippy::too_many_arguments)]
-pub fn train<D: Dev>(
-    model: &dyn Model<Ranking, D>,
+/// Pre-trains `model` (if it asks for it), then trains it on `set.rows` with early
+/// stopping on `set.validate`. Each phase gets a fresh optimizer: the training epochs
+/// start from zero moments. On return the store holds the parameters of the best
+/// validation epoch.
+pub fn train<K: Kind, D: Dev>(
+    model: &dyn Model<K, D>,
     store: &mut ParamStore<D>,
-    ds: &Dataset,
-    train_rows: &[usize],
-    valid_rows: &[usize],
-    plan: &TrainPlan,
+    set: TrainingSet<K, D>,
+    plan: &EpochPlan,
     progress: &ProgressBar,
-) -> Result<EpochRun, TrainError> {
-    let mut opt = Optimizer::new(&plan.epochs.optim, store);
-    run_epochs(
+) -> Result<Trained, TrainError> {
+    let TrainingSet {
+        rows,
+        mut batch,
+        regroup,
+        pretrain,
+        mut validate,
+    } = set;
+    let pretrained = pretrain::pretrain(model, store, pretrain, plan)?;
+    let mut opt = Optimizer::new(&plan.optim, store);
+    let run = run_epochs(
         store,
         &mut opt,
-        train_rows,
-        &plan.epochs,
+        &rows,
+        plan,
         progress,
-        None,
-        |store, opt, _, _, chunk| train_step(model, store, opt, &make_batch(ds, chunk, plan.label)),
-        |store| rows_metrics(model, store, ds, valid_rows, plan.label),
-    )
+        regroup.as_deref(),
+        |store, opt, epoch, step, chunk| train_step(model, store, opt, &batch(epoch, step, chunk)),
+        |store| validate(model, store),
+    )?;
+    Ok(Trained { run, pretrained })
 }

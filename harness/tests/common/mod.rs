@@ -1,5 +1,5 @@
 //! Shared test helpers: a tiny sequential model, so the retrieval harness can be tested
-//! end to end without any catalog model.
+//! end to end without any registered model.
 
 #![allow(dead_code)]
 
@@ -121,7 +121,7 @@ impl<D: Dev> Forward<Retrieval, D> for MeanPool {
     }
 }
 
-/// A builder for `harness::task::retrieval::run_cell`: `mean_pool` (config
+/// A builder for `harness::kinds::run_cell`: `mean_pool` (config
 /// `{"dim": N}`, default 16) and `mean_pool_nan` (diverges at once).
 pub fn build_test_model<D: Dev>(
     name: &str,
@@ -200,8 +200,8 @@ impl<D: Dev> Forward<Generative, D> for Recorder {
 /// What a generative-model builder returns.
 pub type GenBuilt<D> = Result<Box<dyn baselines::Model<Generative, D>>, ModelError>;
 
-/// A builder for `harness::task::generative::run_cell`: every catalog generative model
-/// (`baselines::build_gen`), plus `recorder` (config `{"pretrain_epochs": N}`, default
+/// A builder for `harness::kinds::run_cell`: every registered generative model
+/// (`baselines::registry::build`), plus `recorder` (config `{"pretrain_epochs": N}`, default
 /// 2) and `recorder_nan` (diverges at once), both recording into `log`.
 pub fn build_test_gen_model<D: Dev>(
     log: std::sync::Arc<std::sync::Mutex<Recorded>>,

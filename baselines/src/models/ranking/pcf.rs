@@ -301,7 +301,7 @@ pub struct PcfDnn {
 }
 
 impl PcfDnn {
-    /// Panics if `cfg.require_pairs(spec)` fails (the catalog checks it first). The
+    /// Panics if `cfg.require_pairs(spec)` fails (the registry checks it first). The
     /// embedding table and MLP are drawn from `store`'s seed; the GNN's own seed is
     /// derived from the first embedding values, so it too follows the store's seed.
     pub fn new<D: Dev>(store: &mut ParamStore<D>, spec: &FeatureSpec, cfg: &PcfDnnConfig) -> Self {

@@ -148,7 +148,7 @@ pub struct StatsDnn {
 }
 
 impl StatsDnn {
-    /// Panics if the pair statistics are missing (the catalog checks first). Parameters
+    /// Panics if the pair statistics are missing (the registry checks first). Parameters
     /// are created in `dnn`'s order (table, then MLP, whose input is 2 wider).
     pub fn new<D: Dev>(
         store: &mut ParamStore<D>,

@@ -14,10 +14,10 @@ use super::stale::stale_cells;
 use super::types::{FailedRow, GapBadge, Row, TaskTable};
 use super::vs_best::VsBest;
 use super::TableOptions;
+use crate::metrics::higher_is_better;
 use crate::report::load::Cell;
 use crate::stats::{rank_groups, RankInput};
 use crate::task::TaskSpec;
-use crate::train::higher_is_better;
 
 /// What the tasks folder says about a task: what its runs planned (`coverage`) and its
 /// current task file with that file's path (`stale`).

@@ -1,4 +1,4 @@
-//! The kinds of task and which catalog models each takes.
+//! The kinds of task and which registered models each takes.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,13 +7,13 @@ use crate::data::builder::DatasetSpec;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
-    /// Rows with a binary label (CTR): `baselines::CATALOG` models, AUC/GAUC/LogLoss.
+    /// Rows with a binary label (CTR): `baselines::Ranking` models, AUC/GAUC/LogLoss.
     Ranking,
     /// Next-item retrieval over users' sequences (leave-one-out):
-    /// `baselines::SEQ_CATALOG` models, HR/NDCG/MRR over the full corpus (and sampled).
+    /// `baselines::Retrieval` models, HR/NDCG/MRR over the full corpus (and sampled).
     Retrieval,
     /// Generative ranking over users' request logs (the last request is the test):
-    /// `baselines::GEN_CATALOG` models, AUC/GAUC/LogLoss per action (`auc:click`).
+    /// `baselines::Generative` models, AUC/GAUC/LogLoss per action (`auc:click`).
     Generative,
 }
 

@@ -31,7 +31,7 @@ pub use train::TrainSpec;
 
 use crate::data::builder::DatasetSpec;
 use crate::data::split::SplitSpec;
-use model_entry::{catalog_names, model_entry};
+use model_entry::{model_entry, registered_names};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +45,7 @@ pub struct TaskSpec {
     /// Metrics to report; the first is primary (used for early stopping and ranking).
     pub metrics: Vec<String>,
     /// Cell model name -> hyper-parameters (null or {} = the model's defaults). A name is
-    /// a catalog model, or a variant: any name whose config holds `"model": "<catalog
+    /// a registered model, or a variant: any name whose config holds `"model": "<registered
     /// name>"` (e.g. `"dnn_bh_100x": {"model": "dnn", "embedding": ...}`), so a task can
     /// hold several configurations of one model. See [`TaskSpec::entry`].
     pub models: BTreeMap<String, serde_json::Value>,
@@ -113,9 +113,9 @@ impl TaskSpec {
                 return Err(invalid(
                     &format!("{section}.{name}"),
                     format!(
-                        "unknown model `{name}` (this task's models: {}; catalog: {})",
+                        "unknown model `{name}` (this task's models: {}; registry: {})",
                         self.models.keys().cloned().collect::<Vec<_>>().join(", "),
-                        catalog_names()
+                        registered_names()
                     ),
                 ));
             }

@@ -1,11 +1,11 @@
-//! A task's `models` entries: catalog models and named variants of them.
+//! A task's `models` entries: registered models and named variants of them.
 
 use super::kind::all_models;
 use super::TaskSpec;
 
 impl TaskSpec {
-    /// The cell model `name` of this task: an entry of `models` (a catalog model or a
-    /// variant), or else a catalog model the task does not list (built with its
+    /// The cell model `name` of this task: an entry of `models` (a registered model or a
+    /// variant), or else a registered model the task does not list (built with its
     /// defaults, as `--models` allows). `None` for anything else, or an entry that does
     /// not resolve (which [`TaskSpec::check`] rejects at load time).
     pub fn entry(&self, name: &str) -> Option<ModelEntry> {
@@ -19,46 +19,46 @@ impl TaskSpec {
         }
     }
 
-    /// [`TaskSpec::entry`], or an error that names the task's models and the catalog.
+    /// [`TaskSpec::entry`], or an error that names the task's models and the registry.
     pub fn require_entry(&self, name: &str) -> Result<ModelEntry, String> {
         self.entry(name).ok_or_else(|| {
             format!(
-                "unknown model `{name}` (task `{}` has: {}; catalog: {})",
+                "unknown model `{name}` (task `{}` has: {}; registry: {})",
                 self.name,
                 self.models.keys().cloned().collect::<Vec<_>>().join(", "),
-                catalog_names()
+                registered_names()
             )
         })
     }
 }
 
 /// One model of a task, resolved: the cell's name (results path, leaderboard row), the
-/// catalog model it builds, and the config its constructor gets.
+/// registered model it builds, and the config its constructor gets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelEntry {
-    /// The key in the task's `models`: a catalog name or a variant name.
+    /// The key in the task's `models`: a registered name or a variant name.
     pub name: String,
-    /// The catalog model (`baselines::CATALOG`) that is built.
+    /// The registered model (`baselines::models`) that is built.
     pub base: String,
     /// The entry's config without its `model` key (null = the model's defaults).
     pub config: serde_json::Value,
 }
 
 impl ModelEntry {
-    /// `Some(base)` for a variant, `None` when the name is the catalog model itself
+    /// `Some(base)` for a variant, `None` when the name is the registered model itself
     /// (`CellResult::base_model`).
     pub fn base_model(&self) -> Option<String> {
         (self.name != self.base).then(|| self.base.clone())
     }
 }
 
-pub(super) fn catalog_names() -> String {
+pub(super) fn registered_names() -> String {
     all_models().map(|m| m.name).collect::<Vec<_>>().join(", ")
 }
 
-/// Resolves one `models` entry. A config with a `model` key is a variant of that catalog
-/// model; without it, `name` itself must be a catalog model. Names become folder names
-/// of results, so they are restricted to `[A-Za-z0-9_.-]`, and a catalog name cannot be
+/// Resolves one `models` entry. A config with a `model` key is a variant of that registered
+/// model; without it, `name` itself must be a registered model. Names become folder names
+/// of results, so they are restricted to `[A-Za-z0-9_.-]`, and a registered name cannot be
 /// reused for another model's variant (its leaderboard row would be misread).
 pub(super) fn model_entry(name: &str, config: &serde_json::Value) -> Result<ModelEntry, String> {
     if name.is_empty()
@@ -76,15 +76,15 @@ pub(super) fn model_entry(name: &str, config: &serde_json::Value) -> Result<Mode
         Some(serde_json::Value::String(b)) => Some(b.clone()),
         Some(other) => {
             return Err(format!(
-                "`model` must be a catalog model name (a string), got {other}"
+                "`model` must be a registered model name (a string), got {other}"
             ))
         }
     };
     let Some(base) = base else {
         if baselines::models::info(name).is_none() {
             return Err(format!(
-                "unknown model `{name}`: not in the catalog ({}), and its config has no `model` key naming the catalog model it is a variant of",
-                catalog_names()
+                "unknown model `{name}`: not registered ({}), and its config has no `model` key naming the registered model it is a variant of",
+                registered_names()
             ));
         }
         return Ok(ModelEntry {
@@ -95,13 +95,13 @@ pub(super) fn model_entry(name: &str, config: &serde_json::Value) -> Result<Mode
     };
     if baselines::models::info(&base).is_none() {
         return Err(format!(
-            "unknown base model `{base}` (catalog: {})",
-            catalog_names()
+            "unknown base model `{base}` (registry: {})",
+            registered_names()
         ));
     }
     if name != base && baselines::models::info(name).is_some() {
         return Err(format!(
-            "`{name}` is a catalog model and cannot name a variant of `{base}`"
+            "`{name}` is a registered model and cannot name a variant of `{base}`"
         ));
     }
     let mut config = config.clone();

@@ -45,7 +45,7 @@ fn variants_resolve_to_their_base_model_and_config() {
     );
     assert_eq!(v.base_model(), Some("dnn".to_string()));
     assert_eq!(spec.entry("dnn_small").unwrap().config, json!({}));
-    // A catalog entry is its own base; a catalog model the task does not list
+    // A registered entry is its own base; a registered model the task does not list
     // resolves with its defaults; anything else does not resolve.
     let d = spec.entry("dnn").unwrap();
     assert_eq!((d.base.as_str(), d.base_model()), ("dnn", None));
@@ -80,7 +80,7 @@ fn unknown_base_models_and_bad_variant_names_are_rejected_with_file_and_key() {
             json!({"dnn_x": {"model": 3}}),
             json!({}),
             "`models.dnn_x`",
-            "must be a catalog model name",
+            "must be a registered model name",
         ),
         (
             json!({"dcnv2": {"model": "dnn"}}),

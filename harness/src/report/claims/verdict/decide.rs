@@ -4,7 +4,7 @@
 use super::super::spec::Test;
 use super::text::pct;
 use super::{CheckResult, ClaimOptions, Verdict};
-use crate::train::higher_is_better;
+use crate::metrics::higher_is_better;
 
 /// The verdict of a check with paired data (p_holm already set).
 pub(super) fn decide(r: &mut CheckResult, min_seeds: usize, opts: ClaimOptions) {

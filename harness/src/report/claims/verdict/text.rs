@@ -3,10 +3,10 @@
 
 use super::super::spec::{Check, Test, TRIVIAL};
 use super::{CheckResult, ClaimOptions};
+use crate::metrics::higher_is_better;
 use crate::report::load::EMBEDDING_BYTES;
 use crate::report::tables::{decimals_for, fmt_value};
 use crate::stats::{paired_t, summarize};
-use crate::train::higher_is_better;
 
 pub(super) fn statement(check: &Check, quantity: &str) -> String {
     let a = &check.a;

@@ -15,7 +15,7 @@ use crate::data::synth::{synth_gen, SynthGenConfig};
 use crate::data::{DataError, DataResult};
 use crate::provenance::{sha256_files, sha256_hex};
 
-use super::spec::{GenMetric, TaskSpec};
+use crate::task::{GenMetric, TaskSpec};
 
 pub struct PreparedGen {
     pub logs: RequestLogs,
@@ -111,14 +111,6 @@ pub fn prepare_gen(spec: &TaskSpec, data_root: &Path) -> DataResult<PreparedGen>
 }
 
 impl PreparedGen {
-    /// The hashes a cell's checkpoint key and record carry.
-    pub fn hashes(&self) -> crate::task::cell::DataHashes<'_> {
-        crate::task::cell::DataHashes {
-            data_sha256: &self.data_sha256,
-            split_sha256: &self.split_hashes,
-        }
-    }
-
     /// Index of `action` among the logs' actions. Panics on an unknown name (metrics
     /// are parsed against the same list).
     pub fn action_index(&self, action: &str) -> usize {

@@ -1,5 +1,5 @@
 //! What every cell's result starts from and how a failed training ends it, whatever the
-//! task kind (ranking, retrieval), so the two kinds fill `CellResult` the same way.
+//! task kind, so every kind fills `CellResult` the same way.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use baselines::engine::{Dev, DeviceKind, ParamStore};
 
+use super::cell::CellId;
 use crate::cost;
 use crate::data::split::SplitHashes;
 use crate::data::DataError;
 use crate::provenance::{self, Provenance};
 use crate::results::{CellResult, Cost, Seconds, Status, SCHEMA_VERSION};
-use crate::task::ranking::CellId;
 use crate::task::TaskSpec;
 use crate::train::{EpochPlan, EpochRun, TrainError};
 

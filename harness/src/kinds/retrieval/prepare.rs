@@ -17,7 +17,7 @@ use crate::metrics::retrieval::{Protocol, RetrievalMetric};
 use crate::metrics::revenue::ideal_top;
 use crate::provenance::{sha256_files, sha256_hex};
 
-use super::spec::TaskSpec;
+use crate::task::TaskSpec;
 
 pub struct PreparedSeq {
     pub seqs: Sequences,
@@ -138,14 +138,6 @@ fn ideal_lists(seqs: &Sequences, w: &SeqWorld, stage: Stage, m: usize) -> Vec<Ve
 }
 
 impl PreparedSeq {
-    /// The hashes a cell's checkpoint key and record carry.
-    pub fn hashes(&self) -> crate::task::cell::DataHashes<'_> {
-        crate::task::cell::DataHashes {
-            data_sha256: &self.data_sha256,
-            split_sha256: &self.split_hashes,
-        }
-    }
-
     /// Sampled negatives per query, as the task's `_s<N>` and `_p<N>` metrics ask.
     pub fn sampled_counts(&self) -> SampledCounts {
         let mut counts = SampledCounts::default();

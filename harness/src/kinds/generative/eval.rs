@@ -15,10 +15,10 @@ use baselines::{predict, GenSpec, Generative, Model};
 
 use crate::data::gen_batcher::{batch, Example};
 use crate::data::requests::RequestLogs;
+use crate::metrics::ranking_metrics;
 use crate::results::Scores;
-use crate::train::ranking_metrics;
 
-use super::spec::GenMetric;
+use crate::task::GenMetric;
 
 /// Examples per forward pass when scoring.
 pub const EVAL_EXAMPLES: usize = 512;

@@ -10,7 +10,7 @@ use crate::data::synth::{ctr_dataset, SynthConfig};
 use crate::data::{DataError, DataResult, Dataset};
 use crate::provenance::sha256_hex;
 
-use super::spec::TaskSpec;
+use crate::task::TaskSpec;
 
 pub struct Prepared {
     pub dataset: Dataset,
@@ -74,5 +74,10 @@ impl Prepared {
             self.splits.insert(seed, (s, h));
         }
         Ok(&self.splits[&seed])
+    }
+
+    /// The split of `seed` with its hashes. Panics unless [`Prepared::split`] made it.
+    pub fn prepared_split(&self, seed: u64) -> &(Split, SplitHashes) {
+        &self.splits[&seed]
     }
 }
