@@ -13,14 +13,11 @@ use baselines::engine::{Dev, DeviceKind};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use baselines::registry;
-
 use crate::checkpoint::{self, checkpoint_path, CheckpointAt};
-use crate::kinds::cell::registered;
 use crate::kinds::generative::PreparedGen;
 use crate::kinds::ranking::Prepared;
 use crate::kinds::retrieval::PreparedSeq;
-use crate::kinds::{run_cell, CellError, CellId, TaskKindData};
+use crate::kinds::{CellError, CellId, CellKind};
 use crate::provenance::{git_state, sha256_hex};
 use crate::results::{cell_path, write_atomic, write_result, CellResult, SideFile, Status};
 use crate::task::{check_model, SuiteSpec, TaskKind, TaskSpec};
@@ -397,10 +394,10 @@ fn run_task_of<D: Dev>(
     }
 }
 
-/// Prepares the task's data, checks every model of the task against it, then runs the
+/// Prepares the task's data, checks every entry of the task against it, then runs the
 /// cells `todo` one by one, writing each result; stops (with `summary.paused` set) at
 /// the time limit.
-fn run_task<K: TaskKindData, D: Dev>(
+fn run_task<K: CellKind, D: Dev>(
     ctx: &RunContext<D>,
     spec: &TaskSpec,
     models: &[String],
@@ -416,12 +413,7 @@ fn run_task<K: TaskKindData, D: Dev>(
         )
     };
     let mut data = K::prepare(spec, &opts.data_root).with_context(context)?;
-    let model_spec = data.validation_spec(spec);
-    for m in models {
-        let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
-        registry::validate::<K::Models>(&entry.base, &entry.config, &model_spec)
-            .with_context(|| format!("task `{}`, model `{m}`", spec.name))?;
-    }
+    data.validate(spec, models)?;
     for (model, seed) in todo.iter().cloned() {
         let mut spec = spec.clone();
         spec.models
@@ -464,8 +456,7 @@ fn run_task<K: TaskKindData, D: Dev>(
             checkpoint: ckpt.as_ref(),
         };
         let dev = &(ctx.open_device)(seed)?;
-        let build = registered::<K::Models, D>;
-        let cell = run_cell::<K, D>(dev, &spec, &mut data, &id, &bar, &build);
+        let cell = data.run_cell(dev, &spec, &id, &bar);
         let cell = match cell {
             Err(CellError::Paused { epoch, path }) => {
                 bar.finish_and_clear();

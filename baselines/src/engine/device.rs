@@ -1,9 +1,9 @@
 //! The device abstraction. Every layer and optimizer is generic over `Dev`, so the same
 //! code runs on dfdx's CPU device and, with the `cuda` feature, on its CUDA device.
 
-use dfdx::prelude::*;
+use std::cell::Cell;
 
-use super::state::HostVec;
+use dfdx::prelude::*;
 
 /// A dfdx device that can run every op recbench uses on `f32`.
 ///
@@ -184,5 +184,61 @@ mod cuda {
         result::mem_get_info()
             .ok()
             .map(|(free, total)| (free as u64, total as u64))
+    }
+}
+
+/// Copies between a device's raw buffers (the optimizer's moments) and the host; dfdx
+/// 0.13 only offers that for tensors.
+pub trait HostVec: Storage<f32> {
+    fn to_host(&self, v: &Self::Vec) -> Vec<f32>;
+    fn copy_from_host(&self, v: &mut Self::Vec, src: &[f32]);
+}
+
+impl HostVec for Cpu {
+    fn to_host(&self, v: &Self::Vec) -> Vec<f32> {
+        v.to_vec()
+    }
+    fn copy_from_host(&self, v: &mut Self::Vec, src: &[f32]) {
+        v.copy_from_slice(src);
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl HostVec for dfdx::tensor::Cuda {
+    fn to_host(&self, v: &Self::Vec) -> Vec<f32> {
+        v.device()
+            .dtoh_sync_copy(v)
+            .expect("copying optimizer state to the host")
+    }
+    fn copy_from_host(&self, v: &mut Self::Vec, src: &[f32]) {
+        v.device()
+            .htod_sync_copy_into(src, v)
+            .expect("copying optimizer state to the device");
+    }
+}
+
+thread_local! {
+    /// Draws taken from devices' random streams on this thread (a device is not `Send`,
+    /// so its draws are all counted on the thread that made it).
+    static DEVICE_DRAWS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A seed drawn from the device's random stream. Every draw from that stream goes
+/// through here, so a checkpoint can count them ([`device_draws`]) and a resumed run
+/// replay them ([`replay_device_draws`]).
+pub fn device_seed<D: Dev>(dev: &D) -> u64 {
+    DEVICE_DRAWS.with(|c| c.set(c.get() + 1));
+    dev.random_u64()
+}
+
+/// Draws taken through [`device_seed`] on this thread so far.
+pub fn device_draws() -> u64 {
+    DEVICE_DRAWS.with(Cell::get)
+}
+
+/// Advances `dev`'s random stream by `n` draws, to where a checkpointed run left it.
+pub fn replay_device_draws<D: Dev>(dev: &D, n: u64) {
+    for _ in 0..n {
+        device_seed(dev);
     }
 }

@@ -45,6 +45,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 /// Backward FLOPs per element of an activation, as a multiple of its forward.
 pub const ACTIVATION_BACKWARD: u64 = 1;
 /// Backward FLOPs per output element of a binary elementwise op.
@@ -271,6 +273,43 @@ impl Flops {
     pub fn loss(&mut self, n: usize) {
         let n = n as u64;
         self.add("loss", LOSS_FORWARD * n, LOSS_BACKWARD * n);
+    }
+}
+
+/// FLOP counts by phase and kind, with owned names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlopsState {
+    pub forward: BTreeMap<String, u64>,
+    pub backward: BTreeMap<String, u64>,
+    pub optimizer: BTreeMap<String, u64>,
+}
+
+impl Flops {
+    pub fn state(&self) -> FlopsState {
+        let owned =
+            |m: &BTreeMap<&'static str, u64>| m.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        FlopsState {
+            forward: owned(self.forward_by_kind()),
+            backward: owned(self.backward_by_kind()),
+            optimizer: owned(self.optimizer_by_kind()),
+        }
+    }
+
+    /// Counts from a checkpoint. Kind names are `&'static str` in the counter, so the
+    /// few names read back are leaked (once per resumed cell, a few bytes each).
+    pub fn from_state(state: &FlopsState) -> Flops {
+        let name = |k: &String| -> &'static str { Box::leak(k.clone().into_boxed_str()) };
+        let mut f = Flops::default();
+        for (k, v) in &state.forward {
+            f.add_forward(name(k), *v);
+        }
+        for (k, v) in &state.backward {
+            f.add_backward(name(k), *v);
+        }
+        for (k, v) in &state.optimizer {
+            f.add_optimizer(name(k), *v);
+        }
+        f
     }
 }
 

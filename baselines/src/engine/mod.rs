@@ -12,14 +12,15 @@ pub mod step;
 
 #[cfg(feature = "cuda")]
 pub use device::{cuda_mem_get_info, open_cuda, CudaDevice, CudaOpenError};
-pub use device::{Dev, DeviceKind, Track};
-pub use flops::Flops;
+pub use device::{device_draws, device_seed, replay_device_draws, Dev, DeviceKind, HostVec, Track};
+pub use flops::{Flops, FlopsState};
 pub use init::Init;
-pub use optim::{OptimConfig, Optimizer};
-pub use params::{Col, Mat, MatId, ParamCounts, ParamStore, Scope, Snapshot, TableId, VecId};
-pub use sparse::{SparseOptim, SparseTable};
-pub use state::{
-    device_draws, device_seed, replay_device_draws, FlopsState, HostVec, OptimState, SnapshotState,
-    StateMismatch, StoreState,
+pub use optim::{OptimConfig, OptimState, Optimizer};
+pub use params::{
+    Col, Mat, MatId, ParamCounts, ParamStore, Scope, Snapshot, SnapshotState, StoreState, TableId,
+    VecId,
 };
+pub use sparse::{SparseOptim, SparseTable};
+
+pub use state::StateMismatch;
 pub use step::{parameter_gradient_norms, Ctx, Lookup};

@@ -5,11 +5,13 @@
 
 use dfdx::prelude::*;
 use dfdx::tensor_ops::{AdamConfig, WeightDecay};
+use serde::{Deserialize, Serialize};
 
 use super::device::Dev;
 use super::flops::{Flops, ADAGRAD_PER_VALUE, ADAM_PER_VALUE, WEIGHT_DECAY_PER_VALUE};
 use super::params::ParamStore;
 use super::sparse::SparseOptim;
+use super::state::{check, StateMismatch};
 use super::step::Lookup;
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -217,6 +219,59 @@ impl<D: Dev> Optimizer<D> {
             };
             flops.add_optimizer("embedding", per_value * (rows * table.dim()) as u64);
         }
+    }
+}
+
+/// The dense optimizer's step counter and Adam moments (m, v) per matrix and vector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimState {
+    pub step: i32,
+    pub mats: Vec<(Vec<f32>, Vec<f32>)>,
+    pub vecs: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+impl<D: Dev> Optimizer<D> {
+    pub fn state(&self, store: &ParamStore<D>) -> OptimState {
+        let dev = store.dev();
+        let host = |(m, v): &(<D as Storage<f32>>::Vec, <D as Storage<f32>>::Vec)| {
+            (dev.to_host(m), dev.to_host(v))
+        };
+        OptimState {
+            step: self.step,
+            mats: self.mat_moments.iter().map(host).collect(),
+            vecs: self.vec_moments.iter().map(host).collect(),
+        }
+    }
+
+    pub fn load_state(
+        &mut self,
+        store: &ParamStore<D>,
+        state: &OptimState,
+    ) -> Result<(), StateMismatch> {
+        check(
+            "moments of matrices",
+            self.mat_moments.len(),
+            state.mats.len(),
+        )?;
+        check(
+            "moments of vectors",
+            self.vec_moments.len(),
+            state.vecs.len(),
+        )?;
+        let dev = store.dev();
+        let pairs = self
+            .mat_moments
+            .iter_mut()
+            .zip(&state.mats)
+            .chain(self.vec_moments.iter_mut().zip(&state.vecs));
+        for ((m, v), (hm, hv)) in pairs {
+            check("moment", Storage::<f32>::len(dev, m), hm.len())?;
+            check("moment", Storage::<f32>::len(dev, v), hv.len())?;
+            dev.copy_from_host(m, hm);
+            dev.copy_from_host(v, hv);
+        }
+        self.step = state.step;
+        Ok(())
     }
 }
 

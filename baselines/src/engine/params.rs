@@ -12,9 +12,14 @@ use dfdx::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
 use super::device::Dev;
 use super::init::Init;
 use super::sparse::SparseTable;
+use super::state::{check, StateMismatch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MatId(pub(crate) usize);
@@ -191,5 +196,151 @@ impl<D: Dev> Scope<'_, D> {
         let t = SparseTable::new(&self.full(name), rows, dim, init, &mut self.store.rng);
         self.store.tables.push(t);
         TableId(self.store.tables.len() - 1)
+    }
+}
+
+// Host copies of the store and of a snapshot, for checkpoints (`super::state`).
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedValues {
+    pub name: String,
+    pub values: Vec<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableState<'a> {
+    pub name: String,
+    /// Weights and row-wise optimizer state, as the table lays them out; borrowed from
+    /// the table when saving, so a checkpoint does not copy the largest state.
+    pub data: Cow<'a, [f32]>,
+    pub step: u32,
+}
+
+/// Every parameter value of a store, with the tables' optimizer state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreState<'a> {
+    pub mats: Vec<NamedValues>,
+    pub vecs: Vec<NamedValues>,
+    pub tables: Vec<TableState<'a>>,
+}
+
+/// Parameter values of a [`Snapshot`] (the best epoch's), in the store's order; the
+/// tables borrowed from the snapshot when saving.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotState<'a> {
+    pub mats: Vec<Vec<f32>>,
+    pub vecs: Vec<Vec<f32>>,
+    pub tables: Vec<Cow<'a, [f32]>>,
+}
+
+fn named_values<S: Shape, D: Dev>(params: &[(String, Tensor<S, f32, D>)]) -> Vec<NamedValues> {
+    params
+        .iter()
+        .map(|(name, t)| NamedValues {
+            name: name.clone(),
+            values: t.as_vec(),
+        })
+        .collect()
+}
+
+impl<D: Dev> ParamStore<D> {
+    pub fn state(&self) -> StoreState<'_> {
+        StoreState {
+            mats: named_values(&self.mats),
+            vecs: named_values(&self.vecs),
+            tables: self
+                .tables
+                .iter()
+                .map(|t| TableState {
+                    name: t.name.clone(),
+                    data: Cow::Borrowed(t.raw_data()),
+                    step: t.step(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Overwrites every value with `state`'s. The tables' optimizer must already be set
+    /// (`Optimizer::new`), so their layouts match.
+    pub fn load_state(&mut self, state: &StoreState) -> Result<(), StateMismatch> {
+        check("matrices", self.mats.len(), state.mats.len())?;
+        check("vectors", self.vecs.len(), state.vecs.len())?;
+        check("tables", self.tables.len(), state.tables.len())?;
+        load_named(&self.dev, &mut self.mats, &state.mats)?;
+        load_named(&self.dev, &mut self.vecs, &state.vecs)?;
+        for (t, s) in self.tables.iter_mut().zip(&state.tables) {
+            if t.name != s.name {
+                return Err(StateMismatch(format!(
+                    "table `{}`, expected `{}`",
+                    s.name, t.name
+                )));
+            }
+            check(&t.name, t.raw_data().len(), s.data.len())?;
+            t.load_raw(&s.data, s.step);
+        }
+        Ok(())
+    }
+
+    /// A snapshot of the parameter values in `state` (sizes checked against the store).
+    pub fn snapshot_from(&self, state: &SnapshotState) -> Result<Snapshot<D>, StateMismatch> {
+        check("snapshot tables", self.tables.len(), state.tables.len())?;
+        for (t, v) in self.tables.iter().zip(&state.tables) {
+            check(&t.name, t.param_count(), v.len())?;
+        }
+        Ok(Snapshot {
+            mats: tensors_like(&self.dev, &self.mats, &state.mats)?,
+            vecs: tensors_like(&self.dev, &self.vecs, &state.vecs)?,
+            tables: state.tables.iter().map(|t| t.to_vec()).collect(),
+        })
+    }
+}
+
+/// Tensors shaped like `params`, holding `values` (one list per parameter, sizes checked).
+fn tensors_like<S: Shape, D: Dev>(
+    dev: &D,
+    params: &[(String, Tensor<S, f32, D>)],
+    values: &[Vec<f32>],
+) -> Result<Vec<Tensor<S, f32, D>>, StateMismatch> {
+    check("snapshot parameters", params.len(), values.len())?;
+    params
+        .iter()
+        .zip(values)
+        .map(|((name, t), v)| {
+            check(name, t.shape().num_elements(), v.len())?;
+            Ok(dev.tensor_from_vec(v.clone(), *t.shape()))
+        })
+        .collect()
+}
+
+/// Overwrites `params` with `state`'s values, names and sizes checked.
+fn load_named<S: Shape, D: Dev>(
+    dev: &D,
+    params: &mut [(String, Tensor<S, f32, D>)],
+    state: &[NamedValues],
+) -> Result<(), StateMismatch> {
+    for ((name, t), s) in params.iter_mut().zip(state) {
+        if *name != s.name {
+            return Err(StateMismatch(format!(
+                "parameter `{}`, expected `{name}`",
+                s.name
+            )));
+        }
+        check(name, t.shape().num_elements(), s.values.len())?;
+        *t = dev.tensor_from_vec(s.values.clone(), *t.shape());
+    }
+    Ok(())
+}
+
+impl<D: Dev> Snapshot<D> {
+    pub fn state(&self) -> SnapshotState<'_> {
+        SnapshotState {
+            mats: self.mats.iter().map(|t| t.as_vec()).collect(),
+            vecs: self.vecs.iter().map(|t| t.as_vec()).collect(),
+            tables: self
+                .tables
+                .iter()
+                .map(|t| Cow::Borrowed(t.as_slice()))
+                .collect(),
+        }
     }
 }

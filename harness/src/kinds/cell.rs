@@ -8,28 +8,17 @@ use baselines::engine::{Dev, ParamStore};
 use baselines::{registry, Model, ModelError};
 use indicatif::ProgressBar;
 
+use super::interface::TaskKindData;
 use super::record::{
-    after_training, epoch_plan, record_training, start_cost, unless_paused, CellError, CellStart,
+    after_training, epoch_plan, record_training, start_cost, unless_paused, CellError, CellId,
+    CellStart,
 };
-use super::TaskKindData;
-use crate::checkpoint::CheckpointAt;
 use crate::cost;
 use crate::data::DataError;
 use crate::provenance;
 use crate::results::{CellResult, Seconds};
 use crate::task::TaskSpec;
 use crate::train::train;
-
-/// Which cell runs: the run's name, the model's cell name (a registered model or a
-/// variant), the seed, the device, and where its checkpoints go.
-pub struct CellId<'a> {
-    pub run: &'a str,
-    pub model: &'a str,
-    pub seed: u64,
-    pub device: &'a str,
-    /// Where the cell saves checkpoints (None: it does not).
-    pub checkpoint: Option<&'a CheckpointAt>,
-}
 
 /// How a cell gets its model: [`registered`] in the CLI; tests pass their own.
 pub type Builder<'a, K, D> = dyn Fn(

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use baselines::engine::{Dev, DeviceKind, ParamStore};
 
-use super::cell::CellId;
+use crate::checkpoint::CheckpointAt;
 use crate::cost;
 use crate::data::split::SplitHashes;
 use crate::data::DataError;
@@ -15,6 +15,17 @@ use crate::provenance::{self, Provenance};
 use crate::results::{CellResult, Cost, Seconds, Status, SCHEMA_VERSION};
 use crate::task::TaskSpec;
 use crate::train::{EpochPlan, EpochRun, TrainError};
+
+/// Which cell runs: the run's name, the model's cell name (a registered model or a
+/// variant), the seed, the device, and where its checkpoints go.
+pub struct CellId<'a> {
+    pub run: &'a str,
+    pub model: &'a str,
+    pub seed: u64,
+    pub device: &'a str,
+    /// Where the cell saves checkpoints (None: it does not).
+    pub checkpoint: Option<&'a CheckpointAt>,
+}
 
 /// Why a cell returned without a result.
 #[derive(Debug, thiserror::Error)]

@@ -3,51 +3,14 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use baselines::engine::{device_draws, Dev, Flops, Optimizer, ParamStore};
+use baselines::engine::{device_draws, Dev, Optimizer, ParamStore};
 use baselines::StepOutput;
 use indicatif::ProgressBar;
 
 use super::early_stop::EpochLog;
+use super::plan::{EpochPlan, EpochRun, TrainError};
 use super::resume::{continue_from, resumable, Saver};
-use super::{EpochPlan, TrainError};
 use crate::data::batcher::epoch_order;
-use crate::results::CurvePoint;
-
-/// What `run_epochs` did.
-#[derive(Debug, Clone, Default)]
-pub struct EpochRun {
-    pub curve: Vec<CurvePoint>,
-    /// The epoch whose parameters the store holds (0 = no epoch had a score).
-    pub best_epoch: usize,
-    /// Seconds in the training steps (validation excluded).
-    pub train_seconds: f64,
-    /// Training rows seen over all epochs.
-    pub examples_seen: usize,
-    /// Every training step's FLOPs, summed.
-    pub flops: Flops,
-    /// Epochs after which this cell was resumed from a checkpoint (empty: one run).
-    pub resumed_after: Vec<usize>,
-    /// Wall seconds from the start of training to the checkpoint this run resumed from
-    /// (earlier runs' epochs, validations and saves); 0 for a cell trained in one run.
-    pub resumed_seconds: f64,
-    /// The largest peak RSS of the earlier runs this run resumed from (None: one run,
-    /// or unknown); `peak_rss_bytes` combines it with this process's peak.
-    pub earlier_peak_rss: Option<u64>,
-}
-
-impl EpochRun {
-    /// Training rows per second, optimizer included, validation excluded.
-    pub fn examples_per_second(&self) -> f64 {
-        self.examples_seen as f64 / self.train_seconds.max(1e-9)
-    }
-
-    /// The cell's peak resident memory over all its runs: this process's peak
-    /// (`crate::cost::peak_rss_bytes`, reset when the cell started) or an earlier run's
-    /// saved with the checkpoint this one resumed from, whichever is larger.
-    pub fn peak_rss_bytes(&self) -> Option<u64> {
-        self.earlier_peak_rss.max(crate::cost::peak_rss_bytes())
-    }
-}
 
 /// Groups an epoch's shuffled rows into batches (epoch number second); `None` in
 /// `run_epochs` = consecutive chunks of `batch_size`.

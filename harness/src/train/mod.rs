@@ -12,62 +12,20 @@
 
 mod early_stop;
 mod epochs;
+mod plan;
 mod pretrain;
 mod resume;
 
 pub use early_stop::{EarlyStop, EpochLog, Verdict};
-pub use epochs::{run_epochs, EpochRun, Regroup};
+pub use epochs::{run_epochs, Regroup};
+pub use plan::{EpochPlan, EpochRun, TrainError};
 pub use pretrain::{PretrainSet, Pretrained};
 
 use std::collections::BTreeMap;
 
-use baselines::engine::{Dev, OptimConfig, Optimizer, ParamStore};
+use baselines::engine::{Dev, Optimizer, ParamStore};
 use baselines::{train_step, Kind, Model};
 use indicatif::ProgressBar;
-
-use crate::checkpoint::CheckpointPlan;
-
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    #[error("diverged: loss {loss} at epoch {epoch}, step {step}")]
-    Diverged {
-        epoch: usize,
-        step: usize,
-        loss: f32,
-    },
-    #[error("diverged in pre-training: loss {loss} at epoch {epoch}, step {step}")]
-    PretrainDiverged {
-        epoch: usize,
-        step: usize,
-        loss: f32,
-    },
-    #[error("the model asks for {epochs} pre-training epochs but gives no pre-training loss")]
-    NoPretrainLoss { epochs: usize },
-    #[error("the model asks for {epochs} pre-training epochs, but this task kind has no pre-training data")]
-    NoPretrainData { epochs: usize },
-    /// Not a failure: the time limit passed, the state is saved in the checkpoint.
-    #[error("stopped at the time limit after epoch {epoch}; checkpoint {}", path.display())]
-    Paused {
-        epoch: usize,
-        path: std::path::PathBuf,
-    },
-}
-
-/// What every training loop's plan holds: batches, epochs, early stopping, optimizer
-/// and the seed of the epochs' shuffles.
-pub struct EpochPlan<'a> {
-    pub batch_size: usize,
-    pub max_epochs: usize,
-    pub patience: usize,
-    /// Early stopping never stops before this epoch (see `TrainSpec::min_epochs`).
-    pub min_epochs: usize,
-    pub optim: OptimConfig,
-    /// The validation metric early stopping watches (the task's primary metric).
-    pub monitor: &'a str,
-    pub seed: u64,
-    /// Checkpoints inside the cell (None: an interrupted cell starts over).
-    pub checkpoint: Option<CheckpointPlan>,
-}
 
 /// What a task kind hands the training loop for one cell. Rows are indices the kind's
 /// closures understand (dataset rows, users, training examples); the loop shuffles

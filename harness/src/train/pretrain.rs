@@ -8,7 +8,7 @@ use std::time::Instant;
 use baselines::engine::{Dev, Flops, Optimizer, ParamStore};
 use baselines::{pretrain_step, Kind, Model, StepOutput};
 
-use super::{EpochPlan, TrainError};
+use super::plan::{EpochPlan, TrainError};
 use crate::data::batcher::epoch_order;
 
 /// The pre-training rows a kind offers and how a chunk of them becomes a batch.

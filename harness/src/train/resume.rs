@@ -8,8 +8,7 @@ use baselines::engine::{device_draws, replay_device_draws, Dev, Flops, Optimizer
 use indicatif::ProgressBar;
 
 use super::early_stop::EpochLog;
-use super::epochs::EpochRun;
-use super::{EpochPlan, TrainError};
+use super::plan::{EpochPlan, EpochRun, TrainError};
 use crate::checkpoint::{self, Checkpoint, CheckpointPlan};
 
 /// Loads a checkpoint into the store, optimizer, epoch log and run totals, and replays

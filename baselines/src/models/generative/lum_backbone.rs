@@ -25,7 +25,7 @@
 
 use dfdx::prelude::*;
 
-use super::lum::LumConfig;
+use super::lum_config::LumConfig;
 use crate::engine::{Ctx, Dev, Init, Mat, ParamStore, Scope, TableId, Track};
 use crate::kinds::generative::{GenBatch, GenSpec};
 use crate::layers::activation::dropout;

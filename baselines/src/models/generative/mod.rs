@@ -1,6 +1,6 @@
 //! Generative-ranking models (the next request's actions from the user's earlier
 //! requests), one file each, and the kind's registry list. Adding one = a file here
-//! plus a line in `entries`. `gen_hstu`, `genrank_tokens` and `lum_backbone` are parts
+//! plus a line in `entries`. `gen_hstu`, `genrank_tokens`, `lum_backbone` and `lum_config` are parts
 //! of the models beside them, not models.
 
 pub mod din;
@@ -11,6 +11,7 @@ pub mod hstu_rank;
 pub mod item_only;
 pub mod lum;
 pub mod lum_backbone;
+pub mod lum_config;
 
 pub use din::{Din, DinConfig};
 pub use gen_hstu::GenHstuConfig;

@@ -3,16 +3,16 @@
 
 pub mod hstu;
 pub mod kuaiformer;
+pub mod next_item;
 pub mod sasrec;
 
 pub use hstu::{Hstu, HstuConfig};
 pub use kuaiformer::{KuaiFormer, KuaiFormerConfig};
+pub use next_item::NextItemEncoder;
 pub use sasrec::{SasRec, SasRecConfig, SasRecForm};
 
-use crate::contract::{Forward, Loss};
-use crate::engine::{Ctx, Dev, Mat, ParamStore, TableId, Track};
-use crate::kinds::retrieval::{Retrieval, RetrievalHints, SeqBatch};
-use crate::layers::{last_rows, sampled_loss, SampledLoss};
+use crate::engine::Dev;
+use crate::kinds::retrieval::Retrieval;
 use crate::registry::{Registration, Registry};
 
 impl Registry for Retrieval {
@@ -22,58 +22,5 @@ impl Registry for Retrieval {
             Registration::of::<Hstu>(),
             Registration::of::<KuaiFormer>(),
         ]
-    }
-}
-
-/// A model whose final state at every position predicts the next item with the shared
-/// item table (SASRec, HSTU): it gets its [`Forward`] from these three methods, so the
-/// loss (sampled, over the batch's negatives), the user vector (the last position's
-/// state) and the item vectors (the table) are written once.
-pub trait NextItemEncoder: Send + Sync {
-    /// Final states at every position, `(batch * max_len, d)`, causal.
-    fn states<D: Dev, T: Track<D>>(
-        &self,
-        store: &ParamStore<D>,
-        batch: &SeqBatch,
-        ctx: &mut Ctx<D>,
-    ) -> Mat<D, T>;
-    fn loss_kind(&self) -> SampledLoss;
-    /// The item embedding table, input and output side.
-    fn item_table(&self) -> TableId;
-}
-
-impl<D: Dev, M: NextItemEncoder> Forward<Retrieval, D> for M {
-    fn forward<T: Track<D>>(
-        &self,
-        store: &ParamStore<D>,
-        batch: &SeqBatch,
-        ctx: &mut Ctx<D>,
-    ) -> Mat<D, T> {
-        let h = self.states::<D, T>(store, batch, ctx);
-        last_rows(h, batch.size, 1, ctx)
-    }
-
-    fn loss<T: Track<D>>(
-        &self,
-        store: &ParamStore<D>,
-        batch: &SeqBatch,
-        ctx: &mut Ctx<D>,
-    ) -> Loss<D, T> {
-        let h = self.states::<D, T>(store, batch, ctx);
-        sampled_loss(self.loss_kind(), h, batch, self.item_table(), store, ctx)
-    }
-
-    /// Padding rows are zero and hidden from every real position (causal mask over
-    /// valid positions, relative biases), and positions are counted from the end.
-    fn hints(&self) -> RetrievalHints {
-        RetrievalHints {
-            trims_padding: true,
-            benefits_from_length_buckets: true,
-            ..RetrievalHints::default()
-        }
-    }
-
-    fn item_vectors(&self, store: &ParamStore<D>) -> Option<Vec<f32>> {
-        Some(store.table(self.item_table()).weights())
     }
 }

@@ -25,7 +25,7 @@
 
 use serde::Deserialize;
 
-use super::NextItemEncoder;
+use super::next_item::NextItemEncoder;
 use crate::engine::{Ctx, Dev, Mat, ParamStore, TableId, Track};
 use crate::kinds::retrieval::{Retrieval, SeqBatch, SeqSpec};
 use crate::layers::{

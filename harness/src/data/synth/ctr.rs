@@ -1,6 +1,7 @@
 //! The CTR view of a synthetic world: one row per impression, in time order.
 
 use super::config::SynthConfig;
+use super::events::EventStream;
 use super::labels::LABELS;
 use super::params::{ACTIVITY_BUCKETS, DURATION_BUCKETS};
 use super::world::World;
@@ -62,7 +63,7 @@ pub fn ctr_dataset_of(world: &World) -> Dataset {
     let mut oracle: Vec<Vec<f32>> = columns(LABELS.len(), n);
     let mut group = Vec::with_capacity(n);
     let mut time = Vec::with_capacity(n);
-    for e in world.events() {
+    for e in EventStream::new(world) {
         let item = &world.items[e.item as usize];
         let row = [
             e.user,

@@ -62,15 +62,9 @@ pub struct EventStream<'w> {
     topic_cumulative: Vec<f64>,
 }
 
-impl World {
-    /// The events of this world, in time order, `cfg.events` of them.
-    pub fn events(&self) -> EventStream<'_> {
-        EventStream::new(self)
-    }
-}
-
 impl<'w> EventStream<'w> {
-    fn new(world: &'w World) -> EventStream<'w> {
+    /// The events of `world`, in time order, `cfg.events` of them.
+    pub fn new(world: &'w World) -> EventStream<'w> {
         let cfg = &world.cfg;
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         rng.set_stream(EVENT_STREAM);

@@ -139,7 +139,7 @@ fn a_million_events_stream_in_time_order() {
         ..SynthConfig::default()
     };
     let world = World::new(&cfg).unwrap();
-    let stream = world.events();
+    let stream = EventStream::new(&world);
     assert_eq!(stream.len(), 1_000_000);
     let (mut count, mut last_time, mut clicks) = (0u64, i64::MIN, 0u64);
     for e in stream {
@@ -160,7 +160,7 @@ fn a_million_events_stream_in_time_order() {
 #[test]
 fn click_signal_lives_in_interactions() {
     let world = World::new(&SynthConfig::default()).unwrap();
-    let events: Vec<Event> = world.events().collect();
+    let events: Vec<Event> = EventStream::new(&world).collect();
     let clicked: Vec<bool> = events.iter().map(|e| e.label[CLICK]).collect();
     let mut user_affinity: HashMap<u32, (f64, f64)> = HashMap::new();
     let mut item_affinity: HashMap<u32, (f64, f64)> = HashMap::new();
@@ -269,7 +269,7 @@ fn log_log_slope(counts_by_rank: &[u64], min_count: u64) -> f64 {
 /// published, so only popularity decides their share) by popularity rank.
 fn counts_by_rank(world: &World) -> (Vec<u64>, Vec<u64>) {
     let (mut users, mut items) = (vec![0u64; world.users.len()], vec![0u64; world.items.len()]);
-    for e in world.events() {
+    for e in EventStream::new(world) {
         users[e.user as usize] += 1;
         items[e.item as usize] += 1;
     }

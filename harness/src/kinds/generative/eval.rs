@@ -8,6 +8,7 @@
 //! exposure of an evaluated request is scored.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use baselines::engine::{Dev, Flops, ParamStore};
 use baselines::kinds::generative::action_flags;
@@ -19,6 +20,21 @@ use crate::metrics::ranking_metrics;
 use crate::results::Scores;
 
 use crate::task::GenMetric;
+
+/// Serving latency is measured for these numbers of test requests per call (their
+/// logits, batch built beforehand), each for about `LATENCY_BUDGET`.
+pub const LATENCY_REQUESTS: [usize; 2] = [1, 256];
+pub const LATENCY_BUDGET: Duration = Duration::from_millis(500);
+pub const LATENCY_MIN_REPS: usize = 10;
+pub const LATENCY_MAX_REPS: usize = 1000;
+
+/// What evaluation leaves for the cost block: the test requests' forward FLOPs and
+/// counts.
+pub struct GenerativeEval {
+    pub flops: Flops,
+    pub requests: usize,
+    pub candidates: usize,
+}
 
 /// Examples per forward pass when scoring.
 pub const EVAL_EXAMPLES: usize = 512;

@@ -11,13 +11,12 @@ pub mod prepare;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
-use baselines::engine::{Dev, Flops, ParamStore};
+use baselines::engine::{Dev, ParamStore};
 use baselines::{predict, GenSpec, Generative, Model};
 
+use super::interface::{Evaluated, TaskKindData};
 use super::record::{row_counts, DataHashes};
-use super::{Evaluated, TaskKindData};
 use crate::cost;
 use crate::data::gen_batcher::{
     batch, eval_examples, pretrain_batch, pretrain_users, train_examples, Example,
@@ -28,23 +27,11 @@ use crate::results::{Cost, GenerativeCost, Latency, Scores};
 use crate::task::TaskSpec;
 use crate::train::{PretrainSet, Trained, TrainingSet};
 
-use eval::{constant_logits, model_logits, oracle_logits, Candidates};
+use eval::{
+    constant_logits, model_logits, oracle_logits, Candidates, GenerativeEval, LATENCY_BUDGET,
+    LATENCY_MAX_REPS, LATENCY_MIN_REPS, LATENCY_REQUESTS,
+};
 pub use prepare::{prepare_gen, PreparedGen};
-
-/// Serving latency is measured for these numbers of test requests per call (their
-/// logits, batch built beforehand), each for about `LATENCY_BUDGET`.
-pub const LATENCY_REQUESTS: [usize; 2] = [1, 256];
-pub const LATENCY_BUDGET: Duration = Duration::from_millis(500);
-pub const LATENCY_MIN_REPS: usize = 10;
-pub const LATENCY_MAX_REPS: usize = 1000;
-
-/// What evaluation leaves for the cost block: the test requests' forward FLOPs and
-/// counts.
-pub struct GenerativeEval {
-    flops: Flops,
-    requests: usize,
-    candidates: usize,
-}
 
 impl TaskKindData for PreparedGen {
     type Models = Generative;

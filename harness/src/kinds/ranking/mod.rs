@@ -12,8 +12,8 @@ use std::time::Duration;
 use baselines::engine::{Dev, ParamStore};
 use baselines::{predict, Batch, FeatureSpec, Model, Ranking, RankingInputs};
 
+use super::interface::{Evaluated, TaskKindData};
 use super::record::{row_counts, DataHashes};
-use super::{Evaluated, TaskKindData};
 use crate::cost::time_calls;
 use crate::data::batcher::{feature_spec, feature_spec_for, make_batch};
 use crate::data::{DataResult, Dataset};

@@ -3,6 +3,7 @@
 //! item's ranks, the metrics and the per-user values they are means of.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use baselines::engine::{Dev, Flops, ParamStore};
 use baselines::{predict, Model, Retrieval};
@@ -16,6 +17,21 @@ use crate::metrics::retrieval::{
 use crate::metrics::revenue::{r_over_r_star, request_revenue};
 use crate::metrics::topk::{for_each_user, top_k_row, ItemMatrix, UserMatrix};
 use crate::results::UserValues;
+
+/// Serving latency is measured for these numbers of users per call (user vectors plus
+/// the full-corpus top-`LATENCY_TOP_K`), each for about `LATENCY_BUDGET`.
+pub const LATENCY_USERS: [usize; 2] = [1, 256];
+pub const LATENCY_TOP_K: usize = 100;
+pub const LATENCY_BUDGET: Duration = Duration::from_millis(500);
+pub const LATENCY_MIN_REPS: usize = 10;
+pub const LATENCY_MAX_REPS: usize = 1000;
+
+/// What evaluation leaves for the cost block and the latency: the test vectors and the
+/// user side's forward FLOPs.
+pub struct RetrievalEval {
+    pub vectors: Vectors,
+    pub user_flops: baselines::engine::Flops,
+}
 
 /// Users per forward pass when computing user vectors.
 pub const EVAL_USERS: usize = 512;

@@ -11,15 +11,14 @@ pub mod prepare;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use baselines::engine::{Dev, ParamStore};
 use baselines::{predict, Model, Retrieval, SeqSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::interface::{Evaluated, TaskKindData};
 use super::record::{row_counts, DataHashes};
-use super::{Evaluated, TaskKindData};
 use crate::cost;
 use crate::data::length_batches::length_bucketed;
 use crate::data::seq_batcher::{eval_batch, train_batch, train_users, Window};
@@ -32,24 +31,10 @@ use crate::train::{Trained, TrainingSet};
 
 use eval::{
     model_vectors, oracle_vectors, popularity_vectors, rank_queries, summarize, top_k_needed,
-    Vectors,
+    RetrievalEval, Vectors, LATENCY_BUDGET, LATENCY_MAX_REPS, LATENCY_MIN_REPS, LATENCY_TOP_K,
+    LATENCY_USERS,
 };
 pub use prepare::{prepare_seq, PreparedSeq};
-
-/// Serving latency is measured for these numbers of users per call (user vectors plus
-/// the full-corpus top-`LATENCY_TOP_K`), each for about `LATENCY_BUDGET`.
-pub const LATENCY_USERS: [usize; 2] = [1, 256];
-pub const LATENCY_TOP_K: usize = 100;
-pub const LATENCY_BUDGET: Duration = Duration::from_millis(500);
-pub const LATENCY_MIN_REPS: usize = 10;
-pub const LATENCY_MAX_REPS: usize = 1000;
-
-/// What evaluation leaves for the cost block and the latency: the test vectors and the
-/// user side's forward FLOPs.
-pub struct RetrievalEval {
-    vectors: Vectors,
-    user_flops: baselines::engine::Flops,
-}
 
 impl PreparedSeq {
     /// Metrics of `v` on `stage`'s queries, with the per-user values.

@@ -13,6 +13,7 @@ mod cells;
 mod coverage;
 mod export_csv;
 mod format;
+mod options;
 mod provenance;
 mod row;
 mod site_data;
@@ -26,24 +27,8 @@ pub use coverage::{coverage, planned_cells, Coverage, MissingModel, Planned};
 pub use export_csv::to_csv;
 pub(crate) use format::{bytes, decimals_for, human};
 pub use format::{fmt_value, slug};
+pub use options::TableOptions;
 pub use site_data::build;
 pub use stale::{stale_cells, StaleCell};
 pub use task_table::{task_table, TaskFiles};
 pub use types::*;
-
-use super::compare::PairOptions;
-
-#[derive(Debug, Clone, Copy)]
-pub struct TableOptions {
-    pub alpha: f64,
-    pub pair: PairOptions,
-}
-
-impl Default for TableOptions {
-    fn default() -> Self {
-        TableOptions {
-            alpha: crate::stats::ALPHA,
-            pair: PairOptions::default(),
-        }
-    }
-}

@@ -8,9 +8,9 @@ use super::cells::{
     config_diff, cost_cell, cost_mean, latency_at, metric_cell, KNOWN_COST, LATENCY_BATCH,
 };
 use super::format::{bytes, decimals_for, human, slug};
+use super::options::TableOptions;
 use super::types::{CostCell, DeltaCell, Row};
 use super::vs_best::{p_text, VsBest};
-use super::TableOptions;
 use crate::report::load::{Cell, EMBEDDING_BYTES};
 
 /// What every row of one task's table is built from.

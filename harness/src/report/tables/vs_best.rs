@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::super::compare::{compare, fmt_p, MetricComparison, PairComparison};
-use super::TableOptions;
+use super::options::TableOptions;
 use crate::report::load::Cell;
 use crate::stats::holm;
 

@@ -4,9 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::ranking::RANKING_METRICS;
-use super::TaskSpec;
-use crate::data::builder::DatasetSpec;
-use crate::data::split::SplitSpec;
 
 /// Settings of a generative-ranking task (`"generative": {...}` in the task file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,79 +97,5 @@ impl GenMetric {
 impl std::fmt::Display for GenMetric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}", self.metric, self.action)
-    }
-}
-
-impl TaskSpec {
-    pub(super) fn check_generative(&self) -> Result<(), (&'static str, String)> {
-        self.check_foreign_sections()?;
-        self.kind.check_dataset(&self.dataset)?;
-        let actions = self
-            .dataset
-            .action_names()
-            .expect("a generative source has action names");
-        if actions.is_empty() || actions.len() > crate::data::requests::MAX_ACTIONS {
-            return Err((
-                "dataset",
-                format!(
-                    "{} actions: a generative task needs 1 to {}",
-                    actions.len(),
-                    crate::data::requests::MAX_ACTIONS
-                ),
-            ));
-        }
-        for (k, a) in actions.iter().enumerate() {
-            if a.is_empty() || a.contains(':') || actions[..k].contains(a) {
-                return Err((
-                    "dataset",
-                    format!("action name `{a}` must be non-empty, unique and without `:`"),
-                ));
-            }
-        }
-        for m in &self.metrics {
-            GenMetric::parse(m, &actions).map_err(|e| ("metrics", e))?;
-        }
-        if self.split != SplitSpec::LeaveOneOut {
-            return Err((
-                "split",
-                format!(
-                    "generative tasks use leave_one_out (over requests), not `{}`",
-                    self.split.key()
-                ),
-            ));
-        }
-        let g = self.generative_spec();
-        if g.max_history == 0 || g.max_candidates == 0 {
-            return Err((
-                "generative",
-                "max_history and max_candidates must be positive".into(),
-            ));
-        }
-        if g.min_requests < 3 {
-            return Err((
-                "generative",
-                format!(
-                    "min_requests {} < 3: the split needs a training, a validation and a test request",
-                    g.min_requests
-                ),
-            ));
-        }
-        match (&self.dataset, g.request_window_seconds) {
-            (DatasetSpec::SynthGen { .. }, Some(_)) => {
-                return Err((
-                    "generative",
-                    "request_window_seconds groups request files; synth_gen draws its requests"
-                        .into(),
-                ))
-            }
-            (_, Some(0)) => {
-                return Err((
-                    "generative",
-                    "request_window_seconds must be positive".into(),
-                ))
-            }
-            _ => {}
-        }
-        Ok(())
     }
 }

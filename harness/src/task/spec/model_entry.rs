@@ -1,36 +1,6 @@
 //! A task's `models` entries: registered models and named variants of them.
 
 use super::kind::all_models;
-use super::TaskSpec;
-
-impl TaskSpec {
-    /// The cell model `name` of this task: an entry of `models` (a registered model or a
-    /// variant), or else a registered model the task does not list (built with its
-    /// defaults, as `--models` allows). `None` for anything else, or an entry that does
-    /// not resolve (which [`TaskSpec::check`] rejects at load time).
-    pub fn entry(&self, name: &str) -> Option<ModelEntry> {
-        match self.models.get(name) {
-            Some(config) => model_entry(name, config).ok(),
-            None => baselines::models::info(name).map(|_| ModelEntry {
-                name: name.to_string(),
-                base: name.to_string(),
-                config: serde_json::Value::Null,
-            }),
-        }
-    }
-
-    /// [`TaskSpec::entry`], or an error that names the task's models and the registry.
-    pub fn require_entry(&self, name: &str) -> Result<ModelEntry, String> {
-        self.entry(name).ok_or_else(|| {
-            format!(
-                "unknown model `{name}` (task `{}` has: {}; registry: {})",
-                self.name,
-                self.models.keys().cloned().collect::<Vec<_>>().join(", "),
-                registered_names()
-            )
-        })
-    }
-}
 
 /// One model of a task, resolved: the cell's name (results path, leaderboard row), the
 /// registered model it builds, and the config its constructor gets.

@@ -4,11 +4,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::TaskSpec;
-use crate::data::builder::DatasetSpec;
-use crate::data::split::SplitSpec;
-use crate::metrics::retrieval::{Protocol, RetrievalMetric};
-
 /// Protocol settings of a retrieval task (`"retrieval": {...}` in the task file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,63 +67,5 @@ impl Default for RetrievalSpec {
             sampled_negatives: default_sampled(),
             length_buckets: false,
         }
-    }
-}
-
-impl TaskSpec {
-    pub(super) fn check_retrieval(&self) -> Result<(), (&'static str, String)> {
-        self.check_foreign_sections()?;
-        let r = self.retrieval_spec();
-        let has_values = matches!(self.dataset, DatasetSpec::SynthSeq { .. });
-        for m in &self.metrics {
-            let metric = RetrievalMetric::parse(m).map_err(|e| ("metrics", e))?;
-            match metric {
-                RetrievalMetric::Revenue { .. } if !has_values => {
-                    return Err((
-                        "metrics",
-                        format!("`{m}` (R/R*) needs item values, which only synth_seq has"),
-                    ))
-                }
-                RetrievalMetric::Rank {
-                    protocol: Protocol::Sampled(n) | Protocol::PopularitySampled(n),
-                    ..
-                } if n != r.sampled_negatives => {
-                    return Err((
-                        "metrics",
-                        format!(
-                            "`{m}` asks for {n} sampled negatives but retrieval.sampled_negatives is {}",
-                            r.sampled_negatives
-                        ),
-                    ))
-                }
-                _ => {}
-            }
-        }
-        self.kind.check_dataset(&self.dataset)?;
-        if self.split != SplitSpec::LeaveOneOut {
-            return Err((
-                "split",
-                format!(
-                    "retrieval tasks use leave_one_out, not `{}`",
-                    self.split.key()
-                ),
-            ));
-        }
-        if r.max_len == 0 || r.n_neg == 0 || r.sampled_negatives == 0 {
-            return Err((
-                "retrieval",
-                "max_len, n_neg and sampled_negatives must be positive".into(),
-            ));
-        }
-        if r.min_events < 3 {
-            return Err((
-                "retrieval",
-                format!(
-                    "min_events {} < 3: leave-one-out needs a train, a valid and a test item",
-                    r.min_events
-                ),
-            ));
-        }
-        Ok(())
     }
 }

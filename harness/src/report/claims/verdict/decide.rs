@@ -2,8 +2,9 @@
 //! `verdict`).
 
 use super::super::spec::Test;
+use super::results::CheckResult;
 use super::text::pct;
-use super::{CheckResult, ClaimOptions, Verdict};
+use super::vocab::{ClaimOptions, Verdict};
 use crate::metrics::higher_is_better;
 
 /// The verdict of a check with paired data (p_holm already set).

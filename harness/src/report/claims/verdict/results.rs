@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::super::spec::{Claim, Test};
-use super::Verdict;
+use super::vocab::Verdict;
 
 /// One check's figures and verdict.
 #[derive(Debug, Clone, Serialize)]

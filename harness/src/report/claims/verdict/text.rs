@@ -2,7 +2,8 @@
 //! raw p-value (the figure).
 
 use super::super::spec::{Check, Test, TRIVIAL};
-use super::{CheckResult, ClaimOptions};
+use super::results::CheckResult;
+use super::vocab::ClaimOptions;
 use crate::metrics::higher_is_better;
 use crate::report::load::EMBEDDING_BYTES;
 use crate::report::tables::{decimals_for, fmt_value};

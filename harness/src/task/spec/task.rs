@@ -1,0 +1,213 @@
+//! A task spec: what data, which split, which metrics, which models with which
+//! hyper-parameters, how many seeds and what training budget, with each kind's section.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::generative::GenerativeSpec;
+use super::json::{read_json, SpecError};
+use super::kind::{check_model, TaskKind};
+use super::model_entry::{model_entry, registered_names, ModelEntry};
+use super::retrieval::RetrievalSpec;
+use super::train::TrainSpec;
+use crate::data::builder::DatasetSpec;
+use crate::data::split::SplitSpec;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    pub name: String,
+    pub kind: TaskKind,
+    #[serde(default)]
+    pub description: String,
+    pub dataset: DatasetSpec,
+    pub split: SplitSpec,
+    /// Metrics to report; the first is primary (used for early stopping and ranking).
+    pub metrics: Vec<String>,
+    /// Cell model name -> hyper-parameters (null or {} = the model's defaults). A name is
+    /// a registered model, or a variant: any name whose config holds `"model": "<registered
+    /// name>"` (e.g. `"dnn_bh_100x": {"model": "dnn", "embedding": ...}`), so a task can
+    /// hold several configurations of one model. See [`TaskSpec::entry`].
+    pub models: BTreeMap<String, serde_json::Value>,
+    #[serde(default = "default_seeds")]
+    pub seeds: u32,
+    #[serde(default)]
+    pub train: TrainSpec,
+    /// Retrieval tasks only: protocol settings (defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrieval: Option<RetrievalSpec>,
+    /// Generative-ranking tasks only: example shapes and request grouping (defaults
+    /// when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generative: Option<GenerativeSpec>,
+}
+
+fn default_seeds() -> u32 {
+    3
+}
+
+impl TaskSpec {
+    pub fn load(path: &Path) -> Result<TaskSpec, SpecError> {
+        let spec: TaskSpec = read_json(path)?;
+        spec.check(path)?;
+        Ok(spec)
+    }
+
+    /// Checks what serde cannot: known metrics and models, sane budgets.
+    pub fn check(&self, path: &Path) -> Result<(), SpecError> {
+        let invalid = |key: &str, msg: String| SpecError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            msg,
+        };
+        if self.metrics.is_empty() {
+            return Err(invalid("metrics", "at least one metric is needed".into()));
+        }
+        match self.kind {
+            TaskKind::Ranking => self.check_ranking().map_err(|(k, m)| invalid(k, m))?,
+            TaskKind::Retrieval => self.check_retrieval().map_err(|(k, m)| invalid(k, m))?,
+            TaskKind::Generative => self.check_generative().map_err(|(k, m)| invalid(k, m))?,
+        }
+        if self.models.is_empty() {
+            return Err(invalid("models", "at least one model is needed".into()));
+        }
+        for (name, config) in &self.models {
+            let entry =
+                model_entry(name, config).map_err(|msg| invalid(&format!("models.{name}"), msg))?;
+            check_model(self.kind, &entry.base)
+                .map_err(|msg| invalid(&format!("models.{name}"), msg))?;
+        }
+        let retrieval_overrides = match self.kind {
+            TaskKind::Retrieval => self.retrieval_spec().n_neg_overrides.into_keys().collect(),
+            _ => Vec::new(),
+        };
+        let overrides = (self.train.optim_overrides.keys().cloned())
+            .map(|n| ("train.optim_overrides", n))
+            .chain(
+                retrieval_overrides
+                    .into_iter()
+                    .map(|n| ("retrieval.n_neg_overrides", n)),
+            );
+        for (section, name) in overrides {
+            if self.entry(&name).is_none() {
+                return Err(invalid(
+                    &format!("{section}.{name}"),
+                    format!(
+                        "unknown model `{name}` (this task's models: {}; registry: {})",
+                        self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+                        registered_names()
+                    ),
+                ));
+            }
+        }
+        if self.seeds == 0 {
+            return Err(invalid("seeds", "must be at least 1".into()));
+        }
+        if self.train.batch_size == 0 || self.train.max_epochs == 0 {
+            return Err(invalid(
+                "train",
+                "batch_size and max_epochs must be positive".into(),
+            ));
+        }
+        if self.train.min_epochs > self.train.max_epochs {
+            return Err(invalid(
+                "train.min_epochs",
+                format!(
+                    "{} exceeds max_epochs {}",
+                    self.train.min_epochs, self.train.max_epochs
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn primary_metric(&self) -> &str {
+        &self.metrics[0]
+    }
+
+    /// The retrieval settings (their defaults when the file has none).
+    pub fn retrieval_spec(&self) -> RetrievalSpec {
+        self.retrieval.clone().unwrap_or_default()
+    }
+
+    /// The generative settings (their defaults when the file has none).
+    pub fn generative_spec(&self) -> GenerativeSpec {
+        self.generative.clone().unwrap_or_default()
+    }
+
+    /// The generative settings as used: request files record the window they were
+    /// grouped by, also when the task left it at its default.
+    pub fn resolved_generative(&self) -> GenerativeSpec {
+        let mut g = self.generative_spec();
+        if let DatasetSpec::Requests(_) = self.dataset {
+            g.request_window_seconds = Some(g.window());
+        }
+        g
+    }
+
+    /// What a cell records as its `train_config`: the training budget, and for retrieval
+    /// and generative tasks their protocol settings with defaults filled in. The report
+    /// compares it with the task file to find cells run under other settings.
+    pub fn recorded_train_config(&self) -> serde_json::Value {
+        match self.kind {
+            TaskKind::Ranking => serde_json::to_value(&self.train).expect("train spec serializes"),
+            TaskKind::Retrieval => serde_json::json!({
+                "train": self.train,
+                "retrieval": self.retrieval_spec(),
+            }),
+            TaskKind::Generative => serde_json::json!({
+                "train": self.train,
+                "generative": self.resolved_generative(),
+            }),
+        }
+    }
+
+    /// Rejects the sections of the other kinds.
+    pub(super) fn check_foreign_sections(&self) -> Result<(), (&'static str, String)> {
+        let kind = self.kind.key();
+        if self.retrieval.is_some() && self.kind != TaskKind::Retrieval {
+            return Err((
+                "retrieval",
+                format!("only retrieval tasks take this key (this task is {kind})"),
+            ));
+        }
+        if self.generative.is_some() && self.kind != TaskKind::Generative {
+            return Err((
+                "generative",
+                format!("only generative tasks take this key (this task is {kind})"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl TaskSpec {
+    /// The cell model `name` of this task: an entry of `models` (a registered model or a
+    /// variant), or else a registered model the task does not list (built with its
+    /// defaults, as `--models` allows). `None` for anything else, or an entry that does
+    /// not resolve (which [`TaskSpec::check`] rejects at load time).
+    pub fn entry(&self, name: &str) -> Option<ModelEntry> {
+        match self.models.get(name) {
+            Some(config) => model_entry(name, config).ok(),
+            None => baselines::models::info(name).map(|_| ModelEntry {
+                name: name.to_string(),
+                base: name.to_string(),
+                config: serde_json::Value::Null,
+            }),
+        }
+    }
+
+    /// [`TaskSpec::entry`], or an error that names the task's models and the registry.
+    pub fn require_entry(&self, name: &str) -> Result<ModelEntry, String> {
+        self.entry(name).ok_or_else(|| {
+            format!(
+                "unknown model `{name}` (task `{}` has: {}; registry: {})",
+                self.name,
+                self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+                registered_names()
+            )
+        })
+    }
+}
