@@ -75,54 +75,6 @@ mod tests {
     }
 
     #[test]
-    fn replayed_draws_put_a_fresh_device_where_the_first_one_was() {
-        let a = Cpu::seed_from_u64(9);
-        let before = device_draws();
-        let _ = (device_seed(&a), device_seed(&a), device_seed(&a));
-        assert_eq!(device_draws() - before, 3);
-        let b = Cpu::seed_from_u64(9);
-        replay_device_draws(&b, 3);
-        assert_eq!(device_seed(&a), device_seed(&b));
-    }
-
-    /// A model drawing from the device's stream directly (not through `device_seed`:
-    /// dfdx's RNG, its random tensors or its dropout) would make resumed cells differ
-    /// from uninterrupted ones without any error.
-    #[test]
-    fn every_device_draw_goes_through_device_seed() {
-        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
-            for e in std::fs::read_dir(dir).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "rs")
-                    && !p.ends_with("engine/device.rs")
-                {
-                    // dfdx's own draws from the device: its RNG, random tensors, dropout.
-                    let text = std::fs::read_to_string(&p).unwrap();
-                    let direct = [
-                        ".random_u64()",
-                        ".sample_normal",
-                        ".sample_uniform",
-                        ".sample_like",
-                        ".sample_rand",
-                        ".dropout(",
-                    ];
-                    for call in direct.iter().filter(|c| text.contains(*c)) {
-                        out.push(format!("{} ({call})", p.display()));
-                    }
-                }
-            }
-        }
-        let mut direct = Vec::new();
-        walk(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-            &mut direct,
-        );
-        assert!(direct.is_empty(), "use engine::device_seed in {direct:?}");
-    }
-
-    #[test]
     fn flop_counts_round_trip() {
         let mut f = Flops::training();
         f.matmul(2, 3, 4);
