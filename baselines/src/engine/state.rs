@@ -25,7 +25,7 @@ pub(crate) fn check(what: &str, want: usize, got: usize) -> Result<(), StateMism
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::{device_draws, device_seed, replay_device_draws, Init, OptimConfig};
+    use crate::engine::{Init, OptimConfig};
     use crate::engine::{Flops, Optimizer, ParamStore};
     use dfdx::prelude::*;
 
