@@ -83,7 +83,11 @@ fn all_ones_mask_equals_the_plain_embedding() {
     let mut s_amtl = ParamStore::new(dev, 3);
     let cfg = json!({"embedding_dim": 8, "hidden": [16], "aml_hidden": 8, "force_width": 8});
     let amtl = registry::build::<Ranking, _>("amtl_dnn", &cfg, &s, &mut s_amtl).unwrap();
-    // Same seed and creation order: the same table and MLP.
+    // The DNN's table and MLP in the AMTL model (its AMLs keep their own values).
+    let copied = s_amtl.copy_from(&s_dnn, |n| {
+        n.strip_prefix("dnn.").map(|r| format!("amtl_dnn.{r}"))
+    });
+    assert_eq!(copied, s_dnn.names().len());
     assert_eq!(s_dnn.tables()[0].weights(), s_amtl.tables()[0].weights());
     let a = predict(dnn.as_ref(), &s_dnn, &batch).0;
     let b = predict(amtl.as_ref(), &s_amtl, &batch).0;

@@ -168,7 +168,7 @@ fn learns_the_toy_task_better_than_the_constant() {
     )
     .unwrap();
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
-    for _ in 0..6 {
+    for _ in 0..10 {
         for lo in (0..train.size).step_by(100) {
             let chunk = Batch {
                 size: 100,

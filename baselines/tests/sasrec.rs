@@ -46,8 +46,8 @@ fn later_items_and_padding_change_no_earlier_state() {
 fn loss_ignores_positions_without_a_target() {
     let world = MarkovWorld::new(30);
     let spec = seq_spec(30, 6);
-    let mut store = ParamStore::new(Cpu::default(), 2);
     for loss in ["bce", "sampled_softmax"] {
+        let mut store = ParamStore::new(Cpu::default(), 2);
         let m = registry::build::<Retrieval, _>(
             "sasrec",
             &json!({"dim": 8, "dropout": 0.0, "loss": loss}),

@@ -82,9 +82,8 @@ fn empty_table_is_the_dnn_with_a_shifted_first_layer_bias() {
             .iter()
             .all(|&x| x == [0.5, 0.0]));
     }
-    // The DNN with the same seed draws the same embedding table first; give it the
-    // stats model's MLP with the two extra input rows folded into the first bias:
-    // b' = b + 0.5 * W[w] + 0 * W[w + 1].
+    // The DNN with the stats model's embedding table, and its MLP with the two extra
+    // input rows folded into the first bias: b' = b + 0.5 * W[w] + 0 * W[w + 1].
     let dnn_cfg = DnnConfig {
         embedding_dim: 4,
         hidden: vec![16, 8],
@@ -92,6 +91,11 @@ fn empty_table_is_the_dnn_with_a_shifted_first_layer_bias() {
     };
     let mut dstore = ParamStore::new(dev, 7);
     let dnn = Dnn::new(&mut dstore, &s, &dnn_cfg);
+    let copied = dstore.copy_from(&store, |n| {
+        n.strip_prefix("stats_dnn.embedding")
+            .map(|r| format!("dnn.embedding{r}"))
+    });
+    assert_eq!(copied, 1, "the embedding table");
     let w = 3 * 4 + 2;
     let first = &m.mlp.hidden[0];
     let weight = store.mat(first.w).as_vec();

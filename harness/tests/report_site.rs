@@ -126,6 +126,8 @@ fn pages_tables_and_exports() {
         "diverged: NaN training loss",
         "per example",
         "seed 0:",
+        // Each row names the build its records come from.
+        "build 0123456789ab",
     ] {
         assert!(task.contains(needle), "task page lacks {needle}");
     }

@@ -17,8 +17,8 @@ pub use flops::{Flops, FlopsState};
 pub use init::Init;
 pub use optim::{OptimConfig, OptimState, Optimizer};
 pub use params::{
-    Col, Mat, MatId, ParamCounts, ParamStore, Scope, Snapshot, SnapshotState, StoreState, TableId,
-    VecId,
+    param_rng, Col, Mat, MatId, ParamCounts, ParamStore, Scope, Snapshot, SnapshotState,
+    StoreState, TableId, VecId,
 };
 pub use sparse::{SparseOptim, SparseTable};
 

@@ -7,10 +7,16 @@
 //! from the store in their forward pass. Parameters are created through a scoped
 //! builder (`store.scope("tower").pp("0").mat("weight", ..)`), so every parameter has a
 //! dotted name, as in candle's VarBuilder.
+//!
+//! A parameter's initial values are drawn from its own stream, seeded by the cell seed
+//! and its dotted name ([`param_rng`]): adding, removing or reordering other parameters
+//! changes none of its values, so a model's new option does not change the records of
+//! every configuration without it.
 
 use dfdx::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
 
 use std::borrow::Cow;
 
@@ -33,7 +39,7 @@ pub type Col<D, T = NoneTape> = Tensor<(usize,), f32, D, T>;
 
 pub struct ParamStore<D: Dev> {
     pub(super) dev: D,
-    rng: ChaCha8Rng,
+    seed: u64,
     pub(crate) mats: Vec<(String, Mat<D>)>,
     pub(crate) vecs: Vec<(String, Col<D>)>,
     pub(crate) tables: Vec<SparseTable>,
@@ -47,11 +53,11 @@ pub struct ParamCounts {
 }
 
 impl<D: Dev> ParamStore<D> {
-    /// A store whose initial values are drawn from `seed`.
+    /// A store whose initial values are drawn from `seed`, one stream per parameter.
     pub fn new(dev: D, seed: u64) -> Self {
         ParamStore {
             dev,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            seed,
             mats: Vec::new(),
             vecs: Vec::new(),
             tables: Vec::new(),
@@ -123,11 +129,49 @@ impl<D: Dev> ParamStore<D> {
         assert_eq!(value.len(), shape.0 * shape.1, "set_mat: wrong length");
         self.mats[id.0].1 = self.dev.tensor_from_vec(value, shape);
     }
+    /// Copies into this store the values of `other`'s parameters, each to the
+    /// parameter `rename` names (`None`: not copied), shapes checked; returns how many
+    /// were copied. For tests that compare two models on the same weights, and warm
+    /// starts.
+    pub fn copy_from(
+        &mut self,
+        other: &ParamStore<D>,
+        rename: impl Fn(&str) -> Option<String>,
+    ) -> usize {
+        let mut copied = 0;
+        for (name, values) in other.named_values() {
+            let Some(target) = rename(&name) else {
+                continue;
+            };
+            if let Some(i) = self.mats.iter().position(|(n, _)| *n == target) {
+                self.set_mat(MatId(i), values);
+            } else if let Some(i) = self.vecs.iter().position(|(n, _)| *n == target) {
+                self.set_vec(VecId(i), values);
+            } else if let Some(t) = self.tables.iter_mut().find(|t| t.name == target) {
+                assert_eq!(t.param_count(), values.len(), "copy_from: `{target}` size");
+                t.set_weights(&values);
+            } else {
+                continue;
+            }
+            copied += 1;
+        }
+        copied
+    }
     pub fn set_vec(&mut self, id: VecId, value: Vec<f32>) {
         let shape = *self.vecs[id.0].1.shape();
         assert_eq!(value.len(), shape.0, "set_vec: wrong length");
         self.vecs[id.0].1 = self.dev.tensor_from_vec(value, shape);
     }
+}
+
+/// The random stream of parameter `name` (dotted) in a store of `seed`: ChaCha8 keyed
+/// by SHA-256 of a version tag, the seed and the name.
+pub fn param_rng(seed: u64, name: &str) -> ChaCha8Rng {
+    let mut h = Sha256::new();
+    h.update(b"recbench-param-init-v1\0");
+    h.update(seed.to_le_bytes());
+    h.update(name.as_bytes());
+    ChaCha8Rng::from_seed(h.finalize().into())
 }
 
 /// Parameter values at one point of training (no optimizer state), e.g. the best
@@ -180,20 +224,35 @@ impl<D: Dev> Scope<'_, D> {
             format!("{}.{name}", self.prefix)
         }
     }
+    /// The full dotted name of a new parameter `name` and its own random stream.
+    /// Panics if the store already holds a parameter of that name: two parameters of
+    /// one name would start from the same values.
+    fn new_param(&self, name: &str) -> (String, ChaCha8Rng) {
+        let full = self.full(name);
+        assert!(
+            !self.store.names().contains(&full),
+            "parameter `{full}` is created twice"
+        );
+        let rng = param_rng(self.store.seed, &full);
+        (full, rng)
+    }
     pub fn mat(&mut self, name: &str, rows: usize, cols: usize, init: Init) -> MatId {
-        let values = init.sample(&mut self.store.rng, rows * cols);
+        let (full, mut rng) = self.new_param(name);
+        let values = init.sample(&mut rng, rows * cols);
         let t = self.store.dev.tensor_from_vec(values, (rows, cols));
-        self.store.mats.push((self.full(name), t));
+        self.store.mats.push((full, t));
         MatId(self.store.mats.len() - 1)
     }
     pub fn vec(&mut self, name: &str, len: usize, init: Init) -> VecId {
-        let values = init.sample(&mut self.store.rng, len);
+        let (full, mut rng) = self.new_param(name);
+        let values = init.sample(&mut rng, len);
         let t = self.store.dev.tensor_from_vec(values, (len,));
-        self.store.vecs.push((self.full(name), t));
+        self.store.vecs.push((full, t));
         VecId(self.store.vecs.len() - 1)
     }
     pub fn table(&mut self, name: &str, rows: usize, dim: usize, init: Init) -> TableId {
-        let t = SparseTable::new(&self.full(name), rows, dim, init, &mut self.store.rng);
+        let (full, mut rng) = self.new_param(name);
+        let t = SparseTable::new(&full, rows, dim, init, &mut rng);
         self.store.tables.push(t);
         TableId(self.store.tables.len() - 1)
     }
@@ -342,5 +401,48 @@ impl<D: Dev> Snapshot<D> {
                 .map(|t| Cow::Borrowed(t.as_slice()))
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(store: &ParamStore<Cpu>, name: &str) -> Vec<f32> {
+        let (_, v) = store
+            .named_values()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .unwrap();
+        v
+    }
+
+    #[test]
+    fn a_parameter_depends_on_the_seed_and_its_name_only() {
+        let init = Init::Normal { std: 1.0 };
+        let mut a = ParamStore::new(Cpu::default(), 5);
+        a.scope("m").mat("w", 4, 3, init);
+        a.scope("m").table("items", 6, 2, init);
+        // Another order, an extra parameter before them, another scope path to them.
+        let mut b = ParamStore::new(Cpu::default(), 5);
+        b.scope("m").vec("extra", 7, init);
+        b.scope("m").table("items", 6, 2, init);
+        b.scope("").pp("m").mat("w", 4, 3, init);
+        assert_eq!(values(&a, "m.w"), values(&b, "m.w"));
+        assert_eq!(values(&a, "m.items"), values(&b, "m.items"));
+        // Another seed or another name: other values.
+        let mut c = ParamStore::new(Cpu::default(), 6);
+        c.scope("m").mat("w", 4, 3, init);
+        c.scope("m").mat("v", 4, 3, init);
+        assert_ne!(values(&a, "m.w"), values(&c, "m.w"));
+        assert_ne!(values(&c, "m.w"), values(&c, "m.v"));
+    }
+
+    #[test]
+    #[should_panic(expected = "parameter `m.w` is created twice")]
+    fn a_name_cannot_be_created_twice() {
+        let mut s = ParamStore::new(Cpu::default(), 0);
+        s.scope("m").mat("w", 2, 2, Init::Zeros);
+        s.scope("m").vec("w", 2, Init::Zeros);
     }
 }

@@ -25,8 +25,8 @@ pub(crate) fn check(what: &str, want: usize, got: usize) -> Result<(), StateMism
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::{Init, OptimConfig};
     use crate::engine::{Flops, Optimizer, ParamStore};
+    use crate::engine::{Init, OptimConfig};
     use dfdx::prelude::*;
 
     fn store(seed: u64) -> ParamStore<Cpu> {

@@ -74,6 +74,18 @@ pub(super) fn model_row(ctx: &RowContext, i: usize, model: &str) -> Row {
     };
     let flops = cost_mean(cells, "forward_flops_per_example");
     let costs = cost_cells(cells);
+    let builds: std::collections::BTreeSet<String> = cells
+        .iter()
+        .map(|c| {
+            let p = &c.result.provenance;
+            let commit = if p.build_commit.is_empty() {
+                &p.git_commit
+            } else {
+                &p.build_commit
+            };
+            commit.chars().take(12).collect()
+        })
+        .collect();
     Row {
         model: model.to_string(),
         slug: slug(model),
@@ -87,6 +99,7 @@ pub(super) fn model_row(ctx: &RowContext, i: usize, model: &str) -> Row {
         },
         is_best,
         seeds: primary_values.len(),
+        builds: builds.into_iter().collect::<Vec<_>>().join(", "),
         primary: metric_cell(ctx.primary, &primary_values, ctx.opts.pair.level),
         others: ctx.metrics[1..]
             .iter()

@@ -49,17 +49,20 @@ pub struct CostCell {
 pub struct Row {
     pub model: String,
     pub slug: String,
-    /// The catalog model this row is a variant (configuration) of; None for a catalog
-    /// model itself.
+    /// The registered model this row is a variant (configuration) of; None for a
+    /// registered model itself.
     pub base_model: Option<String>,
     pub base_slug: String,
     /// A variant's config where it differs from its base model's on this task (the
-    /// whole config when the base did not run here); empty for catalog models.
+    /// whole config when the base did not run here); empty for registered models.
     pub config_text: String,
     pub group: Option<usize>,
     pub group_text: String,
     pub is_best: bool,
     pub seeds: usize,
+    /// The builds the row's records come from (the binary's commit, 12 characters):
+    /// records stay results of their build when the code changes.
+    pub builds: String,
     pub primary: MetricCell,
     pub others: Vec<MetricCell>,
     /// Primary-metric difference vs the best model (None for the best itself).
