@@ -247,6 +247,11 @@ fn claim_verdicts_are_computed_and_shown() {
         bh.contains("&quot;kind&quot;:&quot;bh&quot;"),
         "the variant's config"
     );
+    // ... and cites its embedding strategy's own paper (its registry entry).
+    assert!(
+        bh.contains("Embedding strategy <code>bh</code>") && bh.contains("arXiv 2109.02471"),
+        "the strategy's paper"
+    );
     // A claim whose cells are missing says which and how to make them.
     let dcn = std::fs::read_to_string(out.join("model-dcnv2.html")).unwrap();
     assert!(

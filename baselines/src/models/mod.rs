@@ -7,7 +7,7 @@ pub mod ranking;
 pub mod retrieval;
 
 use crate::kinds::{Generative, Ranking, Retrieval};
-use crate::registry::{infos, ModelInfo};
+use crate::registry::{components as components_of, infos, ModelError, ModelInfo};
 
 /// Every registered model of every kind, kind by kind in registration order.
 pub fn all() -> Vec<&'static ModelInfo> {
@@ -20,4 +20,14 @@ pub fn all() -> Vec<&'static ModelInfo> {
 /// The registry entry of model `name`, whatever its kind.
 pub fn info(name: &str) -> Option<&'static ModelInfo> {
     all().into_iter().find(|m| m.name == name)
+}
+
+/// The registry entries of the components (an embedding strategy) that model `name`
+/// uses with `config`, whatever its kind; empty for an unknown name or a bad config.
+pub fn components(name: &str, config: &serde_json::Value) -> Vec<&'static ModelInfo> {
+    let found = |r: Result<Vec<&'static ModelInfo>, ModelError>| r.ok();
+    found(components_of::<Ranking>(name, config))
+        .or_else(|| found(components_of::<Retrieval>(name, config)))
+        .or_else(|| found(components_of::<Generative>(name, config)))
+        .unwrap_or_default()
 }

@@ -110,6 +110,25 @@ pub fn build(
                 .filter(|c| c.result.model == m)
                 .copied()
                 .collect();
+            let mut components: Vec<(String, String, String)> = Vec::new();
+            if let Some(b) = &base {
+                for c in &cells {
+                    // A record's config as its constructor got it (no `model` key).
+                    let mut config = c.result.model_config.clone();
+                    if let Some(o) = config.as_object_mut() {
+                        o.remove("model");
+                    }
+                    for info in baselines::models::components(b, &config) {
+                        if !components.iter().any(|(n, _, _)| n == info.name) {
+                            components.push((
+                                info.name.into(),
+                                info.paper.into(),
+                                info.simplifications.into(),
+                            ));
+                        }
+                    }
+                }
+            }
             let mut configs: Vec<(String, String)> = Vec::new();
             if base.is_some() {
                 for c in &cells {
@@ -146,6 +165,7 @@ pub fn build(
                     .into(),
                 summary: info.map(|i| i.summary).unwrap_or("").into(),
                 simplifications: info.map(|i| i.simplifications).unwrap_or("").into(),
+                components,
                 results,
                 provenance: provenance(&cells),
                 model: m,

@@ -174,7 +174,7 @@ pub struct ModelResult {
 pub struct ModelPage {
     pub model: String,
     pub slug: String,
-    /// For a variant: the catalog model it configures (its page is `base_slug`).
+    /// For a variant: the registered model it configures (its page is `base_slug`).
     pub base_model: Option<String>,
     pub base_slug: String,
     /// Per task, the variant's full config (compact JSON).
@@ -188,6 +188,9 @@ pub struct ModelPage {
     pub paper: String,
     pub summary: String,
     pub simplifications: String,
+    /// A variant's components with their own registry entries (an embedding
+    /// strategy): (name, paper, simplifications).
+    pub components: Vec<(String, String, String)>,
     pub results: Vec<ModelResult>,
     pub provenance: Provenance,
 }
