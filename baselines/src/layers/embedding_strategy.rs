@@ -49,6 +49,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::kinds::ranking::RankingInputs;
 use crate::FeatureSpec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -172,6 +173,23 @@ impl EmbeddingStrategy {
                 Ok(())
             }
         }
+    }
+
+    /// What the strategy needs computed from the training split: MDE the per-id
+    /// frequencies, the others nothing.
+    pub fn side_inputs(&self) -> RankingInputs {
+        RankingInputs {
+            frequencies: *self == EmbeddingStrategy::Mde,
+            pair: None,
+        }
+    }
+
+    /// Errors unless `spec` holds what [`EmbeddingStrategy::side_inputs`] asks for.
+    pub fn require_inputs(&self, spec: &FeatureSpec) -> Result<(), String> {
+        if self.side_inputs().frequencies {
+            spec.require_frequencies()?;
+        }
+        Ok(())
     }
 
     /// The table shape and id mapping; panics where `check` fails.

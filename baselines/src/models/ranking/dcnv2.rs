@@ -100,10 +100,7 @@ impl Registered<Ranking> for Dcnv2 {
     }
 
     fn side_inputs(cfg: &Dcnv2Config) -> RankingInputs {
-        RankingInputs {
-            frequencies: cfg.embedding == EmbeddingStrategy::Mde,
-            pair: None,
-        }
+        cfg.embedding.side_inputs()
     }
 
     fn components(cfg: &Dcnv2Config) -> Vec<&'static ModelInfo> {
@@ -115,9 +112,7 @@ impl Registered<Ranking> for Dcnv2 {
         spec: &FeatureSpec,
         cfg: &Dcnv2Config,
     ) -> Result<Self, String> {
-        if cfg.embedding == EmbeddingStrategy::Mde {
-            spec.require_frequencies()?;
-        }
+        cfg.embedding.require_inputs(spec)?;
         Ok(Dcnv2::new(store, spec, cfg))
     }
 }

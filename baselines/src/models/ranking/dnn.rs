@@ -88,10 +88,7 @@ impl Registered<Ranking> for Dnn {
     }
 
     fn side_inputs(cfg: &DnnConfig) -> RankingInputs {
-        RankingInputs {
-            frequencies: cfg.embedding == EmbeddingStrategy::Mde,
-            pair: None,
-        }
+        cfg.embedding.side_inputs()
     }
 
     fn components(cfg: &DnnConfig) -> Vec<&'static ModelInfo> {
@@ -103,9 +100,7 @@ impl Registered<Ranking> for Dnn {
         spec: &FeatureSpec,
         cfg: &DnnConfig,
     ) -> Result<Self, String> {
-        if cfg.embedding == EmbeddingStrategy::Mde {
-            spec.require_frequencies()?;
-        }
+        cfg.embedding.require_inputs(spec)?;
         Ok(Dnn::new(store, spec, cfg))
     }
 }

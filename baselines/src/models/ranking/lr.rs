@@ -88,10 +88,7 @@ impl Registered<Ranking> for Lr {
     }
 
     fn side_inputs(cfg: &LrConfig) -> RankingInputs {
-        RankingInputs {
-            frequencies: cfg.embedding == EmbeddingStrategy::Mde,
-            pair: None,
-        }
+        cfg.embedding.side_inputs()
     }
 
     fn components(cfg: &LrConfig) -> Vec<&'static ModelInfo> {
@@ -103,9 +100,7 @@ impl Registered<Ranking> for Lr {
         spec: &FeatureSpec,
         cfg: &LrConfig,
     ) -> Result<Self, String> {
-        if cfg.embedding == EmbeddingStrategy::Mde {
-            spec.require_frequencies()?;
-        }
+        cfg.embedding.require_inputs(spec)?;
         Ok(Lr::new(store, spec, cfg))
     }
 }
