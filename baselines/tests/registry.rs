@@ -218,3 +218,38 @@ fn names_are_unique_across_kinds_and_every_entry_cites_something() {
         "a retrieval model is not a ranking model"
     );
 }
+
+#[test]
+fn every_registered_impl_is_in_its_kinds_list() {
+    // A model file with `impl Registered<K> for M` but no line in its kind's `entries`
+    // would never be built: count the impls in the sources against the registry.
+    fn walk(dir: &std::path::Path, names: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, names);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (i, _) in text.match_indices("impl Registered<") {
+                    // The model's INFO name follows its impl: `name: "<name>"`.
+                    let rest = &text[i..];
+                    let at = rest.find("name: \"").expect("an INFO with a name") + 7;
+                    let end = rest[at..].find('"').unwrap();
+                    names.push(rest[at..at + end].to_string());
+                }
+            }
+        }
+    }
+    let mut in_sources = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/models"),
+        &mut in_sources,
+    );
+    in_sources.sort();
+    let mut registered: Vec<String> = baselines::models::all()
+        .iter()
+        .map(|m| m.name.to_string())
+        .collect();
+    registered.sort();
+    assert_eq!(in_sources, registered);
+}
