@@ -73,7 +73,7 @@ impl CheckpointAt {
             every: self.every,
             resume: self.resume,
             stop_at: self.stop_at,
-            key: provenance::sha256_hex(keyed.to_string().as_bytes()),
+            key: crate::data::hash::sha256_hex(keyed.to_string().as_bytes()),
         }
     }
 }

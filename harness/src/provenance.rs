@@ -1,12 +1,9 @@
 //! Provenance: what produced a result, so a number on the leaderboard can be traced to
 //! the code, data, configuration, toolchain and machine that made it.
 
-use std::io::Read;
-use std::path::Path;
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Provenance {
@@ -66,27 +63,6 @@ pub fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// SHA-256 of files' contents, in order, streamed (files can be large).
-pub fn sha256_files(paths: &[&Path]) -> std::io::Result<String> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    for p in paths {
-        let mut f = std::fs::File::open(p)?;
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-    }
-    Ok(hex::encode(h.finalize()))
 }
 
 pub fn now_rfc3339() -> String {

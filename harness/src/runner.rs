@@ -14,11 +14,12 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::checkpoint::{self, checkpoint_path, CheckpointAt};
+use crate::data::hash::sha256_hex;
 use crate::kinds::generative::PreparedGen;
 use crate::kinds::ranking::Prepared;
 use crate::kinds::retrieval::PreparedSeq;
 use crate::kinds::{CellError, CellId, CellKind};
-use crate::provenance::{git_state, sha256_hex};
+use crate::provenance::git_state;
 use crate::results::{cell_path, write_atomic, write_result, CellResult, SideFile, Status};
 use crate::task::{check_model, SuiteSpec, TaskKind, TaskSpec};
 

@@ -275,7 +275,7 @@ fn every_generative_task_validates_its_generative_models() {
         let g = spec.generative_spec();
         let gen = baselines::GenSpec {
             n_items: 1000,
-            n_actions: spec.dataset.action_names().unwrap().len(),
+            n_actions: harness::task::action_names(&spec.dataset).unwrap().len(),
             max_history: g.max_history,
             max_candidates: g.max_candidates,
         };

@@ -56,21 +56,6 @@ impl DatasetSpec {
             DatasetSpec::Requests(_) => "requests",
         }
     }
-
-    /// The action names of a generative-ranking source, in flag order (`None` for the
-    /// other sources).
-    pub fn action_names(&self) -> Option<Vec<String>> {
-        match self {
-            DatasetSpec::SynthGen { .. } => Some(
-                crate::data::synth::gen::ACTIONS
-                    .iter()
-                    .map(|a| a.to_string())
-                    .collect(),
-            ),
-            DatasetSpec::Requests(r) => Some(r.actions.iter().map(|a| a.name.clone()).collect()),
-            _ => None,
-        }
-    }
 }
 
 /// An interaction file read as per-user request logs (`data::requests`): which columns
@@ -249,7 +234,7 @@ pub fn build_files(spec: &FilesSpec, root: &Path) -> DataResult<Built> {
     }
     let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
     let data_sha256 =
-        crate::provenance::sha256_files(&refs).map_err(|e| DataError::io(&files[0], e))?;
+        crate::data::hash::sha256_files(&refs).map_err(|e| DataError::io(&files[0], e))?;
     let dataset = table_to_dataset(&table, spec)?;
     Ok(Built {
         dataset,

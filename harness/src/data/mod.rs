@@ -8,6 +8,7 @@ pub mod builder;
 pub mod dataset;
 pub mod error;
 pub mod gen_batcher;
+pub mod hash;
 pub mod join;
 pub mod length_batches;
 pub mod loaders;

@@ -9,7 +9,7 @@
 //! cell runner owns everything else: timing, memory, the model's construction through
 //! the registry, early stopping and checkpoints (`crate::train`), the record and its
 //! provenance. Adding a kind = a folder here with one `impl TaskKindData`, the kind's
-//! spec section (`crate::task::spec`) and its line in `crate::runner::run_task_of`.
+//! spec section (`crate::task`) and its line in `crate::runner::run_task_of`.
 
 pub mod cell;
 pub mod cell_kind;

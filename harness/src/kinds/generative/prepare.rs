@@ -8,12 +8,12 @@ use std::path::Path;
 use baselines::GenSpec;
 
 use crate::data::builder::{load_table, resolve, DatasetSpec};
+use crate::data::hash::{sha256_files, sha256_hex};
 use crate::data::requests::{request_hashes, RequestLogs};
 use crate::data::split::SplitHashes;
 use crate::data::synth::gen::{item_names, ACTIONS};
 use crate::data::synth::{synth_gen, SynthGenConfig};
 use crate::data::{DataError, DataResult};
-use crate::provenance::{sha256_files, sha256_hex};
 
 use crate::task::{GenMetric, TaskSpec};
 

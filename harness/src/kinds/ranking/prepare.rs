@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::data::builder::{build_files, DatasetSpec};
+use crate::data::hash::sha256_hex;
 use crate::data::split::{split, Split, SplitHashes};
 use crate::data::synth::{ctr_dataset, SynthConfig};
 use crate::data::{DataError, DataResult, Dataset};
-use crate::provenance::sha256_hex;
 
 use crate::task::TaskSpec;
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::data::builder::{load_table, resolve, DatasetSpec};
+use crate::data::hash::{sha256_files, sha256_hex};
 use crate::data::popularity_sampler::PopularitySampler;
 use crate::data::seq_batcher::{eval_queries, EvalQuery, SampledCounts};
 use crate::data::sequences::{loo_hashes, LooView, Sequences, Stage};
@@ -15,7 +16,6 @@ use crate::data::synth::{synth_seq, SeqWorld, SynthSeqConfig};
 use crate::data::{DataError, DataResult};
 use crate::metrics::retrieval::{Protocol, RetrievalMetric};
 use crate::metrics::revenue::ideal_top;
-use crate::provenance::{sha256_files, sha256_hex};
 
 use crate::task::TaskSpec;
 

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::retrieval::RetrievalMetric;
-use crate::task::spec::RANKING_METRICS;
+use crate::task::RANKING_METRICS;
 
 /// Where the paper makes the claim.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -307,11 +307,11 @@ impl Claim {
 }
 
 /// Claim files report errors like task specs do: file, then line and column or key.
-pub use crate::task::spec::SpecError as ClaimError;
+pub use crate::task::SpecError as ClaimError;
 
 /// Parses one claim file's text (`path` is for messages).
 pub fn parse_claim(path: &Path, text: &str) -> Result<Claim, ClaimError> {
-    let claim: Claim = crate::task::spec::parse_json(path, text)?;
+    let claim: Claim = crate::task::parse_json(path, text)?;
     let invalid = |key: &str, msg: String| ClaimError::Invalid {
         path: path.to_path_buf(),
         key: key.into(),

@@ -1,7 +1,7 @@
 //! The checks of each kind's spec: what serde cannot check (known metrics, the split
 //! and dataset a kind takes, sane sizes), called by [`TaskSpec::check`].
 
-use super::generative::GenMetric;
+use super::generative::{action_names, GenMetric};
 use super::ranking::RANKING_METRICS;
 use super::task::TaskSpec;
 use crate::data::builder::DatasetSpec;
@@ -88,10 +88,7 @@ impl TaskSpec {
     pub(super) fn check_generative(&self) -> Result<(), (&'static str, String)> {
         self.check_foreign_sections()?;
         self.kind.check_dataset(&self.dataset)?;
-        let actions = self
-            .dataset
-            .action_names()
-            .expect("a generative source has action names");
+        let actions = action_names(&self.dataset).expect("a generative source has action names");
         if actions.is_empty() || actions.len() > crate::data::requests::MAX_ACTIONS {
             return Err((
                 "dataset",

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::ranking::RANKING_METRICS;
+use crate::data::builder::DatasetSpec;
+use crate::data::synth::gen::ACTIONS;
 
 /// Settings of a generative-ranking task (`"generative": {...}` in the task file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,5 +99,15 @@ impl GenMetric {
 impl std::fmt::Display for GenMetric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}", self.metric, self.action)
+    }
+}
+
+/// The action names of a generative-ranking source, in flag order (`None` for the
+/// other sources).
+pub fn action_names(dataset: &DatasetSpec) -> Option<Vec<String>> {
+    match dataset {
+        DatasetSpec::SynthGen { .. } => Some(ACTIONS.iter().map(|a| a.to_string()).collect()),
+        DatasetSpec::Requests(r) => Some(r.actions.iter().map(|a| a.name.clone()).collect()),
+        _ => None,
     }
 }
