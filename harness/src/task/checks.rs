@@ -3,7 +3,7 @@
 
 use super::generative::{action_names, GenMetric};
 use super::ranking::RANKING_METRICS;
-use super::task::TaskSpec;
+use super::task_spec::TaskSpec;
 use crate::data::builder::DatasetSpec;
 use crate::data::split::SplitSpec;
 use crate::metrics::retrieval::{Protocol, RetrievalMetric};

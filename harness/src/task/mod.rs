@@ -15,7 +15,7 @@ mod model_entry;
 mod ranking;
 mod retrieval;
 mod suite;
-mod task;
+mod task_spec;
 mod train;
 
 pub use generative::{action_names, GenMetric, GenerativeSpec, DEFAULT_REQUEST_WINDOW};
@@ -25,7 +25,7 @@ pub use model_entry::ModelEntry;
 pub use ranking::RANKING_METRICS;
 pub use retrieval::RetrievalSpec;
 pub use suite::SuiteSpec;
-pub use task::TaskSpec;
+pub use task_spec::TaskSpec;
 pub use train::TrainSpec;
 
 #[cfg(test)]
