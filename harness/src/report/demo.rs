@@ -211,9 +211,9 @@ pub fn write_demo_results(root: &Path) -> std::io::Result<()> {
         noise,
         flops: 46_500.0,
         base: Some("dnn"),
+        // As a run records it: the constructor's config, without the `model` key.
         config: {
             let mut c = dnn_config.clone();
-            c["model"] = "dnn".into();
             c["embedding"] = kind;
             c
         },

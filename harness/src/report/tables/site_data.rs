@@ -113,12 +113,7 @@ pub fn build(
             let mut components: Vec<(String, String, String)> = Vec::new();
             if let Some(b) = &base {
                 for c in &cells {
-                    // A record's config as its constructor got it (no `model` key).
-                    let mut config = c.result.model_config.clone();
-                    if let Some(o) = config.as_object_mut() {
-                        o.remove("model");
-                    }
-                    for info in baselines::models::components(b, &config) {
+                    for info in baselines::models::components(b, &c.result.model_config) {
                         if !components.iter().any(|(n, _, _)| n == info.name) {
                             components.push((
                                 info.name.into(),
