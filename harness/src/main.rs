@@ -321,7 +321,7 @@ fn cost_command(cli: &Cli) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| spec.models.keys().cloned().collect());
     anyhow::ensure!(
-        spec.kind == harness::task::TaskKind::Ranking,
+        spec.kind == harness::task::KindSpec::Ranking,
         "recbench cost measures ranking tasks; a retrieval or generative cell's cost (FLOPs, \
          memory, throughput, serving latency) is recorded by `recbench run`"
     );

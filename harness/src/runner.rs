@@ -153,7 +153,7 @@ pub fn resolve_target(
             // A task's own entries (catalog models and variants) or any catalog model,
             // of the family the task's kind takes.
             let entry = spec.require_entry(m).map_err(anyhow::Error::msg)?;
-            check_model(spec.kind, &entry.base)
+            check_model(spec.kind.kind(), &entry.base)
                 .map_err(|e| anyhow::anyhow!("task `{}`, model `{m}`: {e}", spec.name))?;
         }
         let seeds = seeds_override.or(suite_seeds).unwrap_or(spec.seeds);
@@ -388,7 +388,7 @@ fn run_task_of<D: Dev>(
     todo: &[(String, u64)],
     summary: &mut RunSummary,
 ) -> Result<()> {
-    match spec.kind {
+    match spec.kind.kind() {
         TaskKind::Ranking => run_task::<Prepared, D>(ctx, spec, models, todo, summary),
         TaskKind::Retrieval => run_task::<PreparedSeq, D>(ctx, spec, models, todo, summary),
         TaskKind::Generative => run_task::<PreparedGen, D>(ctx, spec, models, todo, summary),

@@ -271,7 +271,7 @@ fn per_model_negatives_reach_the_training_batches() {
     let (one, _) = cell(&spec, "mean_pool", 0);
     let mut r = spec.retrieval_spec();
     r.n_neg_overrides.insert("mean_pool".into(), 8);
-    spec.retrieval = Some(r);
+    spec.kind = harness::task::KindSpec::Retrieval(Some(r));
     let (eight, _) = cell(&spec, "mean_pool", 0);
     let flops = |c: &harness::results::CellResult| c.cost.train_flops_per_example;
     assert!(

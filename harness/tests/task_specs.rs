@@ -240,7 +240,7 @@ fn the_budget_formula_on_synth_ctr_matches_hand_counts() {
 fn every_retrieval_task_validates_its_sequential_models() {
     let retrieval: Vec<TaskSpec> = tasks()
         .into_iter()
-        .filter(|s| s.kind == harness::task::TaskKind::Retrieval)
+        .filter(|s| s.kind.kind() == harness::task::TaskKind::Retrieval)
         .collect();
     assert!(
         retrieval.iter().any(|s| s.name == "synth-seq"),
@@ -264,7 +264,7 @@ fn every_retrieval_task_validates_its_sequential_models() {
 fn every_generative_task_validates_its_generative_models() {
     let generative: Vec<TaskSpec> = tasks()
         .into_iter()
-        .filter(|s| s.kind == harness::task::TaskKind::Generative)
+        .filter(|s| s.kind.kind() == harness::task::TaskKind::Generative)
         .collect();
     let names: Vec<&str> = generative.iter().map(|s| s.name.as_str()).collect();
     assert!(

@@ -21,14 +21,12 @@ impl TaskSpec {
                 ));
             }
         }
-        self.kind.check_dataset(&self.dataset)?;
-        self.check_foreign_sections()
+        self.kind.kind().check_dataset(&self.dataset)
     }
 }
 
 impl TaskSpec {
     pub(super) fn check_retrieval(&self) -> Result<(), (&'static str, String)> {
-        self.check_foreign_sections()?;
         let r = self.retrieval_spec();
         let has_values = matches!(self.dataset, DatasetSpec::SynthSeq { .. });
         for m in &self.metrics {
@@ -55,7 +53,7 @@ impl TaskSpec {
                 _ => {}
             }
         }
-        self.kind.check_dataset(&self.dataset)?;
+        self.kind.kind().check_dataset(&self.dataset)?;
         if self.split != SplitSpec::LeaveOneOut {
             return Err((
                 "split",
@@ -86,8 +84,7 @@ impl TaskSpec {
 
 impl TaskSpec {
     pub(super) fn check_generative(&self) -> Result<(), (&'static str, String)> {
-        self.check_foreign_sections()?;
-        self.kind.check_dataset(&self.dataset)?;
+        self.kind.kind().check_dataset(&self.dataset)?;
         let actions = action_names(&self.dataset).expect("a generative source has action names");
         if actions.is_empty() || actions.len() > crate::data::requests::MAX_ACTIONS {
             return Err((

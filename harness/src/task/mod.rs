@@ -25,7 +25,7 @@ pub use model_entry::ModelEntry;
 pub use ranking::RANKING_METRICS;
 pub use retrieval::RetrievalSpec;
 pub use suite::SuiteSpec;
-pub use task_spec::TaskSpec;
+pub use task_spec::{KindSpec, TaskFile, TaskSpec};
 pub use train::TrainSpec;
 
 #[cfg(test)]

@@ -15,12 +15,14 @@ use super::train::TrainSpec;
 use crate::data::builder::DatasetSpec;
 use crate::data::split::SplitSpec;
 
+/// A task, as the harness uses it. Its kind carries the settings only that kind has
+/// ([`KindSpec`]), so a task cannot hold another kind's section; the file form is
+/// [`TaskFile`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "TaskFile", into = "TaskFile")]
 pub struct TaskSpec {
     pub name: String,
-    pub kind: TaskKind,
-    #[serde(default)]
+    pub kind: KindSpec,
     pub description: String,
     pub dataset: DatasetSpec,
     pub split: SplitSpec,
@@ -30,6 +32,42 @@ pub struct TaskSpec {
     /// a registered model, or a variant: any name whose config holds `"model": "<registered
     /// name>"` (e.g. `"dnn_bh_100x": {"model": "dnn", "embedding": ...}`), so a task can
     /// hold several configurations of one model. See [`TaskSpec::entry`].
+    pub models: BTreeMap<String, serde_json::Value>,
+    pub seeds: u32,
+    pub train: TrainSpec,
+}
+
+/// A task's kind and the section of settings only that kind takes (`None`: the file
+/// left it out, so its defaults apply).
+#[derive(Debug, Clone, PartialEq)]
+pub enum KindSpec {
+    Ranking,
+    Retrieval(Option<RetrievalSpec>),
+    Generative(Option<GenerativeSpec>),
+}
+
+impl KindSpec {
+    pub fn kind(&self) -> TaskKind {
+        match self {
+            KindSpec::Ranking => TaskKind::Ranking,
+            KindSpec::Retrieval(_) => TaskKind::Retrieval,
+            KindSpec::Generative(_) => TaskKind::Generative,
+        }
+    }
+}
+
+/// A task file as written: every kind's section is a key, and a section of another
+/// kind is an error when the file becomes a [`TaskSpec`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskFile {
+    pub name: String,
+    pub kind: TaskKind,
+    #[serde(default)]
+    pub description: String,
+    pub dataset: DatasetSpec,
+    pub split: SplitSpec,
+    pub metrics: Vec<String>,
     pub models: BTreeMap<String, serde_json::Value>,
     #[serde(default = "default_seeds")]
     pub seeds: u32,
@@ -44,15 +82,80 @@ pub struct TaskSpec {
     pub generative: Option<GenerativeSpec>,
 }
 
+impl TryFrom<TaskFile> for TaskSpec {
+    type Error = String;
+
+    fn try_from(f: TaskFile) -> Result<Self, String> {
+        TaskSpec::from_file(f).map_err(|(key, msg)| format!("`{key}`: {msg}"))
+    }
+}
+
+impl From<TaskSpec> for TaskFile {
+    fn from(t: TaskSpec) -> Self {
+        let (retrieval, generative) = match t.kind.clone() {
+            KindSpec::Ranking => (None, None),
+            KindSpec::Retrieval(r) => (r, None),
+            KindSpec::Generative(g) => (None, g),
+        };
+        TaskFile {
+            name: t.name,
+            kind: t.kind.kind(),
+            description: t.description,
+            dataset: t.dataset,
+            split: t.split,
+            metrics: t.metrics,
+            models: t.models,
+            seeds: t.seeds,
+            train: t.train,
+            retrieval,
+            generative,
+        }
+    }
+}
+
 fn default_seeds() -> u32 {
     3
 }
 
 impl TaskSpec {
     pub fn load(path: &Path) -> Result<TaskSpec, SpecError> {
-        let spec: TaskSpec = read_json(path)?;
+        let file: TaskFile = read_json(path)?;
+        let spec = TaskSpec::from_file(file).map_err(|(key, msg)| SpecError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            msg,
+        })?;
         spec.check(path)?;
         Ok(spec)
+    }
+
+    /// The task a file describes; a section of another kind is an error naming its key.
+    pub fn from_file(f: TaskFile) -> Result<TaskSpec, (&'static str, String)> {
+        let this = f.kind.key();
+        let foreign = |key: &'static str| {
+            Err((
+                key,
+                format!("only {key} tasks take this key (this task is {this})"),
+            ))
+        };
+        let kind = match (f.kind, f.retrieval, f.generative) {
+            (_, Some(_), _) if f.kind != TaskKind::Retrieval => return foreign("retrieval"),
+            (_, _, Some(_)) if f.kind != TaskKind::Generative => return foreign("generative"),
+            (TaskKind::Ranking, _, _) => KindSpec::Ranking,
+            (TaskKind::Retrieval, r, _) => KindSpec::Retrieval(r),
+            (TaskKind::Generative, _, g) => KindSpec::Generative(g),
+        };
+        Ok(TaskSpec {
+            name: f.name,
+            kind,
+            description: f.description,
+            dataset: f.dataset,
+            split: f.split,
+            metrics: f.metrics,
+            models: f.models,
+            seeds: f.seeds,
+            train: f.train,
+        })
     }
 
     /// Checks what serde cannot: known metrics and models, sane budgets.
@@ -66,9 +169,9 @@ impl TaskSpec {
             return Err(invalid("metrics", "at least one metric is needed".into()));
         }
         match self.kind {
-            TaskKind::Ranking => self.check_ranking().map_err(|(k, m)| invalid(k, m))?,
-            TaskKind::Retrieval => self.check_retrieval().map_err(|(k, m)| invalid(k, m))?,
-            TaskKind::Generative => self.check_generative().map_err(|(k, m)| invalid(k, m))?,
+            KindSpec::Ranking => self.check_ranking().map_err(|(k, m)| invalid(k, m))?,
+            KindSpec::Retrieval(_) => self.check_retrieval().map_err(|(k, m)| invalid(k, m))?,
+            KindSpec::Generative(_) => self.check_generative().map_err(|(k, m)| invalid(k, m))?,
         }
         if self.models.is_empty() {
             return Err(invalid("models", "at least one model is needed".into()));
@@ -76,11 +179,14 @@ impl TaskSpec {
         for (name, config) in &self.models {
             let entry =
                 model_entry(name, config).map_err(|msg| invalid(&format!("models.{name}"), msg))?;
-            check_model(self.kind, &entry.base)
+            check_model(self.kind.kind(), &entry.base)
                 .map_err(|msg| invalid(&format!("models.{name}"), msg))?;
         }
-        let retrieval_overrides = match self.kind {
-            TaskKind::Retrieval => self.retrieval_spec().n_neg_overrides.into_keys().collect(),
+        let retrieval_overrides = match &self.kind {
+            KindSpec::Retrieval(r) => r
+                .iter()
+                .flat_map(|r| r.n_neg_overrides.keys().cloned())
+                .collect(),
             _ => Vec::new(),
         };
         let overrides = (self.train.optim_overrides.keys().cloned())
@@ -127,14 +233,22 @@ impl TaskSpec {
         &self.metrics[0]
     }
 
-    /// The retrieval settings (their defaults when the file has none).
+    /// A retrieval task's settings (their defaults when the file has none). Panics on a
+    /// task of another kind: only retrieval code asks.
     pub fn retrieval_spec(&self) -> RetrievalSpec {
-        self.retrieval.clone().unwrap_or_default()
+        match &self.kind {
+            KindSpec::Retrieval(r) => r.clone().unwrap_or_default(),
+            other => panic!("retrieval settings asked of a {} task", other.kind().key()),
+        }
     }
 
-    /// The generative settings (their defaults when the file has none).
+    /// A generative task's settings (their defaults when the file has none). Panics on
+    /// a task of another kind: only generative code asks.
     pub fn generative_spec(&self) -> GenerativeSpec {
-        self.generative.clone().unwrap_or_default()
+        match &self.kind {
+            KindSpec::Generative(g) => g.clone().unwrap_or_default(),
+            other => panic!("generative settings asked of a {} task", other.kind().key()),
+        }
     }
 
     /// The generative settings as used: request files record the window they were
@@ -152,34 +266,16 @@ impl TaskSpec {
     /// compares it with the task file to find cells run under other settings.
     pub fn recorded_train_config(&self) -> serde_json::Value {
         match self.kind {
-            TaskKind::Ranking => serde_json::to_value(&self.train).expect("train spec serializes"),
-            TaskKind::Retrieval => serde_json::json!({
+            KindSpec::Ranking => serde_json::to_value(&self.train).expect("train spec serializes"),
+            KindSpec::Retrieval(_) => serde_json::json!({
                 "train": self.train,
                 "retrieval": self.retrieval_spec(),
             }),
-            TaskKind::Generative => serde_json::json!({
+            KindSpec::Generative(_) => serde_json::json!({
                 "train": self.train,
                 "generative": self.resolved_generative(),
             }),
         }
-    }
-
-    /// Rejects the sections of the other kinds.
-    pub(super) fn check_foreign_sections(&self) -> Result<(), (&'static str, String)> {
-        let kind = self.kind.key();
-        if self.retrieval.is_some() && self.kind != TaskKind::Retrieval {
-            return Err((
-                "retrieval",
-                format!("only retrieval tasks take this key (this task is {kind})"),
-            ));
-        }
-        if self.generative.is_some() && self.kind != TaskKind::Generative {
-            return Err((
-                "generative",
-                format!("only generative tasks take this key (this task is {kind})"),
-            ));
-        }
-        Ok(())
     }
 }
 

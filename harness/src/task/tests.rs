@@ -184,3 +184,51 @@ fn a_source_of_another_kind_is_named_with_both_kinds() {
         }
     }
 }
+
+#[test]
+fn a_section_of_another_kind_cannot_be_held_and_files_round_trip() {
+    // A ranking file with a retrieval or generative section: an error naming the key.
+    for key in ["retrieval", "generative"] {
+        let mut file = spec_with(json!({"dnn": {}}), json!({}));
+        file[key] = json!({});
+        let (_d, path, spec) = load(file);
+        match spec {
+            Err(SpecError::Invalid {
+                path: p,
+                key: k,
+                msg,
+            }) => {
+                assert_eq!((p, k.as_str()), (path, key));
+                assert!(msg.contains("this task is ranking"), "{msg}");
+            }
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+    // The typed spec serializes back to the file it came from (cell hashes depend on it).
+    let file = spec_with(json!({"dnn": {}}), json!({}));
+    let spec: TaskSpec = serde_json::from_value(file.clone()).unwrap();
+    assert_eq!(spec.kind, KindSpec::Ranking);
+    let back = serde_json::to_value(&spec).unwrap();
+    let again: TaskFile = serde_json::from_value(file).unwrap();
+    assert_eq!(back, serde_json::to_value(again).unwrap());
+    let mut seq = json!({
+        "name": "s", "kind": "retrieval",
+        "dataset": {"source": "synth_seq"},
+        "split": {"kind": "leave_one_out"},
+        "metrics": ["hr@10"], "models": {"sasrec": {}},
+        "retrieval": {"max_len": 7}
+    });
+    let spec: TaskSpec = serde_json::from_value(seq.clone()).unwrap();
+    assert_eq!(spec.retrieval_spec().max_len, 7);
+    assert_eq!(
+        serde_json::to_value(&spec).unwrap()["retrieval"]["max_len"],
+        7
+    );
+    seq["generative"] = json!({});
+    let err = serde_json::from_value::<TaskSpec>(seq).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("only generative tasks take this key"),
+        "{err}"
+    );
+}
