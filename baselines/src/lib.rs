@@ -19,9 +19,10 @@ pub mod models;
 pub mod registry;
 
 pub use contract::step::{
-    gradient_norms, predict, pretrain_gradient_norms, pretrain_step, train_step, StepOutput,
+    gradient_norms, predict, pretrain_gradient_norms, pretrain_optimizer, pretrain_step,
+    train_step, StepOutput,
 };
-pub use contract::{Forward, Kind, Loss, Model};
+pub use contract::{Forward, Kind, Loss, Model, PretrainData, Pretraining};
 pub use kinds::generative::{GenBatch, GenSpec};
 pub use kinds::ranking::{Batch, FeatureSpec, PairStat, PairStats, RankingInputs};
 pub use kinds::retrieval::{RetrievalHints, SeqBatch, SeqSpec};

@@ -332,7 +332,7 @@ fn the_dlrm_alone_switch_drops_the_backbone() {
         &mut store,
     )
     .unwrap();
-    assert_eq!(m.pretrain_epochs(), 0);
+    assert!(m.pretraining().is_none());
     assert!(store.names().iter().all(|n| !is_backbone(n)));
     let mut reference = ParamStore::new(Cpu::default(), 0);
     registry::build::<Generative, _>(
@@ -350,7 +350,8 @@ fn the_dlrm_alone_switch_drops_the_backbone() {
         &spec,
         &mut with,
     );
-    assert_eq!(full.unwrap().pretrain_epochs(), 3);
+    let plan = full.unwrap().pretraining().expect("lum pre-trains");
+    assert_eq!((plan.epochs, plan.trains), (3, &["lum.backbone"][..]));
     assert!(with.names().iter().any(|n| is_backbone(n)));
 }
 

@@ -1,15 +1,19 @@
 //! PCF-GNN (arXiv 2105.07752, spec section 6g): the weighted loss with unit weights is
-//! plain MSE, unseen pairs get a finite cross feature, gradients reach every DNN
-//! parameter while the frozen GNN is outside the store and unchanged by training, the
-//! model learns a toy task, and building without pair statistics is a BadConfig error.
+//! plain MSE, pre-training (the shared hook, full-batch on the model's graph) lowers it
+//! and touches the GNN only, unseen pairs get a finite cross feature, the training
+//! loss's gradients reach every DNN parameter and no GNN parameter, training leaves the
+//! GNN unchanged, the pre-training step's FLOPs match a hand formula, the model learns
+//! a toy task, and building without pair statistics is a BadConfig error.
 
 mod common;
 use common::{logloss, pair_stats};
 
-use baselines::engine::{OptimConfig, Optimizer, ParamStore};
-use baselines::models::ranking::pcf::{pair_weight, weighted_sq_loss};
+use baselines::engine::{Ctx, OptimConfig, Optimizer, ParamStore};
+use baselines::models::ranking::pcf::GNN;
+use baselines::models::ranking::pcf_gnn::{pair_weight, weighted_sq_loss};
 use baselines::models::ranking::{PcfDnn, PcfDnnConfig};
-use baselines::{gradient_norms, predict, train_step};
+use baselines::{gradient_norms, predict, pretrain_gradient_norms, train_step};
+use baselines::{pretrain_optimizer, pretrain_step, Model, PretrainData};
 use baselines::{registry, Batch, Cpu, FeatureSpec, ModelError, PairStats, Ranking};
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -92,8 +96,37 @@ fn weighted_loss_with_unit_weights_is_mse() {
     assert!((pair_weight(3) - 4f32.ln()).abs() < 1e-7);
 }
 
+/// An empty batch of the toy task's shape (what the harness passes under
+/// `PretrainData::Own`).
+fn empty() -> Batch {
+    Batch {
+        n_sparse: 2,
+        n_dense: 1,
+        ..Default::default()
+    }
+}
+
+/// The model's pre-training as the harness runs it: the plan's epochs of one
+/// full-batch step each; returns the loss before the first and after the last step.
+fn pretrain(m: &dyn Model<Ranking, Cpu>, store: &mut ParamStore<Cpu>) -> (f32, f32) {
+    let plan = m.pretraining().expect("pcf_dnn pre-trains");
+    assert_eq!(plan.data, PretrainData::Own);
+    let mut opt = pretrain_optimizer(store, &plan, &OptimConfig::default());
+    let mut first = f32::NAN;
+    for epoch in 0..plan.epochs {
+        let loss = pretrain_step(m, store, &mut opt, &empty()).unwrap().loss;
+        if epoch == 0 {
+            first = loss;
+        }
+    }
+    let mut ctx = Ctx::training();
+    let last = m.pretrain_loss_train(store, &empty(), &mut ctx).unwrap();
+    m.prepare_frozen(store, &mut Ctx::default());
+    (first, last.as_vec()[0])
+}
+
 #[test]
-fn pretraining_fits_and_unseen_pairs_get_a_prediction() {
+fn pretraining_fits_touches_the_gnn_only_and_unseen_pairs_get_a_prediction() {
     let train = toy_batch(400, 1);
     let mut s = spec(&train);
     // Drop one pair and every pair of user 29 from the statistics: both are unseen.
@@ -103,16 +136,18 @@ fn pretraining_fits_and_unseen_pairs_get_a_prediction() {
     st.pairs.retain(|p| p.a != 29);
     let mut store = ParamStore::new(Cpu::default(), 0);
     let m = PcfDnn::new(&mut store, &s, &cfg());
-    assert!(
-        m.gnn.loss_last < m.gnn.loss_first,
-        "pretraining loss {} -> {}",
-        m.gnn.loss_first,
-        m.gnn.loss_last
-    );
+    let before = store.named_values();
+    let (first, last) = pretrain(&m, &mut store);
+    assert!(last < 0.9 * first, "pre-training loss {first} -> {last}");
+    for ((name, old), (_, new)) in before.iter().zip(store.named_values()) {
+        let changed = *old != new;
+        assert_eq!(changed, name.starts_with(GNN), "{name} changed: {changed}");
+    }
     let stats = s.pairs.as_ref().unwrap();
     assert!(!stats.pairs.iter().any(|p| (p.a, p.b) == dropped));
+    let nodes = m.frozen_nodes(&store, &mut Ctx::default());
     for (u, v) in [dropped, (29, 3)] {
-        let p = m.gnn.logit(u, v);
+        let p = nodes.logit(u as usize, m.graph.node_b(v));
         assert!(p.is_finite(), "p_uv of unseen pair ({u}, {v}) = {p}");
     }
     // And the whole model scores a batch made of unseen pairs.
@@ -127,31 +162,113 @@ fn pretraining_fits_and_unseen_pairs_get_a_prediction() {
     };
     let (logits, _) = predict(&m, &store, &unseen);
     assert!(logits.iter().all(|z| z.is_finite()));
-    // Same seed, same statistics: the same GNN (deterministic pretraining).
+    // Same seed, same statistics: the same GNN (deterministic pre-training).
     let mut store2 = ParamStore::new(Cpu::default(), 0);
-    assert_eq!(PcfDnn::new(&mut store2, &s, &cfg()).gnn.h, m.gnn.h);
+    let m2 = PcfDnn::new(&mut store2, &s, &cfg());
+    pretrain(&m2, &mut store2);
+    assert_eq!(m2.frozen_nodes(&store2, &mut Ctx::default()), nodes);
 }
 
 #[test]
-fn gradients_reach_every_dnn_parameter_and_the_gnn_stays_frozen() {
+fn gradients_split_between_training_and_pretraining_and_training_leaves_the_gnn() {
     let train = toy_batch(256, 2);
     let s = spec(&train);
     let mut store = ParamStore::new(Cpu::default(), 3);
     let m = PcfDnn::new(&mut store, &s, &cfg());
+    pretrain(&m, &mut store);
     let norms = gradient_norms(&m, &store, &train);
-    assert!(!norms.is_empty());
+    assert_eq!(norms.len(), store.names().len());
     for (name, n) in &norms {
-        assert!(name.starts_with("pcf_dnn.embedding") || name.starts_with("pcf_dnn.mlp"));
-        assert!(*n > 0.0 && n.is_finite(), "no gradient reaches {name}");
+        if name.starts_with(GNN) {
+            assert_eq!(*n, 0.0, "the training loss reaches the frozen {name}");
+        } else {
+            assert!(*n > 0.0 && n.is_finite(), "no gradient reaches {name}");
+        }
     }
-    let before = m.gnn.h.clone();
-    let feature = m.cross_feature(&train);
+    let pre = pretrain_gradient_norms(&m, &store, &empty()).unwrap();
+    for (name, n) in &pre {
+        if name.starts_with(GNN) {
+            assert!(
+                *n > 0.0 && n.is_finite(),
+                "no pre-training gradient reaches {name}"
+            );
+        } else {
+            assert_eq!(*n, 0.0, "the pre-training loss reaches {name}");
+        }
+    }
+    let gnn = |store: &ParamStore<Cpu>| -> Vec<(String, Vec<f32>)> {
+        let all = store.named_values();
+        all.into_iter()
+            .filter(|(n, _)| n.starts_with(GNN))
+            .collect()
+    };
+    let before = gnn(&store);
+    assert_eq!(before.len(), 3, "h0, w1, w2");
+    let feature = m.cross_feature(&store, &train, &mut Ctx::default());
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
     for _ in 0..5 {
         train_step(&m, &mut store, &mut opt, &train);
     }
-    assert_eq!(m.gnn.h, before);
-    assert_eq!(m.cross_feature(&train), feature);
+    assert_eq!(gnn(&store), before);
+    assert_eq!(
+        m.cross_feature(&store, &train, &mut Ctx::default()),
+        feature
+    );
+    // A pre-training step changes the GNN, and the cross feature follows it (the cached
+    // h^K is dropped).
+    let plan = Model::<Ranking, Cpu>::pretraining(&m).unwrap();
+    let mut opt = pretrain_optimizer(&mut store, &plan, &OptimConfig::default());
+    pretrain_step(&m, &mut store, &mut opt, &empty()).unwrap();
+    assert_ne!(
+        m.cross_feature(&store, &train, &mut Ctx::default()),
+        feature
+    );
+}
+
+/// The pre-training step's FLOPs, by hand: per round, gather n*f rows of d, weight and
+/// sum them, concatenate to 2d, an n x 2d x d matmul and a ReLU; then gather both ends
+/// of the m pairs, their dot products and the loss; backward and Adam on the GNN's
+/// parameters only.
+#[test]
+fn pretraining_flops_match_the_hand_formula() {
+    let train = toy_batch(300, 8);
+    let s = spec(&train);
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    let c = cfg();
+    let m = PcfDnn::new(&mut store, &s, &c);
+    let plan = Model::<Ranking, Cpu>::pretraining(&m).unwrap();
+    let mut opt = pretrain_optimizer(&mut store, &plan, &OptimConfig::default());
+    let flops = pretrain_step(&m, &mut store, &mut opt, &empty())
+        .unwrap()
+        .flops;
+    let (n, f, d, k) = (
+        50u64,
+        c.fanout as u64,
+        c.gnn_dim as u64,
+        c.gnn_layers as u64,
+    );
+    let pairs = s.pairs.as_ref().unwrap().pairs.len() as u64;
+    // forward, backward per kind, as `engine::flops` prices each op.
+    let round_fwd = n * f * d * 3 + n * 2 * d + 2 * n * 2 * d * d + n * d;
+    let round_bwd = n * f * d + 2 * n * f * d + n * f * d + n * 2 * d + 4 * n * 2 * d * d + n * d;
+    let pair_fwd = 2 * pairs * d + pairs * d * 2;
+    let pair_bwd = 2 * pairs * d + 2 * pairs * d + pairs * d;
+    let fwd_no_loss = k * round_fwd + pair_fwd;
+    let bwd_no_loss = k * round_bwd + pair_bwd;
+    let loss = flops.forward_by_kind()["loss"];
+    assert_eq!(flops.forward_total() - loss, fwd_no_loss);
+    assert_eq!(
+        flops.backward_total() - flops.backward_by_kind()["loss"],
+        bwd_no_loss
+    );
+    let gnn_values = n * d + k * 2 * d * d;
+    // Adam prices 14 FLOPs per value (`engine::flops::ADAM_PER_VALUE`).
+    assert_eq!(
+        flops.optimizer_total(),
+        14 * gnn_values,
+        "Adam on the GNN only"
+    );
+    assert!(loss > 0);
 }
 
 #[test]
@@ -167,6 +284,7 @@ fn learns_the_toy_task_better_than_the_constant() {
         &mut store,
     )
     .unwrap();
+    pretrain(model.as_ref(), &mut store);
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
     for _ in 0..10 {
         for lo in (0..train.size).step_by(100) {

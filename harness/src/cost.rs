@@ -36,8 +36,9 @@ pub fn memory_cost<D: Dev>(store: &ParamStore<D>, cost: &mut Cost) {
 }
 
 /// What only the model can say about its memory: the embedding values it actually uses
-/// (AMTL, MDE; `Cost::embedding_values_used`) and lookup state held outside the parameter
-/// store (added to `serving_bytes`, e.g. `stats_dnn`'s pair table). Call after
+/// (AMTL, MDE; `Cost::embedding_values_used`), lookup state held outside the parameter
+/// store (added to `serving_bytes`, e.g. `stats_dnn`'s pair table) and parameters a
+/// server does not keep (taken out of it, e.g. PCF-GNN's GNN). Call after
 /// [`memory_cost`], once the model is trained (AMTL's widths depend on its weights).
 pub fn model_memory_cost<K: Kind, D: Dev>(
     model: &dyn Model<K, D>,
@@ -45,7 +46,8 @@ pub fn model_memory_cost<K: Kind, D: Dev>(
     cost: &mut Cost,
 ) {
     cost.embedding_values_used = model.embedding_values_used(store);
-    cost.serving_bytes += model.extra_serving_bytes();
+    let training_only = store.values_under(model.training_only()) * std::mem::size_of::<f32>();
+    cost.serving_bytes = cost.serving_bytes - training_only + model.extra_serving_bytes();
 }
 
 /// Fills the FLOP fields from the counters of training steps that saw `examples`

@@ -109,7 +109,10 @@ pub struct Cost {
     /// times user vectors plus the full-corpus top-`latency_top_k` of a batch of users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retrieval: Option<RetrievalCost>,
-    /// Generative-ranking cells only: pre-training and evaluation per request. On
+    /// Models that pre-train (LUM, PCF-GNN): what the pre-training cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretraining: Option<PretrainCost>,
+    /// Generative-ranking cells only: evaluation per request. On
     /// these cells "example" in the fields above means one request (a `GenBatch` row:
     /// its history and its candidates), and `latency` times the logits of a batch of
     /// test requests.
@@ -117,16 +120,26 @@ pub struct Cost {
     pub generative: Option<GenerativeCost>,
 }
 
+/// What a model's pre-training cost (`baselines::Pretraining`); its seconds are part
+/// of the record's `seconds.train`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PretrainCost {
+    pub epochs: usize,
+    pub steps: usize,
+    /// Pre-training rows over all epochs (generative: one per user with a training
+    /// history); 0 for a model that pre-trains full-batch on its own data.
+    pub examples_seen: usize,
+    /// FLOPs of all steps (forward, loss, backward, optimizer) plus the one-off
+    /// `prepare_frozen` work after them.
+    pub flops: f64,
+    pub seconds: f64,
+    /// Mean pre-training loss per epoch, before each epoch's updates.
+    pub losses: Vec<f64>,
+}
+
 /// What a generative-ranking model costs beyond the per-example fields of `Cost`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct GenerativeCost {
-    /// Epochs of self-supervised pre-training the model ran (0 = none).
-    pub pretrain_epochs: usize,
-    /// Pre-training rows (one per user with a training history) over all epochs.
-    pub pretrain_examples_seen: usize,
-    /// Pre-training step FLOPs (forward, loss, backward, optimizer) per row.
-    pub pretrain_flops_per_example: f64,
-    pub pretrain_seconds: f64,
     /// Forward FLOPs per test request, from the evaluation pass (no tape).
     pub eval_flops_per_request: f64,
     /// Mean real candidates per test request (padding excluded).

@@ -113,7 +113,7 @@ fn an_item_only_cell_beats_the_constant_predictor_and_its_scores_give_its_metric
     assert_eq!(cost.params_embedding, 121 * 16);
     assert!(cost.forward_flops_per_example > 0.0 && cost.train_flops_per_example > 0.0);
     let g = cost.generative.as_ref().unwrap();
-    assert_eq!((g.pretrain_epochs, g.pretrain_examples_seen), (0, 0));
+    assert_eq!(cost.pretraining, None, "item_only does not pre-train");
     assert!(g.eval_flops_per_request > 0.0 && (4.0..=8.0).contains(&g.candidates_per_request));
     assert_eq!(
         cost.latency
@@ -169,9 +169,16 @@ fn no_validation_or_test_request_reaches_training_or_pre_training() {
     let log: Arc<Mutex<common::Recorded>> = Default::default();
     let (r, _) = cell(&spec, &mut prep, "recorder", log.clone());
     assert_eq!(r.status, Status::Ok, "{:?}", r.error);
-    assert_eq!(r.cost.generative.as_ref().unwrap().pretrain_epochs, 2);
     let log = log.lock().unwrap();
     let users = pretrain_users(&prep.logs);
+    let pre = r
+        .cost
+        .pretraining
+        .as_ref()
+        .expect("the recorder pre-trains");
+    assert_eq!((pre.epochs, pre.examples_seen), (2, 2 * users.len()));
+    assert_eq!(pre.losses.len(), 2);
+    assert!(pre.flops > 0.0 && pre.steps >= 2);
     assert_eq!(
         log.pretrain.iter().map(|b| b.size).sum::<usize>(),
         2 * users.len()

@@ -50,6 +50,34 @@ pub trait Kind: Sized + Send + Sync + 'static {
     fn batch_size(batch: &Self::Batch) -> usize;
 }
 
+/// A model's pre-training plan: how many epochs over which data, which parameters it
+/// updates, at which learning rate. Each epoch's steps go through
+/// [`step::pretrain_step`], so they use the engine's optimizer, count their FLOPs and
+/// run on the cell's device.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pretraining {
+    pub epochs: usize,
+    pub data: PretrainData,
+    /// Dotted parameter-name prefixes the pre-training updates; every other parameter
+    /// stays put (and costs no optimizer work). `&[]` = every parameter.
+    pub trains: &'static [&'static str],
+    /// Learning rate of the pre-training optimizer's dense parameters; `None` = the
+    /// task's.
+    pub learning_rate: Option<f32>,
+}
+
+/// Where a model's pre-training batches come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PretrainData {
+    /// Shuffled batches of the kind's pre-training rows, built from the training split
+    /// (LUM: one row per user history).
+    Batches,
+    /// One full-batch step per epoch on data the model holds, which it computed from
+    /// the training split's side inputs at build time (PCF-GNN's pair graph). The
+    /// batch passed is empty.
+    Own,
+}
+
 /// What a model implements for kind `K`, generic over the tape.
 pub trait Forward<K: Kind, D: Dev>: Send + Sync {
     /// The model's output for `batch`.
@@ -77,9 +105,10 @@ pub trait Forward<K: Kind, D: Dev>: Send + Sync {
         })
     }
 
-    /// A self-supervised pre-training loss (LUM's step 1), run for
-    /// [`Forward::pretrain_epochs`] epochs before the training loss; `None` = the
-    /// model has no pre-training. The harness passes training-split data only.
+    /// A pre-training loss (LUM's self-supervised step 1, PCF-GNN's graph objective),
+    /// run as [`Forward::pretraining`] plans before the training loss; `None` = the
+    /// model has no pre-training. The harness passes training-split data only (an
+    /// empty batch under [`PretrainData::Own`]).
     fn pretrain_loss<T: Track<D>>(
         &self,
         _store: &ParamStore<D>,
@@ -89,10 +118,17 @@ pub trait Forward<K: Kind, D: Dev>: Send + Sync {
         None
     }
 
-    /// Epochs of pre-training the harness runs before training (0 = none).
-    fn pretrain_epochs(&self) -> usize {
-        0
+    /// How the harness runs [`Forward::pretrain_loss`] before training; `None` (the
+    /// default) = no pre-training.
+    fn pretraining(&self) -> Option<Pretraining> {
+        None
     }
+
+    /// Called by the harness once the parameters frozen in training hold their final
+    /// values (after pre-training, after a checkpoint is loaded): a model caches here
+    /// what they determine (PCF-GNN's `h^K` table), so that training steps need not
+    /// recompute it. Work done here is counted in `ctx`.
+    fn prepare_frozen(&self, _store: &ParamStore<D>, _ctx: &mut Ctx<D>) {}
 
     /// Dotted parameter-name prefixes the training steps leave untouched (a backbone
     /// frozen after pre-training); [`step::train_step`] freezes them in its optimizer.
@@ -118,10 +154,18 @@ pub trait Forward<K: Kind, D: Dev>: Send + Sync {
         None
     }
 
-    /// Bytes of lookup state a server needs besides the parameter store (e.g. a frozen
-    /// table of pair statistics); 0 for most models.
+    /// Bytes of lookup state a server needs besides the parameter store (a table of
+    /// pair statistics, a frozen table that replaces the parameters computing it); 0
+    /// for most models.
     fn extra_serving_bytes(&self) -> usize {
         0
+    }
+
+    /// Dotted prefixes of parameters a server does not keep (PCF-GNN's GNN, whose
+    /// output table [`Forward::extra_serving_bytes`] counts instead); none for most
+    /// models.
+    fn training_only(&self) -> &[&'static str] {
+        &[]
     }
 }
 
@@ -151,8 +195,10 @@ pub trait Model<K: Kind, D: Dev>: Send + Sync {
         batch: &K::Batch,
         ctx: &mut Ctx<D>,
     ) -> Option<Loss<D, OwnedTape<f32, D>>>;
-    /// See [`Forward::pretrain_epochs`].
-    fn pretrain_epochs(&self) -> usize;
+    /// See [`Forward::pretraining`].
+    fn pretraining(&self) -> Option<Pretraining>;
+    /// See [`Forward::prepare_frozen`].
+    fn prepare_frozen(&self, store: &ParamStore<D>, ctx: &mut Ctx<D>);
     /// See [`Forward::frozen_in_training`].
     fn frozen_in_training(&self) -> &[&'static str];
     /// See [`Forward::hints`].
@@ -163,6 +209,8 @@ pub trait Model<K: Kind, D: Dev>: Send + Sync {
     fn embedding_values_used(&self, store: &ParamStore<D>) -> Option<u64>;
     /// See [`Forward::extra_serving_bytes`].
     fn extra_serving_bytes(&self) -> usize;
+    /// See [`Forward::training_only`].
+    fn training_only(&self) -> &[&'static str];
 }
 
 impl<K: Kind, D: Dev, M: Forward<K, D>> Model<K, D> for M {
@@ -202,8 +250,12 @@ impl<K: Kind, D: Dev, M: Forward<K, D>> Model<K, D> for M {
         ctx.set_training(true);
         self.pretrain_loss::<OwnedTape<f32, D>>(store, batch, ctx)
     }
-    fn pretrain_epochs(&self) -> usize {
-        Forward::pretrain_epochs(self)
+    fn pretraining(&self) -> Option<Pretraining> {
+        Forward::pretraining(self)
+    }
+    fn prepare_frozen(&self, store: &ParamStore<D>, ctx: &mut Ctx<D>) {
+        ctx.set_training(false);
+        Forward::prepare_frozen(self, store, ctx)
     }
     fn frozen_in_training(&self) -> &[&'static str] {
         Forward::frozen_in_training(self)
@@ -219,5 +271,8 @@ impl<K: Kind, D: Dev, M: Forward<K, D>> Model<K, D> for M {
     }
     fn extra_serving_bytes(&self) -> usize {
         Forward::extra_serving_bytes(self)
+    }
+    fn training_only(&self) -> &[&'static str] {
+        Forward::training_only(self)
     }
 }

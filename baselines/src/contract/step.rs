@@ -3,9 +3,11 @@
 
 use dfdx::prelude::*;
 
-use crate::engine::{parameter_gradient_norms, Ctx, Dev, Flops, Optimizer, ParamStore};
+use crate::engine::{
+    parameter_gradient_norms, Ctx, Dev, Flops, OptimConfig, Optimizer, ParamStore,
+};
 
-use super::{Kind, Model};
+use super::{Kind, Model, Pretraining};
 
 /// What a training step reports.
 #[derive(Debug, Clone)]
@@ -35,6 +37,22 @@ pub fn train_step<K: Kind, D: Dev>(
         loss: value,
         flops: ctx.flops,
     }
+}
+
+/// The optimizer a model's pre-training runs with: `base` (the task's) at the plan's
+/// learning rate, updating only the parameters the plan names.
+pub fn pretrain_optimizer<D: Dev>(
+    store: &mut ParamStore<D>,
+    plan: &Pretraining,
+    base: &OptimConfig,
+) -> Optimizer<D> {
+    let cfg = OptimConfig {
+        lr: plan.learning_rate.unwrap_or(base.lr),
+        ..*base
+    };
+    let mut opt = Optimizer::new(&cfg, store);
+    opt.train_only(store, plan.trains);
+    opt
 }
 
 /// One pre-training step (the model's pre-training loss); `None` if it has none.

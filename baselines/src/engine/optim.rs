@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::device::Dev;
 use super::flops::{Flops, ADAGRAD_PER_VALUE, ADAM_PER_VALUE, WEIGHT_DECAY_PER_VALUE};
+use super::params::under;
 use super::params::ParamStore;
 use super::sparse::SparseOptim;
 use super::state::{check, StateMismatch};
@@ -57,15 +58,6 @@ pub struct Optimizer<D: Dev> {
     frozen_mats: Vec<bool>,
     frozen_vecs: Vec<bool>,
     frozen_tables: Vec<bool>,
-}
-
-/// Whether parameter `name` lies under one of the dotted `prefixes` (`a.b` covers `a.b`
-/// and `a.b.c`, not `a.bc`).
-fn under(name: &str, prefixes: &[&str]) -> bool {
-    prefixes.iter().any(|p| {
-        name.strip_prefix(p)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-    })
 }
 
 impl<D: Dev> Optimizer<D> {
@@ -131,6 +123,23 @@ impl<D: Dev> Optimizer<D> {
         }
         for (flag, t) in self.frozen_tables.iter_mut().zip(&store.tables) {
             *flag |= under(&t.name, prefixes);
+        }
+    }
+
+    /// Freezes every parameter outside the dotted `prefixes` (a pre-training that
+    /// updates one part of a model); `&[]` freezes nothing.
+    pub fn train_only(&mut self, store: &ParamStore<D>, prefixes: &[&str]) {
+        if prefixes.is_empty() {
+            return;
+        }
+        for (flag, (name, _)) in self.frozen_mats.iter_mut().zip(&store.mats) {
+            *flag |= !under(name, prefixes);
+        }
+        for (flag, (name, _)) in self.frozen_vecs.iter_mut().zip(&store.vecs) {
+            *flag |= !under(name, prefixes);
+        }
+        for (flag, t) in self.frozen_tables.iter_mut().zip(&store.tables) {
+            *flag |= !under(&t.name, prefixes);
         }
     }
 

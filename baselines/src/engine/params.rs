@@ -109,6 +109,15 @@ impl<D: Dev> ParamStore<D> {
         out.extend(self.tables.iter().map(|t| (t.name.clone(), t.weights())));
         out
     }
+    /// Values (dense and table) of the parameters under the dotted `prefixes`.
+    pub fn values_under(&self, prefixes: &[&str]) -> usize {
+        let mats = self.mats.iter().filter(|(n, _)| under(n, prefixes));
+        let vecs = self.vecs.iter().filter(|(n, _)| under(n, prefixes));
+        let tables = self.tables.iter().filter(|t| under(&t.name, prefixes));
+        mats.map(|(_, m)| m.shape().num_elements()).sum::<usize>()
+            + vecs.map(|(_, v)| v.shape().num_elements()).sum::<usize>()
+            + tables.map(|t| t.param_count()).sum::<usize>()
+    }
     pub fn counts(&self) -> ParamCounts {
         let dense = self
             .mats
@@ -402,6 +411,15 @@ impl<D: Dev> Snapshot<D> {
                 .collect(),
         }
     }
+}
+
+/// Whether parameter `name` lies under one of the dotted `prefixes` (`a.b` covers `a.b`
+/// and `a.b.c`, not `a.bc`).
+pub(crate) fn under(name: &str, prefixes: &[&str]) -> bool {
+    prefixes.iter().any(|p| {
+        name.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    })
 }
 
 #[cfg(test)]

@@ -110,9 +110,9 @@ pub fn train(
         weight_decay: 0.0,
         sparse: SparseOptim::adam(lr),
     };
-    if model.pretrain_epochs() > 0 {
-        let mut opt = Optimizer::new(&cfg, store);
-        for _ in 0..model.pretrain_epochs() {
+    if let Some(plan) = model.pretraining() {
+        let mut opt = baselines::pretrain_optimizer(store, &plan, &cfg);
+        for _ in 0..plan.epochs {
             for b in batches {
                 let baselines::StepOutput { loss, .. } =
                     baselines::pretrain_step(model, store, &mut opt, b)

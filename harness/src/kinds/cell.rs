@@ -10,8 +10,8 @@ use indicatif::ProgressBar;
 
 use super::interface::TaskKindData;
 use super::record::{
-    after_training, epoch_plan, record_training, start_cost, unless_paused, CellError, CellId,
-    CellStart,
+    after_training, epoch_plan, pretrain_cost, record_training, start_cost, unless_paused,
+    CellError, CellId, CellStart,
 };
 use crate::cost;
 use crate::data::DataError;
@@ -121,7 +121,8 @@ pub fn run_cell<T: TaskKindData, D: Dev>(
     let eval_seconds = t_eval.elapsed().as_secs_f64();
     result.metrics = evaluated.metrics;
     record_training(&mut result, &mut cost, &trained.run, id.device);
-    data.eval_cost(spec, &trained, &evaluated.state, eval_seconds, &mut cost);
+    cost.pretraining = pretrain_cost(&trained.pretrained);
+    data.eval_cost(spec, &evaluated.state, eval_seconds, &mut cost);
     cost.latency = data.latency(spec, id.seed, model, &store, &evaluated.state);
     result.cost = cost;
     result.seconds = Seconds {

@@ -11,7 +11,7 @@ use super::record::DataHashes;
 use crate::data::DataResult;
 use crate::results::{Cost, Latency, SideFile};
 use crate::task::TaskSpec;
-use crate::train::{Trained, TrainingSet};
+use crate::train::TrainingSet;
 
 /// The `baselines` spec models of kind `K` are built from.
 pub type ModelSpec<K> = <<K as TaskKindData>::Models as Kind>::Spec;
@@ -99,7 +99,6 @@ pub trait TaskKindData: Sized {
     fn eval_cost(
         &self,
         _spec: &TaskSpec,
-        _trained: &Trained,
         _eval: &Self::Evaluation,
         _eval_seconds: f64,
         _cost: &mut Cost,

@@ -12,9 +12,9 @@ use crate::cost;
 use crate::data::split::SplitHashes;
 use crate::data::DataError;
 use crate::provenance::{self, Provenance};
-use crate::results::{CellResult, Cost, Seconds, Status, SCHEMA_VERSION};
+use crate::results::{CellResult, Cost, PretrainCost, Seconds, Status, SCHEMA_VERSION};
 use crate::task::TaskSpec;
-use crate::train::{EpochPlan, EpochRun, TrainError};
+use crate::train::{EpochPlan, EpochRun, Pretrained, TrainError};
 
 /// Which cell runs: the run's name, the model's cell name (a registered model or a
 /// variant), the seed, the device, and where its checkpoints go.
@@ -226,4 +226,16 @@ pub fn record_training(result: &mut CellResult, cost: &mut Cost, run: &EpochRun,
     cost.train_examples_per_second = run.examples_per_second();
     cost.process_peak_rss_bytes = run.peak_rss_bytes();
     cost.gpu_memory = cost::cuda_mem_info(device.parse().unwrap_or(DeviceKind::Cpu));
+}
+
+/// The pre-training's cost; `None` for a model that did not pre-train.
+pub fn pretrain_cost(pre: &Pretrained) -> Option<PretrainCost> {
+    (pre.epochs > 0).then(|| PretrainCost {
+        epochs: pre.epochs,
+        steps: pre.steps,
+        examples_seen: pre.examples_seen,
+        flops: pre.flops.total() as f64,
+        seconds: pre.seconds,
+        losses: pre.losses.clone(),
+    })
 }

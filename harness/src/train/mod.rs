@@ -23,7 +23,7 @@ pub use pretrain::{PretrainSet, Pretrained};
 
 use std::collections::BTreeMap;
 
-use baselines::engine::{Dev, Optimizer, ParamStore};
+use baselines::engine::{Ctx, Dev, Optimizer, ParamStore};
 use baselines::{train_step, Kind, Model};
 use indicatif::ProgressBar;
 
@@ -73,6 +73,9 @@ pub fn train<K: Kind, D: Dev>(
     } = set;
     let pretrained = pretrain::pretrain(model, store, pretrain, plan)?;
     let mut opt = Optimizer::new(&plan.optim, store);
+    // The epochs may start from a checkpoint's parameters: the model re-derives what
+    // its frozen parameters determine before the first step.
+    let mut frozen_prepared = false;
     let run = run_epochs(
         store,
         &mut opt,
@@ -80,7 +83,13 @@ pub fn train<K: Kind, D: Dev>(
         plan,
         progress,
         regroup.as_deref(),
-        |store, opt, epoch, step, chunk| train_step(model, store, opt, &batch(epoch, step, chunk)),
+        |store, opt, epoch, step, chunk| {
+            if !frozen_prepared {
+                model.prepare_frozen(store, &mut Ctx::default());
+                frozen_prepared = true;
+            }
+            train_step(model, store, opt, &batch(epoch, step, chunk))
+        },
         |store| validate(model, store),
     )?;
     Ok(Trained { run, pretrained })

@@ -192,8 +192,13 @@ impl<D: Dev> Forward<Generative, D> for Recorder {
         Some(e.square().mean::<Rank0, _>())
     }
 
-    fn pretrain_epochs(&self) -> usize {
-        self.pretrain_epochs
+    fn pretraining(&self) -> Option<baselines::Pretraining> {
+        Some(baselines::Pretraining {
+            epochs: self.pretrain_epochs,
+            data: baselines::PretrainData::Batches,
+            trains: &[],
+            learning_rate: None,
+        })
     }
 }
 

@@ -22,7 +22,7 @@ use dfdx::prelude::*;
 
 use super::lum_backbone::LumBackbone;
 pub use super::lum_config::LumConfig;
-use crate::contract::Forward;
+use crate::contract::{Forward, PretrainData, Pretraining};
 use crate::engine::{Ctx, Dev, Init, Mat, ParamStore, TableId, Track};
 use crate::kinds::generative::{GenBatch, GenSpec, Generative};
 use crate::layers::Mlp;
@@ -153,11 +153,14 @@ impl<D: Dev> Forward<Generative, D> for Lum {
         Some(backbone.pretrain_loss(store, batch, self.cfg.temperature, ctx))
     }
 
-    fn pretrain_epochs(&self) -> usize {
-        match self.backbone {
-            Some(_) => self.cfg.pretrain_epochs,
-            None => 0,
-        }
+    /// Step 1 on shuffled batches of user histories, updating the backbone only.
+    fn pretraining(&self) -> Option<Pretraining> {
+        self.backbone.as_ref().map(|_| Pretraining {
+            epochs: self.cfg.pretrain_epochs,
+            data: PretrainData::Batches,
+            trains: &[BACKBONE],
+            learning_rate: None,
+        })
     }
 
     fn frozen_in_training(&self) -> &[&'static str] {

@@ -7,6 +7,7 @@ pub mod dcnv2;
 pub mod dnn;
 pub mod lr;
 pub mod pcf;
+pub mod pcf_gnn;
 pub mod stats;
 
 pub use amtl::{AmtlDnn, AmtlDnnConfig};
@@ -14,7 +15,8 @@ pub use apg::{ApgDcnv2, ApgDcnv2Config, ApgDnn, ApgDnnConfig, ConditionConfig, C
 pub use dcnv2::{Dcnv2, Dcnv2Config};
 pub use dnn::{Dnn, DnnConfig};
 pub use lr::{Lr, LrConfig};
-pub use pcf::{PcfDnn, PcfDnnConfig, PcfGnn};
+pub use pcf::{PcfDnn, PcfDnnConfig};
+pub use pcf_gnn::{FrozenNodes, Gnn, PairGraph};
 pub use stats::{PairTable, StatsDnn, StatsDnnConfig};
 
 use crate::engine::Dev;

@@ -25,7 +25,7 @@ use crate::data::sequences::Stage;
 use crate::data::DataResult;
 use crate::results::{Cost, GenerativeCost, Latency, Scores};
 use crate::task::TaskSpec;
-use crate::train::{PretrainSet, Trained, TrainingSet};
+use crate::train::{PretrainSet, TrainingSet};
 
 use eval::{
     constant_logits, model_logits, oracle_logits, Candidates, GenerativeEval, LATENCY_BUDGET,
@@ -173,17 +173,11 @@ impl TaskKindData for PreparedGen {
     fn eval_cost(
         &self,
         _spec: &TaskSpec,
-        trained: &Trained,
         eval: &GenerativeEval,
         eval_seconds: f64,
         cost: &mut Cost,
     ) {
-        let pre = &trained.pretrained;
         cost.generative = Some(GenerativeCost {
-            pretrain_epochs: pre.epochs,
-            pretrain_examples_seen: pre.examples_seen,
-            pretrain_flops_per_example: pre.flops.total() as f64 / pre.examples_seen.max(1) as f64,
-            pretrain_seconds: pre.seconds,
             eval_flops_per_request: eval.flops.model_forward_total() as f64 / eval.requests as f64,
             candidates_per_request: eval.candidates as f64 / eval.requests as f64,
             max_history: self.gen_spec.max_history,

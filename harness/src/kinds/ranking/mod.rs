@@ -20,7 +20,7 @@ use crate::data::{DataResult, Dataset};
 use crate::metrics::ranking_metrics;
 use crate::results::{Latency, Scores};
 use crate::task::TaskSpec;
-use crate::train::TrainingSet;
+use crate::train::{PretrainSet, TrainingSet};
 
 pub use prepare::{prepare, Prepared};
 
@@ -149,7 +149,10 @@ impl TaskKindData for Prepared {
             rows: split.train.clone(),
             batch: Box::new(move |_, _, chunk| make_batch(ds, chunk, label)),
             regroup: None,
-            pretrain: None,
+            pretrain: Some(PretrainSet {
+                rows: split.train.clone(),
+                batch: Box::new(move |chunk| make_batch(ds, chunk, label)),
+            }),
             validate: Box::new(move |m, s| self.rows_metrics(m, s, &split.valid)),
         }
     }

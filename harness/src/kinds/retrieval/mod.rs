@@ -27,7 +27,7 @@ use crate::data::DataResult;
 use crate::metrics::topk::{scoring_flops_per_user, top_k_all, ItemMatrix, UserMatrix};
 use crate::results::{Cost, Latency, RetrievalCost, UserValues};
 use crate::task::TaskSpec;
-use crate::train::{Trained, TrainingSet};
+use crate::train::TrainingSet;
 
 use eval::{
     model_vectors, oracle_vectors, popularity_vectors, rank_queries, summarize, top_k_needed,
@@ -212,7 +212,6 @@ impl TaskKindData for PreparedSeq {
     fn eval_cost(
         &self,
         _spec: &TaskSpec,
-        _trained: &Trained,
         eval: &RetrievalEval,
         eval_seconds: f64,
         cost: &mut Cost,
