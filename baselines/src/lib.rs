@@ -24,9 +24,10 @@ pub use contract::step::{
 };
 pub use contract::{Forward, Kind, Loss, Model, PretrainData, Pretraining};
 pub use kinds::generative::{GenBatch, GenSpec};
+pub use kinds::multitask::{MultiTaskBatch, MultiTaskSpec};
 pub use kinds::ranking::{Batch, FeatureSpec, PairStat, PairStats, RankingInputs};
 pub use kinds::retrieval::{RetrievalHints, SeqBatch, SeqSpec};
-pub use kinds::{Generative, Ranking, Retrieval};
+pub use kinds::{Generative, MultiTask, Ranking, Retrieval};
 pub use registry::{ModelError, ModelInfo, Registered, Registration, Registry};
 
 /// The CPU device every default build has.

@@ -11,10 +11,11 @@ use baselines::engine::{OptimConfig, Optimizer, ParamStore};
 use baselines::models::generative::gen_hstu::GenHstuConfig;
 use baselines::registry::{self, embedding, Registry};
 use baselines::{
-    predict, train_step, Cpu, FeatureSpec, GenBatch, GenSpec, Generative, Kind, Model, Ranking,
-    Retrieval,
+    predict, train_step, Cpu, FeatureSpec, GenBatch, GenSpec, Generative, Kind, Model, MultiTask,
+    Ranking, Retrieval,
 };
 use common::gen::TasteWorld;
+use common::multitask::{mt_batch, mt_spec};
 use common::seq::{markov_batch, MarkovWorld};
 use common::{pair_stats, toy_batch, toy_spec};
 
@@ -142,6 +143,24 @@ fn every_generative_model_builds_and_steps() {
 }
 
 #[test]
+fn every_multitask_model_builds_and_steps() {
+    let (spec, batch) = (mt_spec(), mt_batch(64, 1));
+    let names: Vec<&str> = registry::infos::<MultiTask>()
+        .iter()
+        .map(|m| m.name)
+        .collect();
+    assert!(names.len() >= 2, "{names:?}");
+    for name in names {
+        let n = build_and_step::<MultiTask>(name, &spec, &batch);
+        assert_eq!(
+            n,
+            batch.size() * 3,
+            "{name}: one logit per example and task"
+        );
+    }
+}
+
+#[test]
 fn a_declared_side_input_is_required_to_build() {
     // MDE (through dnn's embedding option), AMTL and the pair models fail without
     // the inputs their configs declare, and say which.
@@ -203,7 +222,13 @@ fn names_are_unique_across_kinds_and_every_entry_cites_something() {
     for m in &all {
         assert!(!m.paper.is_empty() && !m.summary.is_empty(), "{}", m.name);
         assert!(
-            [Ranking::NAME, Retrieval::NAME, Generative::NAME].contains(&m.kind),
+            [
+                Ranking::NAME,
+                Retrieval::NAME,
+                Generative::NAME,
+                MultiTask::NAME
+            ]
+            .contains(&m.kind),
             "{}: kind {}",
             m.name,
             m.kind

@@ -2,10 +2,12 @@
 //! and default loss (`crate::contract::Kind`).
 
 pub mod generative;
+pub mod multitask;
 pub mod ranking;
 pub mod retrieval;
 
 pub use generative::Generative;
+pub use multitask::MultiTask;
 pub use ranking::Ranking;
 pub use retrieval::Retrieval;
 

@@ -7,6 +7,7 @@ pub mod attention;
 pub mod cross;
 pub mod embedding;
 pub mod embedding_strategy;
+pub mod experts;
 pub mod frequency;
 pub mod hstu;
 pub mod linear;
@@ -26,6 +27,7 @@ pub use attention::{
 pub use cross::CrossNet;
 pub use embedding::{dense_input, embed_and_concat, FieldEmbedding};
 pub use embedding_strategy::{BlockStrategy, Compose, EmbeddingStrategy};
+pub use experts::{mixtures, Gate, Towers};
 pub use hstu::{HstuLayer, RelativeBias};
 pub use linear::Linear;
 pub use mlp::Mlp;

@@ -17,6 +17,31 @@ pub(crate) mod ctr {
     }
 }
 
+/// The multi-task models' defaults (shared-bottom, MMoE).
+pub(crate) mod multitask {
+    /// Hidden widths of each task's tower (before its logit).
+    pub(crate) fn default_tower() -> Vec<usize> {
+        vec![32]
+    }
+    /// Experts of a mixture.
+    pub(crate) fn default_experts() -> usize {
+        4
+    }
+    /// Hidden widths of each expert (its last width is the expert's output).
+    pub(crate) fn default_expert_hidden() -> Vec<usize> {
+        vec![64]
+    }
+    /// Non-empty widths, none of them zero.
+    pub(crate) fn check_widths(name: &str, widths: &[usize]) -> Result<(), String> {
+        if widths.is_empty() || widths.contains(&0) {
+            return Err(format!(
+                "{name} must be non-empty positive widths, got {widths:?}"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The transformer models' defaults and width check (SASRec, HSTU, KuaiFormer, the
 /// generative rankers, LUM).
 pub(crate) mod transformer {

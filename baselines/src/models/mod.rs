@@ -1,12 +1,13 @@
-//! The models, by kind (`ranking/`, `retrieval/`, `generative/`), one file each; each
+//! The models, by kind (`ranking/`, `retrieval/`, `generative/`, `multitask/`), one file each; each
 //! kind's `mod.rs` lists its registrations. Shared config defaults live in `defaults`.
 
 pub mod defaults;
 pub mod generative;
+pub mod multitask;
 pub mod ranking;
 pub mod retrieval;
 
-use crate::kinds::{Generative, Ranking, Retrieval};
+use crate::kinds::{Generative, MultiTask, Ranking, Retrieval};
 use crate::registry::{components as components_of, infos, ModelError, ModelInfo};
 
 /// Every registered model of every kind, kind by kind in registration order.
@@ -14,6 +15,7 @@ pub fn all() -> Vec<&'static ModelInfo> {
     let mut out = infos::<Ranking>();
     out.extend(infos::<Retrieval>());
     out.extend(infos::<Generative>());
+    out.extend(infos::<MultiTask>());
     out
 }
 
@@ -29,5 +31,6 @@ pub fn components(name: &str, config: &serde_json::Value) -> Vec<&'static ModelI
     found(components_of::<Ranking>(name, config))
         .or_else(|| found(components_of::<Retrieval>(name, config)))
         .or_else(|| found(components_of::<Generative>(name, config)))
+        .or_else(|| found(components_of::<MultiTask>(name, config)))
         .unwrap_or_default()
 }

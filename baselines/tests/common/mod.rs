@@ -128,5 +128,6 @@ pub fn pair_stats(b: &Batch, cols: (usize, usize), names: (&str, &str)) -> PairS
 
 pub mod gen;
 pub mod gen_hstu;
+pub mod multitask;
 pub mod seq;
 pub mod transformer;

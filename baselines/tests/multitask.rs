@@ -1,0 +1,184 @@
+//! The multi-task models (shared-bottom; MMoE, Ma et al., KDD 2018, Sec. 4.2-4.3): output shapes, MMoE with one expert equals shared-bottom on the same
+//! weights, gates are distributions over the experts, labels never reach the output,
+//! gradients reach every parameter, forward FLOPs match hand formulas, and each model
+//! beats per-task constant predictors on the toy world.
+
+mod common;
+
+use baselines::engine::{OptimConfig, Optimizer, ParamStore};
+use baselines::models::multitask::{Mmoe, MmoeConfig, SharedBottom, SharedBottomConfig};
+use baselines::{gradient_norms, predict, registry, train_step, Cpu, Model, MultiTask};
+use common::logloss;
+use common::multitask::{mt_batch, mt_slice, mt_spec, task_labels};
+use serde_json::json;
+
+fn build(
+    name: &str,
+    config: serde_json::Value,
+    seed: u64,
+) -> (Box<dyn Model<MultiTask, Cpu>>, ParamStore<Cpu>) {
+    let mut store = ParamStore::new(Cpu::default(), seed);
+    let m = registry::build::<MultiTask, _>(name, &config, &mt_spec(), &mut store).unwrap();
+    (m, store)
+}
+
+#[test]
+fn outputs_are_size_by_tasks_and_labels_never_reach_them() {
+    let b = mt_batch(50, 3);
+    for name in ["shared_bottom", "mmoe"] {
+        let (m, store) = build(name, json!({}), 0);
+        let (z, _) = predict(m.as_ref(), &store, &b);
+        assert_eq!(z.len(), 50 * 3, "{name}");
+        let mut flipped = b.clone();
+        flipped.labels.iter_mut().for_each(|y| *y = 1.0 - *y);
+        flipped.features.labels = vec![1.0; 50];
+        assert_eq!(
+            predict(m.as_ref(), &store, &flipped).0,
+            z,
+            "{name} read a label"
+        );
+    }
+}
+
+#[test]
+fn mmoe_with_one_expert_is_shared_bottom_on_the_same_weights() {
+    let b = mt_batch(40, 4);
+    let mut sb_store = ParamStore::new(Cpu::default(), 1);
+    let sb_cfg = SharedBottomConfig {
+        embedding_dim: 8,
+        bottom: vec![16, 12],
+        tower: vec![6],
+    };
+    let sb = SharedBottom::new(&mut sb_store, &mt_spec(), &sb_cfg);
+    let mut mm_store = ParamStore::new(Cpu::default(), 2);
+    let mm_cfg = MmoeConfig {
+        embedding_dim: 8,
+        experts: 1,
+        expert_hidden: vec![16, 12],
+        tower: vec![6],
+    };
+    let mm = Mmoe::new(&mut mm_store, &mt_spec(), &mm_cfg);
+    let copied = mm_store.copy_from(&sb_store, |n| {
+        Some(
+            n.replacen("shared_bottom.", "mmoe.", 1)
+                .replacen("mmoe.bottom.", "mmoe.expert.0.", 1),
+        )
+    });
+    assert_eq!(
+        copied,
+        sb_store.names().len(),
+        "every shared-bottom weight has a twin"
+    );
+    let (a, _) = predict(&sb, &sb_store, &b);
+    let (c, _) = predict(&mm, &mm_store, &b);
+    assert_eq!(a, c);
+}
+
+#[test]
+fn gates_are_distributions_over_the_experts() {
+    let b = mt_batch(30, 5);
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    let m = Mmoe::new(&mut store, &mt_spec(), &MmoeConfig::default());
+    let gates = m.gate_weights(&store, &b);
+    assert_eq!(gates.len(), 3);
+    for g in &gates {
+        assert_eq!(g.len(), 30 * 4);
+        for row in g.chunks(4) {
+            assert!(row.iter().all(|&w| w > 0.0));
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{row:?}");
+        }
+    }
+    // Different tasks' gates weigh the experts differently (their own parameters).
+    assert_ne!(gates[0], gates[1]);
+}
+
+#[test]
+fn gradients_reach_every_parameter() {
+    let b = mt_batch(64, 6);
+    for name in ["shared_bottom", "mmoe"] {
+        let (m, store) = build(name, json!({}), 0);
+        let norms = gradient_norms(m.as_ref(), &store, &b);
+        assert_eq!(norms.len(), store.names().len());
+        for (p, n) in norms {
+            assert!(n > 0.0 && n.is_finite(), "{name}: no gradient reaches {p}");
+        }
+    }
+}
+
+/// Forward FLOPs of one evaluation pass, by the conventions of `engine::flops`: B rows,
+/// F = 3 fields of width d, 2 dense inputs, W = F d + 2; T = 3 tasks; a linear layer
+/// `a -> b` costs 2 B a b (matmul) + B b (bias), a ReLU B b; towers `h -> t1 -> 1`.
+#[test]
+fn forward_flops_match_the_hand_formulas() {
+    let (bsz, f, t) = (40u64, 3u64, 3u64);
+    let b = mt_batch(bsz as usize, 7);
+    let (d, t1) = (8u64, 6u64);
+    let w = f * d + 2;
+    let embed = bsz * f * d + bsz * w;
+    let tower = |h: u64| 2 * bsz * (h * t1 + t1) + bsz * (t1 + 1) + bsz * t1;
+    let towers = |h: u64| t * tower(h) + bsz * t;
+
+    let (h1, h2) = (16u64, 12u64);
+    let (m, store) = build(
+        "shared_bottom",
+        json!({"embedding_dim": d, "bottom": [h1, h2], "tower": [t1]}),
+        0,
+    );
+    let bottom = 2 * bsz * (w * h1 + h1 * h2) + 2 * bsz * (h1 + h2);
+    let (_, flops) = predict(m.as_ref(), &store, &b);
+    assert_eq!(flops.forward_total(), embed + bottom + towers(h2));
+
+    let (e, h) = (4u64, 10u64);
+    let (m, store) = build(
+        "mmoe",
+        json!({"embedding_dim": d, "experts": e, "expert_hidden": [h], "tower": [t1]}),
+        0,
+    );
+    let gates = t * (2 * bsz * w * e + 5 * bsz * e);
+    let experts = e * (2 * bsz * w * h + 2 * bsz * h);
+    let mix = bsz * e * h + t * 2 * bsz * e * h;
+    let (_, flops) = predict(m.as_ref(), &store, &b);
+    assert_eq!(
+        flops.forward_total(),
+        embed + gates + experts + mix + towers(h)
+    );
+
+    // Training adds the loss over B x T entries and its scale by T.
+    let mut store = store;
+    let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+    let step = train_step(m.as_ref(), &mut store, &mut opt, &b).flops;
+    let loss = 9 * bsz * t + 1;
+    assert_eq!(
+        step.forward_total(),
+        embed + gates + experts + mix + towers(h) + loss
+    );
+}
+
+#[test]
+fn each_model_beats_per_task_constants() {
+    let train = mt_batch(4000, 10);
+    let test = mt_batch(1500, 11);
+    for name in ["shared_bottom", "mmoe"] {
+        let (m, mut store) = build(name, json!({"embedding_dim": 8}), 0);
+        let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+        for _ in 0..8 {
+            for lo in (0..train.size()).step_by(200) {
+                train_step(
+                    m.as_ref(),
+                    &mut store,
+                    &mut opt,
+                    &mt_slice(&train, lo, lo + 200),
+                );
+            }
+        }
+        let (z, _) = predict(m.as_ref(), &store, &test);
+        for task in 0..2 {
+            let y = task_labels(&test, task);
+            let rate = task_labels(&train, task).iter().sum::<f32>() / train.size() as f32;
+            let ours: Vec<f32> = (0..test.size()).map(|r| z[r * 3 + task]).collect();
+            let constant = vec![(rate / (1.0 - rate)).ln(); test.size()];
+            let (a, c) = (logloss(&ours, &y), logloss(&constant, &y));
+            assert!(a < c - 0.01, "{name} task {task}: {a} vs constant {c}");
+        }
+    }
+}
