@@ -9,16 +9,16 @@
 //! 2. GNN (`pcf_gnn.rs`): h^0 a learnable node embedding; K rounds of
 //!    `h^k_i = ReLU([h^{k-1}_i || mean_{j in N(i)} h^{k-1}_j] W^k)`, with N(i) capped at
 //!    `fanout` neighbours chosen deterministically (largest c_uv first, ties by id).
-//! 3. CrossNet: `p_uv = dot(h^K_u, h^K_v)`, read as a logit.
+//! 3. CrossNet: `p_uv = dot(h^K_u, h^K_v)`, read as the pair's rate.
 //! 4. Pre-training, through the harness's pre-training hook ([`Pretraining`], data
 //!    [`PretrainData::Own`]): `pretrain_epochs` full-batch steps of the engine's Adam on
-//!    `mean_uv w_uv (sigmoid(p_uv) - a_uv)^2`, `w_uv = log(1 + c_uv)`, updating the GNN
+//!    `mean_uv w_uv (p_uv - a_uv)^2`, `w_uv = log(1 + c_uv)`, updating the GNN
 //!    (`pcf_dnn.gnn.*`) only. It reads the training statistics, no row's label beyond
 //!    them.
 //! 5. Downstream: the GNN is frozen (`frozen_in_training`); `h^K` is computed once from
 //!    the frozen parameters (`prepare_frozen`) and kept as a host table. Every example
-//!    gets `sigmoid(p_uv)` as an extra dense feature:
-//!    `logit = MLP([e_1 | ... | e_F | x_dense | sigmoid(p_uv)])`. Pairs absent from the
+//!    gets `p_uv`, the predicted rate of its pair, as an extra dense feature:
+//!    `logit = MLP([e_1 | ... | e_F | x_dense | p_uv])`. Pairs absent from the
 //!    statistics still get a value (their nodes' h^K exist; ids never seen in training
 //!    keep their random h^0 passed through the GNN).
 
@@ -191,7 +191,7 @@ impl PcfDnn {
         nodes
     }
 
-    /// `sigmoid(p_uv)` of every example of the batch.
+    /// `p_uv` of every example of the batch.
     pub fn cross_feature<D: Dev>(
         &self,
         store: &ParamStore<D>,
@@ -203,8 +203,7 @@ impl PcfDnn {
             .map(|r| {
                 let row = batch.sparse_row(r);
                 let u = row[self.fields.0] as usize;
-                let p = nodes.logit(u, self.graph.node_b(row[self.fields.1]));
-                1.0 / (1.0 + (-p).exp())
+                nodes.cross(u, self.graph.node_b(row[self.fields.1]))
             })
             .collect()
     }
@@ -219,8 +218,8 @@ impl<D: Dev> Forward<Ranking, D> for PcfDnn {
     ) -> Col<D, T> {
         let (f, d) = (self.emb.n_fields(), self.emb.dim);
         let e = self.emb.forward::<D, T>(store, batch, ctx);
-        // The frozen CrossNet on the host: a dot product of width gnn_dim and a sigmoid
-        // per example, no backward (counted as forward-only work below).
+        // The frozen CrossNet on the host: a dot product of width gnn_dim per example,
+        // no backward (counted as forward-only work below).
         let pcf = self.cross_feature(store, batch, ctx);
         let g = self.gnn.dim;
         let mut host = Vec::with_capacity(batch.size * (batch.n_dense + 1));
@@ -231,7 +230,6 @@ impl<D: Dev> Forward<Ranking, D> for PcfDnn {
         let training = ctx.is_training();
         ctx.set_training(false);
         ctx.flops.matmul(batch.size, g, 1);
-        ctx.flops.activation(batch.size);
         ctx.set_training(training);
         let extra = store
             .dev()
@@ -290,7 +288,7 @@ impl Registered<Ranking> for PcfDnn {
         name: "pcf_dnn",
         kind: "ranking",
         paper: "Li et al., Explicit Semantic Cross Feature Learning via Pre-trained Graph Neural Networks for CTR Prediction (PCF-GNN), SIGIR 2021, arXiv 2105.07752, Sec. 3 (graph construction, message passing, CrossNet, weighted pretraining, frozen downstream use)",
-        summary: "DNN with one pre-trained cross feature: a bipartite graph over the ids of two fields (config `fields`, default user_id x item_id) with edges from training co-occurrences (count c_uv, positive rate a_uv); K rounds of h^k = ReLU(W^k [h^{k-1} || mean of <= fanout neighbours]); CrossNet p_uv = dot(h_u^K, h_v^K); pre-trained before training (the harness's pre-training hook: full-batch steps of the engine's Adam, GNN parameters only) on mean w_uv (sigmoid(p_uv) - a_uv)^2, w_uv = log(1 + c_uv); then frozen, and sigmoid(p_uv) enters the MLP as an extra dense feature (unseen pairs included). Serving bytes count the frozen h^K table ((vocab_a + vocab_b) x gnn_dim f32) a server keeps instead of the GNN's parameters.",
+        summary: "DNN with one pre-trained cross feature: a bipartite graph over the ids of two fields (config `fields`, default user_id x item_id) with edges from training co-occurrences (count c_uv, positive rate a_uv); K rounds of h^k = ReLU(W^k [h^{k-1} || mean of <= fanout neighbours]); CrossNet p_uv = dot(h_u^K, h_v^K); pre-trained before training (the harness's pre-training hook: full-batch steps of the engine's Adam, GNN parameters only) on mean w_uv (p_uv - a_uv)^2, w_uv = log(1 + c_uv), so p_uv regresses the pair's rate; then frozen, and p_uv enters the MLP as an extra dense feature (unseen pairs included). Serving bytes count the frozen h^K table ((vocab_a + vocab_b) x gnn_dim f32) a server keeps instead of the GNN's parameters.",
         simplifications: "One field pair (one relation) instead of many field pairs and a heterogeneous graph; mean aggregation with one shared W^k for both node types, no bias; deterministic top-count neighbour cap instead of sampling; dot-product CrossNet only; full-batch pre-training for a fixed number of steps (config `pretrain_epochs`, default 100, `pretrain_lr` 0.01), no early stopping on the pre-training loss; the pretrained h^K is not reused as the downstream embedding (the DNN keeps its own field embeddings), only p_uv is; the exact weight form is the spec's guess log(1 + c); statistics from the training split only; no batch norm or dropout.",
     };
 

@@ -8,9 +8,10 @@
 //! - [`Gnn`]: `h^0` a learnable node embedding (`h0`, nodes x d); K rounds of
 //!   `h^k_i = ReLU([h^{k-1}_i || mean_{j in N(i)} h^{k-1}_j] W^k)` (`w1`, `w2`:
 //!   2d x d); the CrossNet logit `p_uv = dot(h^K_u, h^K_v)`.
-//! - The pre-training loss `mean_uv w_uv (sigmoid(p_uv) - a_uv)^2`,
-//!   `w_uv = log(1 + c_uv)` ([`weighted_sq_loss`], [`pair_weight`]), over the training
-//!   pairs only.
+//! - The pre-training loss `mean_uv w_uv (p_uv - a_uv)^2`, `w_uv = log(1 + c_uv)`
+//!   ([`weighted_sq_loss`], [`pair_weight`]), over the training pairs only: the
+//!   CrossNet regresses the pair's rate itself (the spec's `Σ w (p - a)^2`; `h^K >= 0`
+//!   after the ReLU, so `p_uv >= 0` as a rate is).
 
 use dfdx::prelude::*;
 
@@ -18,15 +19,15 @@ use crate::contract::Loss;
 use crate::engine::{Ctx, Dev, Init, Mat, MatId, ParamStore, Scope, Track};
 use crate::PairStats;
 
-/// `mean_i w_i (sigmoid(p_i) - a_i)^2` over the pairs, with `p` the CrossNet logits,
-/// `a` the pair positive rates and `w` the weights. With all `w = 1` it is the plain
-/// MSE of `sigmoid(p)` against `a`.
+/// `mean_i w_i (p_i - a_i)^2` over the pairs, with `p` the CrossNet outputs, `a` the
+/// pair positive rates and `w` the weights. With all `w = 1` it is the plain MSE of
+/// `p` against `a`.
 pub fn weighted_sq_loss<D: Dev, T: Tape<f32, D>>(
     p: Tensor<(usize,), f32, D, T>,
     a: Tensor<(usize,), f32, D>,
     w: Tensor<(usize,), f32, D>,
 ) -> Tensor<Rank0, f32, D, T> {
-    ((p.sigmoid() - a).square() * w).mean()
+    ((p - a).square() * w).mean()
 }
 
 /// The pre-training weight of a pair seen `count` times: `log(1 + c_uv)`.
@@ -171,15 +172,16 @@ impl Gnn {
         ctx.flops.reduce(m * d);
         let hu = h.retaped::<T>().gather(us);
         let p = (hu * h.gather(vs)).sum::<(usize,), Axis<1>>();
-        // sigmoid, difference, square, weight, mean: as a BCE's per-example cost.
-        ctx.flops.loss(m);
+        // difference, square, weight (three elementwise ops) and the mean.
+        ctx.flops.elementwise(3 * m);
+        ctx.flops.reduce(m);
         let a = dev.tensor_from_vec(graph.rates.clone(), (m,));
         let w = dev.tensor_from_vec(graph.weights.clone(), (m,));
         weighted_sq_loss(p, a, w)
     }
 }
 
-/// The frozen `h^K` table on the host, and the CrossNet logit it gives.
+/// The frozen `h^K` table on the host, and the CrossNet output it gives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrozenNodes {
     /// `nodes x dim`, row-major.
@@ -189,7 +191,7 @@ pub struct FrozenNodes {
 
 impl FrozenNodes {
     /// `p_uv = dot(h^K_u, h^K_v)` for node `u` of field a and node `v` of field b.
-    pub fn logit(&self, u: usize, v: usize) -> f32 {
+    pub fn cross(&self, u: usize, v: usize) -> f32 {
         let d = self.dim;
         let (hu, hv) = (&self.h[u * d..(u + 1) * d], &self.h[v * d..(v + 1) * d]);
         hu.iter().zip(hv).map(|(x, y)| x * y).sum()
