@@ -561,9 +561,21 @@ fn print_summary(s: &RunSummary) {
     if by.is_empty() {
         return;
     }
-    // Three columns: the ranking metrics, or the retrieval ones, whichever the run has;
-    // else (generative tasks: one set per action) the first three metric names.
-    let mut columns: Vec<&str> = ["auc", "gauc", "logloss", "ndcg@10", "hr@10", "mrr"]
+    // Three columns: the ranking metrics, the retrieval ones or the multi-task means,
+    // whichever the run has; else (generative tasks: one set per action) the first
+    // three metric names.
+    let preferred = [
+        "auc",
+        "gauc",
+        "logloss",
+        "ndcg@10",
+        "hr@10",
+        "mrr",
+        "gauc:mean",
+        "auc:mean",
+        "logloss:mean",
+    ];
+    let mut columns: Vec<&str> = preferred
         .into_iter()
         .filter(|k| by.values().flatten().any(|m| m.contains_key(*k)))
         .take(3)
@@ -578,7 +590,7 @@ fn print_summary(s: &RunSummary) {
         names.dedup();
         columns = names.into_iter().take(3).collect();
     }
-    print!("{:<22} {:<8} {:>5} ", "task", "model", "seeds");
+    print!("{:<22} {:<14} {:>5} ", "task", "model", "seeds");
     columns.iter().for_each(|c| print!(" {c:<18}"));
     println!();
     for ((task, model), ms) in by {
@@ -595,7 +607,7 @@ fn print_summary(s: &RunSummary) {
                 (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
             format!("{mean:.4} ± {sd:.4}")
         };
-        print!("{task:<22} {model:<8} {:>5} ", ms.len());
+        print!("{task:<22} {model:<14} {:>5} ", ms.len());
         columns.iter().for_each(|c| print!(" {:<18}", cell(c)));
         println!();
     }

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::checkpoint::{self, checkpoint_path, CheckpointAt};
 use crate::data::hash::sha256_hex;
 use crate::kinds::generative::PreparedGen;
+use crate::kinds::multitask::PreparedMt;
 use crate::kinds::ranking::Prepared;
 use crate::kinds::retrieval::PreparedSeq;
 use crate::kinds::{CellError, CellId, CellKind};
@@ -392,6 +393,7 @@ fn run_task_of<D: Dev>(
         TaskKind::Ranking => run_task::<Prepared, D>(ctx, spec, models, todo, summary),
         TaskKind::Retrieval => run_task::<PreparedSeq, D>(ctx, spec, models, todo, summary),
         TaskKind::Generative => run_task::<PreparedGen, D>(ctx, spec, models, todo, summary),
+        TaskKind::MultiTask => run_task::<PreparedMt, D>(ctx, spec, models, todo, summary),
     }
 }
 

@@ -44,6 +44,9 @@ fn tasks() -> Vec<TaskSpec> {
 /// The task's features (vocabularies included), or `None` for a file task without the
 /// shared data and for retrieval and generative tasks (checked by the last tests).
 fn features(spec: &TaskSpec) -> Option<FeatureSpec> {
+    if spec.kind.kind() != harness::task::TaskKind::Ranking {
+        return None;
+    }
     match &spec.dataset {
         DatasetSpec::SynthCtr { config, .. } => {
             let value = if config.is_null() {
@@ -74,7 +77,8 @@ fn features(spec: &TaskSpec) -> Option<FeatureSpec> {
         DatasetSpec::SynthSeq { .. }
         | DatasetSpec::Sequences(_)
         | DatasetSpec::SynthGen { .. }
-        | DatasetSpec::Requests(_) => None,
+        | DatasetSpec::Requests(_)
+        | DatasetSpec::SynthMt { .. } => None,
     }
 }
 
@@ -282,6 +286,46 @@ fn every_generative_task_validates_its_generative_models() {
         for name in spec.models.keys() {
             let e = spec.entry(name).unwrap();
             baselines::registry::validate::<baselines::Generative>(&e.base, &e.config, &gen)
+                .unwrap_or_else(|err| panic!("task `{}`, model `{name}`: {err}", spec.name));
+        }
+    }
+}
+
+#[test]
+fn every_multitask_task_validates_its_multitask_models() {
+    let multitask: Vec<TaskSpec> = tasks()
+        .into_iter()
+        .filter(|s| s.kind.kind() == harness::task::TaskKind::MultiTask)
+        .collect();
+    assert!(
+        multitask.iter().any(|s| s.name == "synth-mt"),
+        "no synth-mt task"
+    );
+    for spec in multitask {
+        let DatasetSpec::SynthMt { config } = &spec.dataset else {
+            eprintln!("SKIP: task `{}` reads files", spec.name);
+            continue;
+        };
+        let cfg: SynthConfig = serde_json::from_value(config.clone()).unwrap();
+        let layout = spec.task_layout();
+        let mt = baselines::MultiTaskSpec {
+            features: FeatureSpec {
+                sparse: CTR_SPARSE
+                    .iter()
+                    .zip(ctr_vocabularies(&cfg))
+                    .map(|(n, v)| (n.to_string(), v))
+                    .collect(),
+                dense: CTR_DENSE.iter().map(|s| s.to_string()).collect(),
+                frequencies: None,
+                pairs: None,
+            },
+            tasks: layout.tasks,
+            categories: layout.categories,
+            category_of: layout.category_of,
+        };
+        for name in spec.models.keys() {
+            let e = spec.entry(name).unwrap();
+            baselines::registry::validate::<baselines::MultiTask>(&e.base, &e.config, &mt)
                 .unwrap_or_else(|err| panic!("task `{}`, model `{name}`: {err}", spec.name));
         }
     }

@@ -42,6 +42,13 @@ pub enum DatasetSpec {
     /// Per-user request logs from an interaction file (`data::requests`), for
     /// generative-ranking tasks.
     Requests(RequestFilesSpec),
+    /// The multi-task view of the synthetic CTR world (`data::synth::multitask`): six
+    /// feedbacks in two meta-categories with known probabilities; `config` overrides
+    /// the world's defaults.
+    SynthMt {
+        #[serde(default)]
+        config: serde_json::Value,
+    },
 }
 
 impl DatasetSpec {
@@ -54,6 +61,7 @@ impl DatasetSpec {
             DatasetSpec::Sequences(_) => "sequences",
             DatasetSpec::SynthGen { .. } => "synth_gen",
             DatasetSpec::Requests(_) => "requests",
+            DatasetSpec::SynthMt { .. } => "synth_mt",
         }
     }
 }
@@ -144,6 +152,10 @@ pub struct FilesSpec {
     #[serde(default)]
     pub dense: Vec<DenseSpec>,
     pub label: LabelSpec,
+    /// Further labels by name, each read as `label` is (a multi-task task's tasks:
+    /// `{"name": "love", "column": "rating", "min": 5}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<NamedLabel>,
     #[serde(default)]
     pub group: Option<String>,
     /// Time column, or "@row" for file order.
@@ -186,6 +198,26 @@ pub struct LabelSpec {
     /// If set, label = (value >= min); otherwise values must already be 0 or 1.
     #[serde(default)]
     pub min: Option<f64>,
+}
+
+/// A further label of a files dataset, named (several may read one column).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedLabel {
+    pub name: String,
+    pub column: String,
+    /// As `LabelSpec::min`.
+    #[serde(default)]
+    pub min: Option<f64>,
+}
+
+impl FilesSpec {
+    /// The dataset's label names: the main label's column, then the named labels.
+    pub fn label_names(&self) -> Vec<String> {
+        let mut names = vec![self.label.column.clone()];
+        names.extend(self.labels.iter().map(|l| l.name.clone()));
+        names
+    }
 }
 
 /// A built dataset and the SHA-256 of its source (files' bytes, or the synthetic
@@ -267,6 +299,28 @@ fn categorical(table: &Table, name: &str) -> DataResult<(Vec<u32>, u32)> {
     })
 }
 
+/// Column `column` as 0/1: `value >= min` when `min` is set, else the values must
+/// already be 0 or 1 (an error names the file, line and field otherwise).
+fn binary_label(table: &Table, column: &str, min: Option<f64>) -> DataResult<Vec<f32>> {
+    let raw = table.float(column)?;
+    let mut label = Vec::with_capacity(raw.len());
+    for (row, &v) in raw.iter().enumerate() {
+        label.push(match min {
+            Some(min) => (v >= min) as u8 as f32,
+            None if v == 0.0 || v == 1.0 => v as f32,
+            None => {
+                return Err(DataError::bad(
+                    &table.source,
+                    table.line_of(row),
+                    column,
+                    format!("label {v} is not 0 or 1"),
+                ))
+            }
+        });
+    }
+    Ok(label)
+}
+
 fn table_to_dataset(table: &Table, spec: &FilesSpec) -> DataResult<Dataset> {
     let bad = |row: usize, field: &str, msg: String| {
         DataError::bad(&table.source, table.line_of(row), field, msg)
@@ -297,22 +351,19 @@ fn table_to_dataset(table: &Table, spec: &FilesSpec) -> DataResult<Dataset> {
         schema.dense.push(d.column.clone());
         dense.push(col);
     }
-    let raw = table.float(&spec.label.column)?;
-    let mut label = Vec::with_capacity(raw.len());
-    for (row, &v) in raw.iter().enumerate() {
-        label.push(match spec.label.min {
-            Some(min) => (v >= min) as u8 as f32,
-            None if v == 0.0 || v == 1.0 => v as f32,
-            None => {
-                return Err(bad(
-                    row,
-                    &spec.label.column,
-                    format!("label {v} is not 0 or 1"),
-                ))
-            }
-        });
+    let mut labels = vec![binary_label(table, &spec.label.column, spec.label.min)?];
+    for l in &spec.labels {
+        labels.push(binary_label(table, &l.column, l.min)?);
     }
-    schema.labels.push(spec.label.column.clone());
+    schema.labels = spec.label_names();
+    if let Some(k) =
+        (1..schema.labels.len()).find(|&k| schema.labels[..k].contains(&schema.labels[k]))
+    {
+        return Err(DataError::invalid(
+            table.source.display().to_string(),
+            format!("label `{}` is named twice", schema.labels[k]),
+        ));
+    }
     let group = match &spec.group {
         Some(g) => Some(categorical(table, g)?.0),
         None => None,
@@ -327,7 +378,7 @@ fn table_to_dataset(table: &Table, spec: &FilesSpec) -> DataResult<Dataset> {
         schema,
         sparse,
         dense,
-        labels: vec![label],
+        labels,
         group,
         time,
         treatment: None,

@@ -15,6 +15,7 @@ pub mod cell;
 pub mod cell_kind;
 pub mod generative;
 pub mod interface;
+pub mod multitask;
 pub mod ranking;
 pub mod record;
 pub mod retrieval;

@@ -2,8 +2,9 @@
 //! and dataset a kind takes, sane sizes), called by [`TaskSpec::check`].
 
 use super::generative::{action_names, GenMetric};
+use super::multitask::{source_labels, MtMetric, TaskLayout};
 use super::ranking::RANKING_METRICS;
-use super::task_spec::TaskSpec;
+use super::task_spec::{KindSpec, TaskSpec};
 use crate::data::builder::DatasetSpec;
 use crate::data::split::SplitSpec;
 use crate::metrics::retrieval::{Protocol, RetrievalMetric};
@@ -147,6 +148,28 @@ impl TaskSpec {
                 ))
             }
             _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl TaskSpec {
+    pub(super) fn check_multitask(&self) -> Result<(), (&'static str, String)> {
+        self.kind.kind().check_dataset(&self.dataset)?;
+        let KindSpec::MultiTask(settings) = &self.kind else {
+            unreachable!("checked as a multi-task task")
+        };
+        let labels = source_labels(&self.dataset).expect("a multi-task source has labels");
+        let layout = TaskLayout::resolve(settings.as_ref(), &self.dataset, &labels)?;
+        for m in &self.metrics {
+            MtMetric::parse(m, &layout.tasks).map_err(|e| ("metrics", e))?;
+        }
+        if self.split == SplitSpec::LeaveOneOut {
+            return Err((
+                "split",
+                "multi-task tasks split rows (temporal, random, random_by_user), not leave_one_out"
+                    .into(),
+            ));
         }
         Ok(())
     }

@@ -15,6 +15,10 @@ pub enum TaskKind {
     /// Generative ranking over users' request logs (the last request is the test):
     /// `baselines::Generative` models, AUC/GAUC/LogLoss per action (`auc:click`).
     Generative,
+    /// Rows with several binary labels (multi-task ranking): `baselines::MultiTask`
+    /// models, AUC/GAUC/LogLoss per task (`gauc:click`) and their means (`gauc:mean`).
+    #[serde(rename = "multitask")]
+    MultiTask,
 }
 
 impl TaskKind {
@@ -23,6 +27,7 @@ impl TaskKind {
             TaskKind::Ranking => "ranking",
             TaskKind::Retrieval => "retrieval",
             TaskKind::Generative => "generative",
+            TaskKind::MultiTask => "multitask",
         }
     }
 }
@@ -56,13 +61,21 @@ pub fn all_models() -> impl Iterator<Item = &'static baselines::ModelInfo> {
 }
 
 impl TaskKind {
-    /// The kind of task a dataset source is for.
+    /// The kind of task a dataset source is first for (`files` serve ranking and
+    /// multi-task tasks; see [`TaskKind::takes`]).
     pub fn of_dataset(dataset: &DatasetSpec) -> TaskKind {
         match dataset {
             DatasetSpec::SynthCtr { .. } | DatasetSpec::Files(_) => TaskKind::Ranking,
             DatasetSpec::SynthSeq { .. } | DatasetSpec::Sequences(_) => TaskKind::Retrieval,
             DatasetSpec::SynthGen { .. } | DatasetSpec::Requests(_) => TaskKind::Generative,
+            DatasetSpec::SynthMt { .. } => TaskKind::MultiTask,
         }
+    }
+
+    /// Whether a task of this kind can read `dataset`.
+    pub fn takes(&self, dataset: &DatasetSpec) -> bool {
+        let files = matches!(dataset, DatasetSpec::Files(_));
+        TaskKind::of_dataset(dataset) == *self || (files && *self == TaskKind::MultiTask)
     }
 
     /// The dataset sources a task of this kind takes, for messages.
@@ -71,6 +84,7 @@ impl TaskKind {
             TaskKind::Ranking => "synth_ctr or files",
             TaskKind::Retrieval => "synth_seq or sequences",
             TaskKind::Generative => "synth_gen or requests",
+            TaskKind::MultiTask => "synth_mt or files",
         }
     }
 
@@ -80,7 +94,7 @@ impl TaskKind {
         dataset: &DatasetSpec,
     ) -> Result<(), (&'static str, String)> {
         let theirs = TaskKind::of_dataset(dataset);
-        if theirs == *self {
+        if self.takes(dataset) {
             return Ok(());
         }
         Err((

@@ -4,7 +4,7 @@
 //! Unknown keys are rejected so a typo cannot silently fall back to a default.
 //!
 //! One file per concern: the task kinds (`kind`), each kind's settings and checks
-//! (`ranking`, `retrieval`, `generative`), the training budget (`train`), model entries
+//! (`ranking`, `retrieval`, `generative`, `multitask`), the training budget (`train`), model entries
 //! and variants (`model_entry`), suites (`suite`) and JSON reading (`json`).
 
 mod checks;
@@ -12,6 +12,7 @@ mod generative;
 mod json;
 mod kind;
 mod model_entry;
+mod multitask;
 mod ranking;
 mod retrieval;
 mod suite;
@@ -22,6 +23,7 @@ pub use generative::{action_names, GenMetric, GenerativeSpec, DEFAULT_REQUEST_WI
 pub use json::{parse_json, read_json, SpecError};
 pub use kind::{all_models, check_model, TaskKind};
 pub use model_entry::ModelEntry;
+pub use multitask::{source_labels, MtMetric, MultiTaskSettings, TaskLayout, MEAN};
 pub use ranking::RANKING_METRICS;
 pub use retrieval::RetrievalSpec;
 pub use suite::SuiteSpec;

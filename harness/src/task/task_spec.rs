@@ -10,6 +10,7 @@ use super::generative::GenerativeSpec;
 use super::json::{read_json, SpecError};
 use super::kind::{check_model, TaskKind};
 use super::model_entry::{model_entry, registered_names, ModelEntry};
+use super::multitask::{source_labels, MultiTaskSettings, TaskLayout};
 use super::retrieval::RetrievalSpec;
 use super::train::TrainSpec;
 use crate::data::builder::DatasetSpec;
@@ -44,6 +45,7 @@ pub enum KindSpec {
     Ranking,
     Retrieval(Option<RetrievalSpec>),
     Generative(Option<GenerativeSpec>),
+    MultiTask(Option<MultiTaskSettings>),
 }
 
 impl KindSpec {
@@ -52,6 +54,7 @@ impl KindSpec {
             KindSpec::Ranking => TaskKind::Ranking,
             KindSpec::Retrieval(_) => TaskKind::Retrieval,
             KindSpec::Generative(_) => TaskKind::Generative,
+            KindSpec::MultiTask(_) => TaskKind::MultiTask,
         }
     }
 }
@@ -80,6 +83,10 @@ pub struct TaskFile {
     /// when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generative: Option<GenerativeSpec>,
+    /// Multi-task tasks only: which labels are tasks, in which categories (defaults
+    /// when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multitask: Option<MultiTaskSettings>,
 }
 
 impl TryFrom<TaskFile> for TaskSpec {
@@ -92,10 +99,11 @@ impl TryFrom<TaskFile> for TaskSpec {
 
 impl From<TaskSpec> for TaskFile {
     fn from(t: TaskSpec) -> Self {
-        let (retrieval, generative) = match t.kind.clone() {
-            KindSpec::Ranking => (None, None),
-            KindSpec::Retrieval(r) => (r, None),
-            KindSpec::Generative(g) => (None, g),
+        let (retrieval, generative, multitask) = match t.kind.clone() {
+            KindSpec::Ranking => (None, None, None),
+            KindSpec::Retrieval(r) => (r, None, None),
+            KindSpec::Generative(g) => (None, g, None),
+            KindSpec::MultiTask(m) => (None, None, m),
         };
         TaskFile {
             name: t.name,
@@ -109,6 +117,7 @@ impl From<TaskSpec> for TaskFile {
             train: t.train,
             retrieval,
             generative,
+            multitask,
         }
     }
 }
@@ -138,12 +147,14 @@ impl TaskSpec {
                 format!("only {key} tasks take this key (this task is {this})"),
             ))
         };
-        let kind = match (f.kind, f.retrieval, f.generative) {
-            (_, Some(_), _) if f.kind != TaskKind::Retrieval => return foreign("retrieval"),
-            (_, _, Some(_)) if f.kind != TaskKind::Generative => return foreign("generative"),
-            (TaskKind::Ranking, _, _) => KindSpec::Ranking,
-            (TaskKind::Retrieval, r, _) => KindSpec::Retrieval(r),
-            (TaskKind::Generative, _, g) => KindSpec::Generative(g),
+        let kind = match (f.kind, f.retrieval, f.generative, f.multitask) {
+            (_, Some(_), _, _) if f.kind != TaskKind::Retrieval => return foreign("retrieval"),
+            (_, _, Some(_), _) if f.kind != TaskKind::Generative => return foreign("generative"),
+            (_, _, _, Some(_)) if f.kind != TaskKind::MultiTask => return foreign("multitask"),
+            (TaskKind::Ranking, ..) => KindSpec::Ranking,
+            (TaskKind::Retrieval, r, ..) => KindSpec::Retrieval(r),
+            (TaskKind::Generative, _, g, _) => KindSpec::Generative(g),
+            (TaskKind::MultiTask, .., m) => KindSpec::MultiTask(m),
         };
         Ok(TaskSpec {
             name: f.name,
@@ -172,6 +183,7 @@ impl TaskSpec {
             KindSpec::Ranking => self.check_ranking().map_err(|(k, m)| invalid(k, m))?,
             KindSpec::Retrieval(_) => self.check_retrieval().map_err(|(k, m)| invalid(k, m))?,
             KindSpec::Generative(_) => self.check_generative().map_err(|(k, m)| invalid(k, m))?,
+            KindSpec::MultiTask(_) => self.check_multitask().map_err(|(k, m)| invalid(k, m))?,
         }
         if self.models.is_empty() {
             return Err(invalid("models", "at least one model is needed".into()));
@@ -251,6 +263,16 @@ impl TaskSpec {
         }
     }
 
+    /// A multi-task task's resolved tasks and categories. Panics on a task of another
+    /// kind, or one whose checks failed (`TaskSpec::check` resolves it first).
+    pub fn task_layout(&self) -> TaskLayout {
+        let KindSpec::MultiTask(m) = &self.kind else {
+            panic!("a task layout asked of a {} task", self.kind.kind().key());
+        };
+        let labels = source_labels(&self.dataset).expect("a multi-task source has labels");
+        TaskLayout::resolve(m.as_ref(), &self.dataset, &labels).expect("checked at load")
+    }
+
     /// The generative settings as used: request files record the window they were
     /// grouped by, also when the task left it at its default.
     pub fn resolved_generative(&self) -> GenerativeSpec {
@@ -271,6 +293,22 @@ impl TaskSpec {
                 "train": self.train,
                 "retrieval": self.retrieval_spec(),
             }),
+            KindSpec::MultiTask(_) => {
+                let layout = self.task_layout();
+                let categories: BTreeMap<&str, Vec<&str>> = (0..layout.categories.len())
+                    .map(|c| {
+                        let members = (0..layout.tasks.len())
+                            .filter(|&t| layout.category_of[t] == c)
+                            .map(|t| layout.tasks[t].as_str())
+                            .collect();
+                        (layout.categories[c].as_str(), members)
+                    })
+                    .collect();
+                serde_json::json!({
+                    "train": self.train,
+                    "multitask": {"tasks": layout.tasks, "categories": categories},
+                })
+            }
             KindSpec::Generative(_) => serde_json::json!({
                 "train": self.train,
                 "generative": self.resolved_generative(),

@@ -232,3 +232,110 @@ fn a_section_of_another_kind_cannot_be_held_and_files_round_trip() {
         "{err}"
     );
 }
+
+/// A synth_mt task file with `f` applied to it.
+fn multitask_file(f: impl FnOnce(&mut serde_json::Value)) -> serde_json::Value {
+    let mut file = json!({
+        "name": "m", "kind": "multitask",
+        "dataset": {"source": "synth_mt"},
+        "split": {"kind": "temporal", "valid": 0.1, "test": 0.1},
+        "metrics": ["gauc:mean", "auc:follow"],
+        "models": {"mmoe": {}}
+    });
+    f(&mut file);
+    file
+}
+
+#[test]
+fn multitask_specs_resolve_their_tasks_and_reject_what_does_not_fit() {
+    let (_d, _p, spec) = load(multitask_file(|_| {}));
+    let spec = spec.unwrap();
+    let layout = spec.task_layout();
+    assert_eq!(layout.tasks.len(), 6);
+    assert_eq!(layout.categories, ["passive", "interactive"]);
+    let recorded = spec.recorded_train_config();
+    assert_eq!(
+        recorded["multitask"]["categories"]["passive"],
+        json!(["effective_view", "long_view"])
+    );
+    // Settings given: their own categories.
+    let (_d, _p, spec) = load(multitask_file(|f| {
+        f["multitask"] =
+            json!({"tasks": ["click", "follow"], "categories": {"a": ["click"], "b": ["follow"]}});
+    }));
+    let layout = spec.unwrap().task_layout();
+    assert_eq!(
+        (layout.tasks.len(), layout.category_of.clone()),
+        (2, vec![0, 1])
+    );
+    for (edit, key, expect) in [
+        (
+            json!({"metrics": ["gauc:share"]}),
+            "metrics",
+            "unknown task `share`",
+        ),
+        (
+            json!({"metrics": ["gauc"]}),
+            "metrics",
+            "multi-task metrics are `metric:task`",
+        ),
+        (
+            json!({"multitask": {"tasks": ["click", "share"]}, "metrics": ["auc:click"]}),
+            "multitask.tasks",
+            "`share` is not a label",
+        ),
+        (
+            json!({"multitask": {"tasks": ["click", "like"], "categories": {"a": ["click", "like"], "b": ["like"]}}, "metrics": ["auc:click"]}),
+            "multitask.categories",
+            "exactly one category",
+        ),
+        (
+            json!({"multitask": {"tasks": ["click"], "categories": {"a": ["click", "like"]}}, "metrics": ["auc:click"]}),
+            "multitask.categories",
+            "not a task",
+        ),
+        (
+            json!({"split": {"kind": "leave_one_out"}}),
+            "split",
+            "not leave_one_out",
+        ),
+        (
+            json!({"dataset": {"source": "synth_ctr", "label": "click"}}),
+            "dataset",
+            "synth_ctr",
+        ),
+        (
+            json!({"models": {"dnn": {}}}),
+            "models.dnn",
+            "a multitask task takes multitask models",
+        ),
+        (
+            json!({"retrieval": {}}),
+            "retrieval",
+            "this task is multitask",
+        ),
+    ] {
+        let file = multitask_file(|f| {
+            for (k, v) in edit.as_object().unwrap() {
+                f[k] = v.clone();
+            }
+        });
+        let (_d, path, spec) = load(file);
+        match spec {
+            Err(SpecError::Invalid {
+                path: p,
+                key: k,
+                msg,
+            }) => {
+                assert_eq!((p, k.as_str()), (path, key), "{msg}");
+                assert!(msg.contains(expect), "{key}: {msg}");
+            }
+            other => panic!("{edit}: {other:?}"),
+        }
+    }
+    // A multitask section on a ranking task.
+    let mut file = spec_with(json!({"dnn": {}}), json!({}));
+    file["multitask"] = json!({"tasks": ["click"]});
+    let (_d, _p, spec) = load(file);
+    assert!(matches!(spec, Err(SpecError::Invalid { key, .. }) if key == "multitask"));
+}

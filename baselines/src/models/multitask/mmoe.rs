@@ -47,6 +47,9 @@ impl Default for MmoeConfig {
     }
 }
 
+/// Expert outputs and gate weights, each `(n, ·)`.
+type ExpertsAndGates<D, T> = (Vec<Mat<D, T>>, Vec<Mat<D, T>>);
+
 pub struct Mmoe {
     pub emb: FieldEmbedding,
     pub experts: Vec<Mlp>,
@@ -81,13 +84,13 @@ impl Mmoe {
         }
     }
 
-    /// Every task's gate weights `(n, E)`, and the experts' outputs, for `x`.
+    /// The experts' outputs and every task's gate weights `(n, E)`, for `x`.
     fn experts_and_gates<D: Dev, T: Track<D>>(
         &self,
         store: &ParamStore<D>,
         x: Mat<D, T>,
         ctx: &mut Ctx<D>,
-    ) -> (Vec<Mat<D, T>>, Vec<Mat<D, T>>) {
+    ) -> ExpertsAndGates<D, T> {
         let gates = self
             .gates
             .iter()

@@ -66,6 +66,23 @@ impl Shock {
         p
     }
 
+    /// One draw of the shock `e`.
+    pub(crate) fn sample<R: Rng>(&self, rng: &mut R) -> f32 {
+        self.sd * rng.sample::<f32, _>(StandardNormal)
+    }
+
+    /// `E_e[f(e)]` by the quadrature (exactly `f(0)` without noise).
+    pub(crate) fn expect(&self, f: impl Fn(f32) -> f32) -> f32 {
+        if self.sd == 0.0 {
+            return f(0.0);
+        }
+        self.nodes
+            .iter()
+            .zip(&self.weights)
+            .map(|(&e, w)| w * f(e))
+            .sum()
+    }
+
     /// Draws the shock, then the labels given it.
     pub(crate) fn draw<R: Rng>(&self, z: [f32; 3], rng: &mut R) -> [bool; 3] {
         let e = self.sd * rng.sample::<f32, _>(StandardNormal);

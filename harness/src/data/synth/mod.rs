@@ -53,6 +53,7 @@ pub mod ctr;
 pub mod events;
 pub mod gen;
 pub mod labels;
+pub mod multitask;
 pub mod params;
 mod sampling;
 pub mod seq;
@@ -67,6 +68,7 @@ pub use ctr::{ctr_dataset, ctr_dataset_of, ctr_vocabularies, CTR_DENSE, CTR_SPAR
 pub use events::{Event, EventStream, Exposure};
 pub use gen::{synth_gen, GenWorld, SynthGen, SynthGenConfig};
 pub use labels::LABELS;
+pub use multitask::{mt_dataset_of, MT_CATEGORIES, MT_TASKS};
 pub use seq::{synth_seq, SeqWorld, SynthSeq, SynthSeqConfig};
 pub use world::World;
 
