@@ -6,12 +6,12 @@
 //! a toy task, and building without pair statistics is a BadConfig error.
 
 mod common;
-use common::{logloss, pair_stats};
+use common::{logloss, pair_stats_folds, slice, with_row_keys};
 
-use baselines::engine::{Ctx, OptimConfig, Optimizer, ParamStore};
+use baselines::engine::{Ctx, OptimConfig, Optimizer, ParamStore, SparseOptim};
 use baselines::models::ranking::pcf::GNN;
 use baselines::models::ranking::pcf_gnn::{pair_weight, weighted_sq_loss};
-use baselines::models::ranking::{PcfDnn, PcfDnnConfig};
+use baselines::models::ranking::{PairGraph, PcfDnn, PcfDnnConfig};
 use baselines::{gradient_norms, predict, pretrain_gradient_norms, train_step};
 use baselines::{pretrain_optimizer, pretrain_step, Model, PretrainData};
 use baselines::{registry, Batch, Cpu, FeatureSpec, ModelError, PairStats, Ranking};
@@ -50,11 +50,12 @@ fn toy_batch_at(n: usize, seed: u64, bias: f32) -> Batch {
         b.dense.push(rng.gen_range(-1.0..1.0));
         b.labels.push(if rng.gen::<f32>() < p { 1.0 } else { 0.0 });
     }
-    b
+    with_row_keys(b)
 }
 
+/// The toy batch's pair statistics with those of the default 2 folds' complements.
 fn stats(b: &Batch) -> PairStats {
-    pair_stats(b, (0, 1), ("user_id", "item_id"))
+    pair_stats_folds(b, (0, 1), ("user_id", "item_id"), 2)
 }
 
 fn spec(train: &Batch) -> FeatureSpec {
@@ -136,8 +137,9 @@ fn pretraining_fits_touches_the_gnn_only_and_unseen_pairs_get_a_prediction() {
     // Drop one pair and every pair of user 29 from the statistics: both are unseen.
     let st = s.pairs.as_mut().unwrap();
     let dropped = (st.pairs[0].a, st.pairs[0].b);
-    st.pairs.remove(0);
-    st.pairs.retain(|p| p.a != 29);
+    for list in std::iter::once(&mut st.pairs).chain(&mut st.out_of_fold) {
+        list.retain(|p| (p.a, p.b) != dropped && p.a != 29);
+    }
     let mut store = ParamStore::new(Cpu::default(), 0);
     let m = PcfDnn::new(&mut store, &s, &cfg());
     let before = store.named_values();
@@ -152,7 +154,7 @@ fn pretraining_fits_touches_the_gnn_only_and_unseen_pairs_get_a_prediction() {
     assert!(!stats.pairs.iter().any(|p| (p.a, p.b) == dropped));
     let nodes = m.frozen_nodes(&store, &mut Ctx::default());
     for (u, v) in [dropped, (29, 3)] {
-        let p = nodes.cross(u as usize, m.graph.node_b(v));
+        let p = nodes[0].cross(u as usize, m.graphs[0].node_b(v));
         assert!(p.is_finite(), "p_uv of unseen pair ({u}, {v}) = {p}");
     }
     // And the whole model scores a batch made of unseen pairs.
@@ -208,34 +210,37 @@ fn pretraining_fits_low_pair_rates_better_than_a_constant() {
     let mut store = ParamStore::new(Cpu::default(), 0);
     let m = PcfDnn::new(&mut store, &s, &cfg());
     let (_, last) = pretrain(&m, &mut store);
-    let g = &m.graph;
-    let mean_rate = g.rates.iter().sum::<f32>() / g.pairs() as f32;
-    assert!(mean_rate < 0.3, "a low-rate world: {mean_rate}");
-    let wsum: f32 = g.weights.iter().sum();
-    let c = g
-        .weights
-        .iter()
-        .zip(&g.rates)
-        .map(|(w, a)| w * a)
-        .sum::<f32>()
-        / wsum;
-    let constant = g
-        .weights
-        .iter()
-        .zip(&g.rates)
-        .map(|(w, a)| w * (c - a).powi(2))
-        .sum::<f32>()
-        / g.pairs() as f32;
+    let mean_rate = |g: &PairGraph| g.rates.iter().sum::<f32>() / g.pairs() as f32;
+    assert!(mean_rate(&m.graphs[0]) < 0.3, "a low-rate world");
+    // The best constant per graph: the weighted mean rate; the pre-training loss is the
+    // sum over the three GNNs (all rows, and each fold's complement).
+    let constant = |g: &PairGraph| {
+        let wsum: f32 = g.weights.iter().sum();
+        let c = g
+            .weights
+            .iter()
+            .zip(&g.rates)
+            .map(|(w, a)| w * a)
+            .sum::<f32>()
+            / wsum;
+        let sq = g
+            .weights
+            .iter()
+            .zip(&g.rates)
+            .map(|(w, a)| w * (c - a).powi(2));
+        sq.sum::<f32>() / g.pairs() as f32
+    };
+    assert_eq!(m.graphs.len(), 3);
+    let constant: f32 = m.graphs.iter().map(constant).sum();
     assert!(
         last < 0.8 * constant,
         "pre-training {last} vs the best constant {constant}"
     );
     // The feature follows the pairs' rates: rank correlation over the training pairs.
+    let g = &m.graphs[0];
+    let nodes = m.frozen_nodes(&store, &mut Ctx::default());
     let p: Vec<f32> = (0..g.pairs())
-        .map(|i| {
-            let nodes = m.frozen_nodes(&store, &mut Ctx::default());
-            nodes.cross(g.u[i], g.v[i])
-        })
+        .map(|i| nodes[0].cross(g.u[i], g.v[i]))
         .collect();
     let corr = spearman(&p, &g.rates);
     assert!(corr > 0.3, "p_uv vs the pair rates: Spearman {corr}");
@@ -275,7 +280,7 @@ fn gradients_split_between_training_and_pretraining_and_training_leaves_the_gnn(
             .collect()
     };
     let before = gnn(&store);
-    assert_eq!(before.len(), 3, "h0, w1, w2");
+    assert_eq!(before.len(), 9, "h0, w1, w2 of each of the three GNNs");
     let feature = m.cross_feature(&store, &train, &mut Ctx::default());
     let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
     for _ in 0..5 {
@@ -319,23 +324,40 @@ fn pretraining_flops_match_the_hand_formula() {
         c.gnn_dim as u64,
         c.gnn_layers as u64,
     );
-    let pairs = s.pairs.as_ref().unwrap().pairs.len() as u64;
+    // Three GNNs (all rows, and the complement of each of 2 folds), each on its pairs.
+    let st = s.pairs.as_ref().unwrap();
+    let pair_counts: Vec<u64> = std::iter::once(&st.pairs)
+        .chain(&st.out_of_fold)
+        .map(|p| p.len() as u64)
+        .collect();
+    assert_eq!(pair_counts.len(), 3);
     // forward, backward per kind, as `engine::flops` prices each op.
     // Each round: gather, weigh and sum the neighbours, concatenate, matmul, ReLU.
     let round_fwd = n * f * d * 3 + n * 2 * d + 2 * n * 2 * d * d + n * d;
     let round_bwd = n * f * d + 2 * n * f * d + n * f * d + n * 2 * d + 4 * n * 2 * d * d + n * d;
     // Both ends gathered, their product summed; the loss: difference, square and
     // weight (elementwise) and the mean (reduce).
-    let pair_fwd = 2 * pairs * d + pairs * d * 2 + 3 * pairs + pairs;
-    let pair_bwd = 2 * pairs * d + 2 * pairs * d + pairs * d + 2 * 3 * pairs + pairs;
-    assert_eq!(flops.forward_total(), k * round_fwd + pair_fwd);
-    assert_eq!(flops.backward_total(), k * round_bwd + pair_bwd);
+    let pair_fwd = |m: u64| 2 * m * d + m * d * 2 + 3 * m + m;
+    let pair_bwd = |m: u64| 2 * m * d + 2 * m * d + m * d + 2 * 3 * m + m;
+    // The three losses summed: two scalar adds (1 forward, 2 backward each).
+    let fwd: u64 = pair_counts
+        .iter()
+        .map(|&m| k * round_fwd + pair_fwd(m))
+        .sum::<u64>()
+        + 2;
+    let bwd: u64 = pair_counts
+        .iter()
+        .map(|&m| k * round_bwd + pair_bwd(m))
+        .sum::<u64>()
+        + 4;
+    assert_eq!(flops.forward_total(), fwd);
+    assert_eq!(flops.backward_total(), bwd);
     let gnn_values = n * d + k * 2 * d * d;
     // Adam prices 14 FLOPs per value (`engine::flops::ADAM_PER_VALUE`).
     assert_eq!(
         flops.optimizer_total(),
-        14 * gnn_values,
-        "Adam on the GNN only"
+        14 * 3 * gnn_values,
+        "Adam on the GNNs only"
     );
 }
 
@@ -353,18 +375,16 @@ fn learns_the_toy_task_better_than_the_constant() {
     )
     .unwrap();
     pretrain(model.as_ref(), &mut store);
-    let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
+    let optim = OptimConfig {
+        lr: 0.01,
+        weight_decay: 0.0,
+        sparse: SparseOptim::adam(0.01),
+    };
+    let mut opt = Optimizer::new(&optim, &mut store);
     for _ in 0..10 {
         for lo in (0..train.size).step_by(100) {
-            let chunk = Batch {
-                size: 100,
-                n_sparse: 2,
-                n_dense: 1,
-                sparse: train.sparse[lo * 2..(lo + 100) * 2].to_vec(),
-                dense: train.dense[lo..lo + 100].to_vec(),
-                labels: train.labels[lo..lo + 100].to_vec(),
-                columns: Vec::new(),
-            };
+            // Training chunks keep the rows' keys: each row reads its out-of-fold GNN.
+            let chunk = slice(&train, lo, lo + 100);
             train_step(model.as_ref(), &mut store, &mut opt, &chunk);
         }
     }
@@ -416,4 +436,50 @@ fn building_without_pair_stats_is_a_bad_config() {
             .pair,
         None
     );
+}
+
+/// Training rows read the GNN pre-trained without their fold (by their row keys);
+/// evaluation reads the GNN of every training row; each out-of-fold GNN's graph holds
+/// no statistic of its own fold's rows.
+#[test]
+fn training_rows_read_their_out_of_fold_gnn() {
+    use baselines::kinds::ranking::{fold_of, ROW_KEY};
+    let train = toy_batch(400, 12);
+    let s = spec(&train);
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    let m = PcfDnn::new(&mut store, &s, &cfg());
+    pretrain(&m, &mut store);
+    let nodes = m.frozen_nodes(&store, &mut Ctx::default());
+    let keys = train.column(ROW_KEY).unwrap();
+    let train_f = m.cross_feature(&store, &train, &mut Ctx::training());
+    let eval_f = m.cross_feature(&store, &train, &mut Ctx::default());
+    for r in 0..train.size {
+        let (u, v) = (train.sparse[2 * r] as usize, train.sparse[2 * r + 1]);
+        let g = 1 + fold_of(keys[r], 2);
+        assert_eq!(train_f[r], nodes[g].cross(u, m.graphs[g].node_b(v)));
+        assert_eq!(eval_f[r], nodes[0].cross(u, m.graphs[0].node_b(v)));
+    }
+    assert_ne!(train_f, eval_f);
+    // A pair whose rows all lie in fold k is absent from fold k's complement.
+    let st = s.pairs.as_ref().unwrap();
+    for (k, outside) in st.out_of_fold.iter().enumerate() {
+        for p in &st.pairs {
+            let rows: Vec<usize> = (0..train.size)
+                .filter(|&r| (train.sparse[2 * r], train.sparse[2 * r + 1]) == (p.a, p.b))
+                .collect();
+            let out = rows.iter().filter(|&&r| fold_of(keys[r], 2) != k).count() as u32;
+            let got = outside
+                .iter()
+                .find(|q| (q.a, q.b) == (p.a, p.b))
+                .map_or(0, |q| q.count);
+            assert_eq!(got, out, "pair ({}, {}) outside fold {k}", p.a, p.b);
+        }
+    }
+    // Without row keys a training forward refuses to guess.
+    let mut keyless = train.clone();
+    keyless.columns.clear();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        m.cross_feature(&store, &keyless, &mut Ctx::training())
+    }));
+    assert!(caught.is_err());
 }

@@ -17,7 +17,7 @@ use baselines::{
 use common::gen::TasteWorld;
 use common::multitask::{mt_batch, mt_spec};
 use common::seq::{markov_batch, MarkovWorld};
-use common::{pair_stats, toy_batch, toy_spec};
+use common::{pair_stats_folds, toy_batch, toy_spec};
 
 /// Builds `name` of kind `K` with its defaults, runs one training step and one
 /// evaluation pass; returns the model and the evaluation output's length.
@@ -73,7 +73,8 @@ fn ranking_spec(name: &str) -> FeatureSpec {
     }
     if let Some((a, b)) = &inputs.pair {
         assert_eq!((a.as_str(), b.as_str()), ("user_id", "item_id"), "{name}");
-        spec.pairs = Some(pair_stats(&batch, (0, 1), ("user_id", "item_id")));
+        let names = ("user_id", "item_id");
+        spec.pairs = Some(pair_stats_folds(&batch, (0, 1), names, inputs.pair_folds));
     }
     spec
 }

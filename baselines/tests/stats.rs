@@ -43,6 +43,7 @@ fn table_features_follow_the_smoothing_formula_with_leave_one_out() {
     let stats = PairStats {
         fields: ("user".into(), "item".into()),
         pairs: vec![st(0, 1, 4, 3), st(2, 0, 1, 1)],
+        out_of_fold: Vec::new(),
     };
     let t = PairTable::new(&stats, 10.0);
     // prior = 4 / 5 positives over all pairs' rows.
@@ -71,6 +72,7 @@ fn empty_table_is_the_dnn_with_a_shifted_first_layer_bias() {
     s.pairs = Some(PairStats {
         fields: ("user".into(), "item".into()),
         pairs: vec![],
+        out_of_fold: Vec::new(),
     });
     let dev = Cpu::default();
     let mut store = ParamStore::new(dev.clone(), 7);

@@ -46,21 +46,21 @@ fn spec(train: &Batch) -> FeatureSpec {
         pairs: Some(PairStats {
             fields: ("f0".into(), "f1".into()),
             pairs,
+            out_of_fold: Vec::new(),
         }),
     }
 }
 
-/// Defaults, except the field pair of the models that cross two fields.
+/// Defaults, except the field pair of the models that cross two fields, and no
+/// out-of-fold statistics (PCF-GNN: `folds: 0`; a training step then reads one GNN's
+/// table instead of a fold's, the same dot product per row).
 fn config(name: &str) -> serde_json::Value {
     let pair = serde_json::json!({"fields": ["f0", "f1"]});
-    if registry::side_inputs::<Ranking>(name, &pair)
-        .unwrap()
-        .pair
-        .is_some()
-    {
-        pair
-    } else {
-        serde_json::Value::Null
+    let inputs = registry::side_inputs::<Ranking>(name, &pair).unwrap();
+    match (inputs.pair, inputs.pair_folds) {
+        (None, _) => serde_json::Value::Null,
+        (Some(_), 0) => pair,
+        (Some(_), _) => serde_json::json!({"fields": ["f0", "f1"], "folds": 0}),
     }
 }
 

@@ -57,6 +57,30 @@ pub struct RankingInputs {
     /// Co-occurrence statistics of this pair of sparse fields ([`FeatureSpec::pairs`]):
     /// PCF-GNN, the statistics table.
     pub pair: Option<(String, String)>,
+    /// With `pair`: also the statistics of each of this many folds' complements
+    /// ([`PairStats::out_of_fold`]), so a training row's cross feature can come from
+    /// statistics without its own label (0 = none).
+    pub pair_folds: usize,
+}
+
+/// The name of the training batches' column holding each row's fold key
+/// ([`row_key`]); evaluation batches do not have it.
+pub const ROW_KEY: &str = "row_key";
+
+/// A stable pseudo-random key of dataset row `row` (splitmix64, top 24 bits, exact in
+/// an f32): the harness puts it in every training batch ([`ROW_KEY`]) and assigns
+/// out-of-fold statistics by it ([`fold_of`]).
+pub fn row_key(row: usize) -> f32 {
+    let mut z = (row as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 40) as f32
+}
+
+/// The fold (of `folds`) of a row with key `key`.
+pub fn fold_of(key: f32, folds: usize) -> usize {
+    key as usize % folds
 }
 
 /// The host batch's primary labels as a device tensor.
@@ -92,6 +116,11 @@ pub struct PairStats {
     pub fields: (String, String),
     /// Sorted by `(a, b)`, each pair once, `count >= 1`.
     pub pairs: Vec<PairStat>,
+    /// When asked for (`RankingInputs::pair_folds` = K): entry k holds the statistics
+    /// of the training rows outside fold k (`fold_of(row_key(row), K) != k`), sorted
+    /// as `pairs`; a row of fold k may read them without seeing its own label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub out_of_fold: Vec<Vec<PairStat>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -181,6 +181,7 @@ impl EmbeddingStrategy {
         RankingInputs {
             frequencies: *self == EmbeddingStrategy::Mde,
             pair: None,
+            pair_folds: 0,
         }
     }
 

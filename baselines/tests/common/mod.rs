@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use baselines::kinds::ranking::{fold_of, row_key, ROW_KEY};
 use baselines::{Batch, FeatureSpec, PairStat, PairStats};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -73,6 +74,14 @@ pub fn toy_batch_with(n: usize, seed: u64, users_drawn: Users) -> Batch {
         b.dense.extend([d0, rng.gen_range(-1.0..1.0)]);
         b.labels.push(if rng.gen::<f32>() < p { 1.0 } else { 0.0 });
     }
+    with_row_keys(b)
+}
+
+/// `b` with the training batches' row keys (`ROW_KEY`), rows numbered from 0.
+pub fn with_row_keys(mut b: Batch) -> Batch {
+    b.columns.retain(|(n, _)| n != ROW_KEY);
+    b.columns
+        .push((ROW_KEY.to_string(), (0..b.size).map(row_key).collect()));
     b
 }
 
@@ -85,7 +94,11 @@ pub fn slice(b: &Batch, lo: usize, hi: usize) -> Batch {
         sparse: b.sparse[lo * b.n_sparse..hi * b.n_sparse].to_vec(),
         dense: b.dense[lo * b.n_dense..hi * b.n_dense].to_vec(),
         labels: b.labels[lo..hi].to_vec(),
-        columns: Vec::new(),
+        columns: b
+            .columns
+            .iter()
+            .map(|(n, v)| (n.clone(), v[lo..hi].to_vec()))
+            .collect(),
     }
 }
 
@@ -105,8 +118,38 @@ pub fn logloss(logits: &[f32], labels: &[f32]) -> f64 {
 /// Co-occurrence statistics of sparse columns `cols` of `b` (what the harness computes
 /// from the training rows), named `names`.
 pub fn pair_stats(b: &Batch, cols: (usize, usize), names: (&str, &str)) -> PairStats {
+    pair_stats_of(b, cols, names, &(0..b.size).collect::<Vec<_>>())
+}
+
+/// [`pair_stats`] with the out-of-fold statistics of `folds` folds, by the batch's row
+/// keys (as the harness assigns its training rows).
+pub fn pair_stats_folds(
+    b: &Batch,
+    cols: (usize, usize),
+    names: (&str, &str),
+    folds: usize,
+) -> PairStats {
+    let keys = b.column(ROW_KEY).expect("a batch with row keys");
+    let mut stats = pair_stats(b, cols, names);
+    stats.out_of_fold = (0..folds)
+        .map(|k| {
+            let outside: Vec<usize> = (0..b.size)
+                .filter(|&r| fold_of(keys[r], folds) != k)
+                .collect();
+            pair_stats_of(b, cols, names, &outside).pairs
+        })
+        .collect();
+    stats
+}
+
+fn pair_stats_of(
+    b: &Batch,
+    cols: (usize, usize),
+    names: (&str, &str),
+    rows: &[usize],
+) -> PairStats {
     let mut map = BTreeMap::<(u32, u32), (u32, u32)>::new();
-    for r in 0..b.size {
+    for &r in rows {
         let row = b.sparse_row(r);
         let e = map.entry((row[cols.0], row[cols.1])).or_default();
         e.0 += 1;
@@ -123,6 +166,7 @@ pub fn pair_stats(b: &Batch, cols: (usize, usize), names: (&str, &str)) -> PairS
                 positives,
             })
             .collect(),
+        out_of_fold: Vec::new(),
     }
 }
 

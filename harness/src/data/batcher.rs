@@ -1,6 +1,7 @@
 //! Turns dataset rows into model batches: the task's sparse and dense columns and one
 //! label, row-major, in a seeded shuffled order for training.
 
+use baselines::kinds::ranking::{fold_of, row_key, ROW_KEY};
 use baselines::{Batch, FeatureSpec, PairStat, PairStats, RankingInputs};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -41,7 +42,35 @@ pub fn feature_spec_for(
     if !inputs.frequencies {
         spec.frequencies = None;
     }
+    if let Some(stats) = spec.pairs.as_mut().filter(|_| inputs.pair_folds > 0) {
+        let k = inputs.pair_folds;
+        stats.out_of_fold = (0..k)
+            .map(|fold| {
+                let outside: Vec<usize> = train_rows
+                    .iter()
+                    .copied()
+                    .filter(|&r| fold_of(row_key(r), k) != fold)
+                    .collect();
+                let pair = (stats.fields.0.clone(), stats.fields.1.clone());
+                feature_spec_with_counts(ds, &outside, label, Some(&pair))
+                    .pairs
+                    .map(|p| p.pairs)
+                    .unwrap_or_default()
+            })
+            .collect();
+    }
     spec
+}
+
+/// A training batch: [`make_batch`] plus each row's fold key ([`ROW_KEY`]), which
+/// models with out-of-fold statistics read.
+pub fn make_train_batch(ds: &Dataset, rows: &[usize], label: usize) -> Batch {
+    let mut b = make_batch(ds, rows, label);
+    b.columns.push((
+        ROW_KEY.to_string(),
+        rows.iter().map(|&r| row_key(r)).collect(),
+    ));
+    b
 }
 
 pub fn feature_spec_with_counts(
@@ -84,6 +113,7 @@ pub fn feature_spec_with_counts(
                     positives,
                 })
                 .collect(),
+            out_of_fold: Vec::new(),
         })
     });
     FeatureSpec {
@@ -216,6 +246,38 @@ mod tests {
             feature_spec_with_counts(&ds, &train, 0, Some(&unknown)).pairs,
             None
         );
+    }
+
+    #[test]
+    fn out_of_fold_stats_leave_out_each_folds_rows() {
+        let ds = dataset();
+        let train = [0, 1, 2, 3];
+        let inputs = RankingInputs {
+            pair: Some(("user".to_string(), "item".to_string())),
+            pair_folds: 2,
+            ..Default::default()
+        };
+        let spec = feature_spec_for(&ds, &train, 0, &inputs);
+        let stats = spec.pairs.unwrap();
+        assert_eq!(stats.out_of_fold.len(), 2);
+        for (k, outside) in stats.out_of_fold.iter().enumerate() {
+            let rows: Vec<usize> = train
+                .iter()
+                .copied()
+                .filter(|&r| fold_of(row_key(r), 2) != k)
+                .collect();
+            let pair = ("user".to_string(), "item".to_string());
+            let want = feature_spec_with_counts(&ds, &rows, 0, Some(&pair))
+                .pairs
+                .unwrap();
+            assert_eq!(outside, &want.pairs, "fold {k}");
+        }
+        // Both folds are non-empty on these rows, so the complements differ from all.
+        assert!(stats.out_of_fold.iter().all(|o| o != &stats.pairs));
+        // Training batches carry the rows' keys; evaluation batches do not.
+        let b = make_train_batch(&ds, &[2, 0], 0);
+        assert_eq!(b.column(ROW_KEY).unwrap(), &[row_key(2), row_key(0)]);
+        assert!(make_batch(&ds, &[2, 0], 0).column(ROW_KEY).is_none());
     }
 
     /// `stats_dnn` through the harness path: the pair its config names, statistics from

@@ -153,6 +153,7 @@ impl Registered<Ranking> for AmtlDnn {
         RankingInputs {
             frequencies: true,
             pair: None,
+            pair_folds: 0,
         }
     }
 

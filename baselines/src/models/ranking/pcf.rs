@@ -15,7 +15,15 @@
 //!    `mean_uv w_uv (p_uv - a_uv)^2`, `w_uv = log(1 + c_uv)`, updating the GNN
 //!    (`pcf_dnn.gnn.*`) only. It reads the training statistics, no row's label beyond
 //!    them.
-//! 5. Downstream: the GNN is frozen (`frozen_in_training`); `h^K` is computed once from
+//! 5. Out of fold (`folds`, default 2): a training row's `p_uv` must not come from a
+//!    GNN fitted to statistics that include its own label (a pair seen once would hand
+//!    the row its label). Besides the GNN on every training row (GNN 0, which serves
+//!    evaluation), one GNN per fold k is pre-trained on the statistics of the training
+//!    rows outside fold k ([`crate::PairStats::out_of_fold`], folds by
+//!    `kinds::ranking::row_key`), and a training row of fold k reads GNN 1 + k. This is
+//!    target encoding's K-fold scheme; the paper builds its graph from a log the CTR
+//!    model's rows are not part of, which a task with one training window cannot.
+//! 6. Downstream: the GNNs are frozen (`frozen_in_training`); `h^K` is computed once from
 //!    the frozen parameters (`prepare_frozen`) and kept as a host table. Every example
 //!    gets `p_uv`, the predicted rate of its pair, as an extra dense feature:
 //!    `logit = MLP([e_1 | ... | e_F | x_dense | p_uv])`. Pairs absent from the
@@ -30,7 +38,7 @@ use serde::Deserialize;
 use super::pcf_gnn::{FrozenNodes, Gnn, PairGraph};
 use crate::contract::{Forward, Loss, PretrainData, Pretraining};
 use crate::engine::{Col, Ctx, Dev, Init, ParamStore, Track};
-use crate::kinds::ranking::{needs_sparse, Ranking, RankingInputs};
+use crate::kinds::ranking::{fold_of, needs_sparse, Ranking, RankingInputs, ROW_KEY};
 use crate::layers::{FieldEmbedding, Mlp};
 use crate::models::defaults::ctr::{default_dim, default_fields, default_hidden};
 use crate::registry::{ModelInfo, Registered};
@@ -60,6 +68,14 @@ pub struct PcfDnnConfig {
     pub pretrain_epochs: usize,
     #[serde(default = "default_pretrain_lr")]
     pub pretrain_lr: f32,
+    /// Out-of-fold GNNs for the training rows (0 = the one GNN for every row, which
+    /// hands a training row its own label through its pair's rate).
+    #[serde(default = "default_folds")]
+    pub folds: usize,
+}
+
+fn default_folds() -> usize {
+    2
 }
 
 fn default_gnn_dim() -> usize {
@@ -89,6 +105,7 @@ impl Default for PcfDnnConfig {
             fanout: default_fanout(),
             pretrain_epochs: default_epochs(),
             pretrain_lr: default_pretrain_lr(),
+            folds: default_folds(),
         }
     }
 }
@@ -116,9 +133,18 @@ impl PcfDnnConfig {
         self.field_indices(spec).map(|_| ())
     }
 
-    /// The pair statistics, checked against the config and the vocabularies.
+    /// The pair statistics, checked against the config and the vocabularies, with the
+    /// out-of-fold statistics the config asks for.
     pub fn require_pairs<'a>(&self, spec: &'a FeatureSpec) -> Result<&'a PairStats, String> {
-        spec.require_pairs(&self.fields)
+        let stats = spec.require_pairs(&self.fields)?;
+        if stats.out_of_fold.len() != self.folds {
+            return Err(format!(
+                "needs the out-of-fold pair statistics of {} folds (PairStats::out_of_fold), got {}",
+                self.folds,
+                stats.out_of_fold.len()
+            ));
+        }
+        Ok(stats)
     }
 }
 
@@ -126,18 +152,22 @@ impl PcfDnnConfig {
 pub struct PcfDnn {
     emb: FieldEmbedding,
     mlp: Mlp,
-    pub gnn: Gnn,
-    pub graph: PairGraph,
+    /// GNN 0 is pre-trained on every training row's pair statistics and serves
+    /// evaluation; GNN 1 + k on the rows outside fold k, and serves training rows of
+    /// fold k.
+    pub gnns: Vec<Gnn>,
+    pub graphs: Vec<PairGraph>,
     /// Indices of the two graph fields in the spec.
     fields: (usize, usize),
+    folds: usize,
     pretrain_epochs: usize,
     pretrain_lr: f32,
-    /// `h^K` of the current GNN parameters; cleared by every pre-training step, refilled
-    /// by `prepare_frozen` (or the first forward after it was cleared).
-    frozen: RwLock<Option<Arc<FrozenNodes>>>,
+    /// `h^K` of each GNN's current parameters; cleared by every pre-training step,
+    /// refilled by `prepare_frozen` (or the first forward after it was cleared).
+    frozen: RwLock<Option<Vec<Arc<FrozenNodes>>>>,
 }
 
-/// The GNN's parameters, under `pcf_dnn.gnn`: updated by pre-training only.
+/// The GNNs' parameters, under `pcf_dnn.gnn`: updated by pre-training only.
 pub const GNN: &str = "pcf_dnn.gnn";
 
 impl PcfDnn {
@@ -146,7 +176,10 @@ impl PcfDnn {
         let stats = cfg.require_pairs(spec).expect("pcf_dnn: pair statistics");
         let fields = cfg.field_indices(spec).expect("pcf_dnn: fields");
         let (vocab_a, vocab_b) = (spec.sparse[fields.0].1, spec.sparse[fields.1].1);
-        let graph = PairGraph::new(stats, vocab_a, vocab_b, cfg.fanout);
+        let graphs: Vec<PairGraph> = std::iter::once(&stats.pairs)
+            .chain(&stats.out_of_fold)
+            .map(|pairs| PairGraph::new(pairs, vocab_a, vocab_b, cfg.fanout))
+            .collect();
         let mut s = store.scope("pcf_dnn");
         let emb = FieldEmbedding::new(
             &mut s.pp("embedding"),
@@ -156,42 +189,66 @@ impl PcfDnn {
         );
         let width = spec.n_sparse() * cfg.embedding_dim + spec.n_dense() + 1;
         let mlp = Mlp::new(&mut s.pp("mlp"), width, &cfg.hidden, Some(1));
-        let gnn = Gnn::new(&mut s.pp("gnn"), graph.nodes, cfg.gnn_dim, cfg.gnn_layers);
+        let gnns = (0..graphs.len())
+            .map(|g| {
+                let name = if g == 0 {
+                    "all".to_string()
+                } else {
+                    format!("fold{}", g - 1)
+                };
+                let mut scope = s.pp("gnn");
+                Gnn::new(
+                    &mut scope.pp(name),
+                    graphs[g].nodes,
+                    cfg.gnn_dim,
+                    cfg.gnn_layers,
+                )
+            })
+            .collect();
         PcfDnn {
             emb,
             mlp,
-            gnn,
-            graph,
+            gnns,
+            graphs,
             fields,
+            folds: cfg.folds,
             pretrain_epochs: cfg.pretrain_epochs,
             pretrain_lr: cfg.pretrain_lr,
             frozen: RwLock::new(None),
         }
     }
 
-    /// `h^K` of the current GNN parameters: the cached table, or computed now (without
-    /// a tape; its FLOPs counted as forward work in `ctx`) and cached.
+    /// `h^K` of every GNN's current parameters: the cached tables, or computed now
+    /// (without a tape; their FLOPs counted as forward work in `ctx`) and cached.
     pub fn frozen_nodes<D: Dev>(
         &self,
         store: &ParamStore<D>,
         ctx: &mut Ctx<D>,
-    ) -> Arc<FrozenNodes> {
+    ) -> Vec<Arc<FrozenNodes>> {
         if let Some(nodes) = self.frozen.read().expect("pcf cache").as_ref() {
             return nodes.clone();
         }
         let training = ctx.is_training();
         ctx.set_training(false);
-        let h = self.gnn.propagate::<D, NoneTape>(store, &self.graph, ctx);
+        let nodes: Vec<Arc<FrozenNodes>> = self
+            .gnns
+            .iter()
+            .zip(&self.graphs)
+            .map(|(gnn, graph)| {
+                let h = gnn.propagate::<D, NoneTape>(store, graph, ctx);
+                Arc::new(FrozenNodes {
+                    h: h.as_vec(),
+                    dim: gnn.dim,
+                })
+            })
+            .collect();
         ctx.set_training(training);
-        let nodes = Arc::new(FrozenNodes {
-            h: h.as_vec(),
-            dim: self.gnn.dim,
-        });
         *self.frozen.write().expect("pcf cache") = Some(nodes.clone());
         nodes
     }
 
-    /// `p_uv` of every example of the batch.
+    /// `p_uv` of every example of the batch: in training, from the GNN that did not
+    /// see the row's fold (by the batch's row keys); otherwise from GNN 0.
     pub fn cross_feature<D: Dev>(
         &self,
         store: &ParamStore<D>,
@@ -199,11 +256,17 @@ impl PcfDnn {
         ctx: &mut Ctx<D>,
     ) -> Vec<f32> {
         let nodes = self.frozen_nodes(store, ctx);
+        let keys = (ctx.is_training() && self.folds > 0).then(|| {
+            batch.column(ROW_KEY).unwrap_or_else(|| {
+                panic!("pcf_dnn trains out of fold: a training batch needs the `{ROW_KEY}` column")
+            })
+        });
         (0..batch.size)
             .map(|r| {
+                let g = keys.map_or(0, |k| 1 + fold_of(k[r], self.folds));
                 let row = batch.sparse_row(r);
                 let u = row[self.fields.0] as usize;
-                nodes.cross(u, self.graph.node_b(row[self.fields.1]))
+                nodes[g].cross(u, self.graphs[g].node_b(row[self.fields.1]))
             })
             .collect()
     }
@@ -221,7 +284,7 @@ impl<D: Dev> Forward<Ranking, D> for PcfDnn {
         // The frozen CrossNet on the host: a dot product of width gnn_dim per example,
         // no backward (counted as forward-only work below).
         let pcf = self.cross_feature(store, batch, ctx);
-        let g = self.gnn.dim;
+        let g = self.gnns[0].dim;
         let mut host = Vec::with_capacity(batch.size * (batch.n_dense + 1));
         for (r, &p) in pcf.iter().enumerate() {
             host.extend_from_slice(&batch.dense[r * batch.n_dense..(r + 1) * batch.n_dense]);
@@ -240,16 +303,28 @@ impl<D: Dev> Forward<Ranking, D> for PcfDnn {
         self.mlp.forward(store, x, ctx).reshape_like(&(batch.size,))
     }
 
-    /// The GNN's weighted loss over the training pairs; the batch is not read.
+    /// The sum of every GNN's weighted loss over its pairs (the GNNs are independent,
+    /// so one step pre-trains each); the batch is not read.
     fn pretrain_loss<T: Track<D>>(
         &self,
         store: &ParamStore<D>,
         _batch: &Batch,
         ctx: &mut Ctx<D>,
     ) -> Option<Loss<D, T>> {
-        // The GNN is about to change: the cached h^K no longer holds.
+        // The GNNs are about to change: the cached h^K no longer hold.
         *self.frozen.write().expect("pcf cache") = None;
-        Some(self.gnn.pretrain_loss(store, &self.graph, ctx))
+        let mut total: Option<Loss<D, T>> = None;
+        for (gnn, graph) in self.gnns.iter().zip(&self.graphs) {
+            let loss = gnn.pretrain_loss::<D, T>(store, graph, ctx);
+            total = Some(match total {
+                None => loss,
+                Some(acc) => {
+                    ctx.flops.elementwise(1);
+                    acc + loss
+                }
+            });
+        }
+        total
     }
 
     /// Full-batch on the model's own pair graph, the GNN only, at `pretrain_lr`.
@@ -269,7 +344,7 @@ impl<D: Dev> Forward<Ranking, D> for PcfDnn {
     /// A server keeps the frozen `h^K` table ((vocab_a + vocab_b) x gnn_dim f32), not
     /// the GNN that computed it.
     fn extra_serving_bytes(&self) -> usize {
-        self.graph.nodes * self.gnn.dim * std::mem::size_of::<f32>()
+        self.graphs[0].nodes * self.gnns[0].dim * std::mem::size_of::<f32>()
     }
 
     fn training_only(&self) -> &[&'static str] {
@@ -289,7 +364,7 @@ impl Registered<Ranking> for PcfDnn {
         kind: "ranking",
         paper: "Li et al., Explicit Semantic Cross Feature Learning via Pre-trained Graph Neural Networks for CTR Prediction (PCF-GNN), SIGIR 2021, arXiv 2105.07752, Sec. 3 (graph construction, message passing, CrossNet, weighted pretraining, frozen downstream use)",
         summary: "DNN with one pre-trained cross feature: a bipartite graph over the ids of two fields (config `fields`, default user_id x item_id) with edges from training co-occurrences (count c_uv, positive rate a_uv); K rounds of h^k = ReLU(W^k [h^{k-1} || mean of <= fanout neighbours]); CrossNet p_uv = dot(h_u^K, h_v^K); pre-trained before training (the harness's pre-training hook: full-batch steps of the engine's Adam, GNN parameters only) on mean w_uv (p_uv - a_uv)^2, w_uv = log(1 + c_uv), so p_uv regresses the pair's rate; then frozen, and p_uv enters the MLP as an extra dense feature (unseen pairs included). Serving bytes count the frozen h^K table ((vocab_a + vocab_b) x gnn_dim f32) a server keeps instead of the GNN's parameters.",
-        simplifications: "One field pair (one relation) instead of many field pairs and a heterogeneous graph; mean aggregation with one shared W^k for both node types, no bias; deterministic top-count neighbour cap instead of sampling; dot-product CrossNet only; full-batch pre-training for a fixed number of steps (config `pretrain_epochs`, default 100, `pretrain_lr` 0.01), no early stopping on the pre-training loss; the pretrained h^K is not reused as the downstream embedding (the DNN keeps its own field embeddings), only p_uv is; the exact weight form is the spec's guess log(1 + c); statistics from the training split only; no batch norm or dropout.",
+        simplifications: "One field pair (one relation) instead of many field pairs and a heterogeneous graph; mean aggregation with one shared W^k for both node types, no bias; deterministic top-count neighbour cap instead of sampling; dot-product CrossNet only; full-batch pre-training for a fixed number of steps (config `pretrain_epochs`, default 100, `pretrain_lr` 0.01), no early stopping on the pre-training loss; the pretrained h^K is not reused as the downstream embedding (the DNN keeps its own field embeddings), only p_uv is; the exact weight form is the spec's guess log(1 + c); statistics from the training split only, with K out-of-fold GNNs (config `folds`, default 2; 0 = one GNN, leaking each training row's label through its pair's rate) serving the training rows, so pre-training costs K + 1 GNNs; no batch norm or dropout.",
     };
 
     fn check(cfg: &PcfDnnConfig, spec: &FeatureSpec) -> Result<(), String> {
@@ -301,6 +376,7 @@ impl Registered<Ranking> for PcfDnn {
         RankingInputs {
             frequencies: false,
             pair: Some((cfg.fields[0].clone(), cfg.fields[1].clone())),
+            pair_folds: cfg.folds,
         }
     }
 

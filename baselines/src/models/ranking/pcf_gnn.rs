@@ -17,7 +17,7 @@ use dfdx::prelude::*;
 
 use crate::contract::Loss;
 use crate::engine::{Ctx, Dev, Init, Mat, MatId, ParamStore, Scope, Track};
-use crate::PairStats;
+use crate::PairStat;
 
 /// `mean_i w_i (p_i - a_i)^2` over the pairs, with `p` the CrossNet outputs, `a` the
 /// pair positive rates and `w` the weights. With all `w = 1` it is the plain MSE of
@@ -55,11 +55,11 @@ pub struct PairGraph {
 }
 
 impl PairGraph {
-    pub fn new(stats: &PairStats, vocab_a: u32, vocab_b: u32, fanout: usize) -> Self {
+    pub fn new(pairs: &[PairStat], vocab_a: u32, vocab_b: u32, fanout: usize) -> Self {
         let nodes = (vocab_a + vocab_b) as usize;
         let node_b = |b: u32| (vocab_a + b) as usize;
         let mut adj: Vec<Vec<(u32, usize)>> = vec![Vec::new(); nodes];
-        for p in &stats.pairs {
+        for p in pairs {
             adj[p.a as usize].push((p.count, node_b(p.b)));
             adj[node_b(p.b)].push((p.count, p.a as usize));
         }
@@ -79,10 +79,10 @@ impl PairGraph {
             fanout,
             neighbours,
             mean_weights,
-            u: stats.pairs.iter().map(|p| p.a as usize).collect(),
-            v: stats.pairs.iter().map(|p| node_b(p.b)).collect(),
-            rates: stats.pairs.iter().map(|p| p.rate()).collect(),
-            weights: stats.pairs.iter().map(|p| pair_weight(p.count)).collect(),
+            u: pairs.iter().map(|p| p.a as usize).collect(),
+            v: pairs.iter().map(|p| node_b(p.b)).collect(),
+            rates: pairs.iter().map(|p| p.rate()).collect(),
+            weights: pairs.iter().map(|p| pair_weight(p.count)).collect(),
         }
     }
 

@@ -244,6 +244,7 @@ impl Registered<Ranking> for StatsDnn {
         RankingInputs {
             frequencies: false,
             pair: Some((cfg.fields[0].clone(), cfg.fields[1].clone())),
+            pair_folds: 0,
         }
     }
 

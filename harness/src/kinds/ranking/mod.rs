@@ -15,7 +15,7 @@ use baselines::{predict, Batch, FeatureSpec, Model, Ranking, RankingInputs};
 use super::interface::{Evaluated, TaskKindData};
 use super::record::{row_counts, DataHashes};
 use crate::cost::time_calls;
-use crate::data::batcher::{feature_spec, feature_spec_for, make_batch};
+use crate::data::batcher::{feature_spec, feature_spec_for, make_batch, make_train_batch};
 use crate::data::{DataResult, Dataset};
 use crate::metrics::ranking_metrics;
 use crate::results::{Latency, Scores};
@@ -147,11 +147,11 @@ impl TaskKindData for Prepared {
         let (ds, label) = (&self.dataset, self.label);
         TrainingSet {
             rows: split.train.clone(),
-            batch: Box::new(move |_, _, chunk| make_batch(ds, chunk, label)),
+            batch: Box::new(move |_, _, chunk| make_train_batch(ds, chunk, label)),
             regroup: None,
             pretrain: Some(PretrainSet {
                 rows: split.train.clone(),
-                batch: Box::new(move |chunk| make_batch(ds, chunk, label)),
+                batch: Box::new(move |chunk| make_train_batch(ds, chunk, label)),
             }),
             validate: Box::new(move |m, s| self.rows_metrics(m, s, &split.valid)),
         }
