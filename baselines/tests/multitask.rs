@@ -1,5 +1,7 @@
-//! The multi-task models (shared-bottom; MMoE, Ma et al., KDD 2018, Sec. 4.2-4.3): output shapes, MMoE with one expert equals shared-bottom on the same
-//! weights, gates are distributions over the experts, labels never reach the output,
+//! The multi-task models (shared-bottom; MMoE, Ma et al., KDD 2018, Sec. 4.2-4.3; PLE and
+//! its one-level form CGC, Tang et al., RecSys 2020, Sec. 4.2-4.3): output shapes, MMoE with one expert equals shared-bottom on the same
+//! weights, gates are distributions over the experts, CGC's task gates route only to
+//! their task's and the shared experts, labels never reach the output,
 //! gradients reach every parameter, forward FLOPs match hand formulas, and each model
 //! beats per-task constant predictors on the toy world.
 
@@ -25,7 +27,7 @@ fn build(
 #[test]
 fn outputs_are_size_by_tasks_and_labels_never_reach_them() {
     let b = mt_batch(50, 3);
-    for name in ["shared_bottom", "mmoe"] {
+    for name in ["shared_bottom", "mmoe", "ple"] {
         let (m, store) = build(name, json!({}), 0);
         let (z, _) = predict(m.as_ref(), &store, &b);
         assert_eq!(z.len(), 50 * 3, "{name}");
@@ -95,7 +97,7 @@ fn gates_are_distributions_over_the_experts() {
 #[test]
 fn gradients_reach_every_parameter() {
     let b = mt_batch(64, 6);
-    for name in ["shared_bottom", "mmoe"] {
+    for name in ["shared_bottom", "mmoe", "ple"] {
         let (m, store) = build(name, json!({}), 0);
         let norms = gradient_norms(m.as_ref(), &store, &b);
         assert_eq!(norms.len(), store.names().len());
@@ -158,7 +160,7 @@ fn forward_flops_match_the_hand_formulas() {
 fn each_model_beats_per_task_constants() {
     let train = mt_batch(4000, 10);
     let test = mt_batch(1500, 11);
-    for name in ["shared_bottom", "mmoe"] {
+    for name in ["shared_bottom", "mmoe", "ple"] {
         let (m, mut store) = build(name, json!({"embedding_dim": 8}), 0);
         let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
         for _ in 0..8 {
@@ -181,4 +183,77 @@ fn each_model_beats_per_task_constants() {
             assert!(a < c - 0.01, "{name} task {task}: {a} vs constant {c}");
         }
     }
+}
+
+/// CGC (PLE with one level): task k's gate mixes only its own and the shared experts,
+/// so another task's experts cannot move task k's logits; with two levels the shared
+/// gate passes them on.
+#[test]
+fn cgc_gates_route_only_to_their_task_and_the_shared_experts() {
+    let b = mt_batch(40, 8);
+    let logits = |levels: usize, bump: bool| -> Vec<f32> {
+        let config = json!({"levels": levels, "embedding_dim": 8});
+        let (m, mut store) = build("ple", config.clone(), 3);
+        if bump {
+            // Task 1's first expert of level 0 takes another seed's values.
+            let (_, other) = build("ple", config, 4);
+            let changed = store.copy_from(&other, |n| {
+                n.starts_with("ple.level.0.task1_expert0.")
+                    .then(|| n.to_string())
+            });
+            assert_eq!(changed, 2, "its weight and bias");
+        }
+        predict(m.as_ref(), &store, &b).0
+    };
+    for levels in [1, 2] {
+        let (base, bumped) = (logits(levels, false), logits(levels, true));
+        let col =
+            |z: &[f32], t: usize| -> Vec<f32> { z.iter().skip(t).step_by(3).copied().collect() };
+        assert_ne!(
+            col(&base, 1),
+            col(&bumped, 1),
+            "task 1 reads its own expert"
+        );
+        if levels == 1 {
+            assert_eq!(
+                col(&base, 0),
+                col(&bumped, 0),
+                "task 0 must not read task 1's expert"
+            );
+            assert_eq!(col(&base, 2), col(&bumped, 2));
+        } else {
+            assert_ne!(
+                col(&base, 0),
+                col(&bumped, 0),
+                "the shared gate passes it on"
+            );
+        }
+    }
+}
+
+/// CGC's forward FLOPs: T tasks with m_t experts each and m_s shared experts of one
+/// hidden layer h on the input width W; task gates over m_t + m_s experts; towers.
+#[test]
+fn cgc_forward_flops_match_the_hand_formula() {
+    let (bsz, f, t) = (40u64, 3u64, 3u64);
+    let b = mt_batch(bsz as usize, 9);
+    let (d, h, t1, m_t, m_s) = (8u64, 10u64, 6u64, 2u64, 3u64);
+    let w = f * d + 2;
+    let (m, store) = build(
+        "ple",
+        json!({"embedding_dim": d, "levels": 1, "task_experts": m_t, "shared_experts": m_s,
+               "expert_hidden": [h], "tower": [t1]}),
+        0,
+    );
+    let e = m_t + m_s;
+    let embed = bsz * f * d + bsz * w;
+    let experts = (t * m_t + m_s) * (2 * bsz * w * h + 2 * bsz * h);
+    let gates = t * (2 * bsz * w * e + 5 * bsz * e);
+    let mix = t * (bsz * e * h + 2 * bsz * e * h);
+    let towers = t * (2 * bsz * (h * t1 + t1) + bsz * (t1 + 1) + bsz * t1) + bsz * t;
+    let (_, flops) = predict(m.as_ref(), &store, &b);
+    assert_eq!(
+        flops.forward_total(),
+        embed + experts + gates + mix + towers
+    );
 }

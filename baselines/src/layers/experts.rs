@@ -132,3 +132,23 @@ impl Towers {
         out
     }
 }
+
+/// `n` uses of `x`: `n - 1` retaped copies, then `x` itself (carrying its tape), so
+/// gradients of every use reach what `x` came from.
+pub fn fan_out<D: Dev, T: Track<D>>(x: Mat<D, T>, n: usize) -> Vec<Mat<D, T>> {
+    assert!(n > 0, "a fan-out of no uses");
+    let mut out: Vec<Mat<D, T>> = (1..n).map(|_| x.retaped::<T>()).collect();
+    out.push(x);
+    out
+}
+
+/// `Σ_e g_e f_e` of one gate over its own experts (each `(n, h)`, consumed).
+pub fn mix<D: Dev, T: Track<D>>(
+    experts: Vec<Mat<D, T>>,
+    gate: Mat<D, T>,
+    ctx: &mut Ctx<D>,
+) -> Mat<D, T> {
+    mixtures(experts, vec![gate], ctx)
+        .pop()
+        .expect("one mixture per gate")
+}

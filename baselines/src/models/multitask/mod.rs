@@ -2,9 +2,11 @@
 //! a file here plus a line in `entries`.
 
 pub mod mmoe;
+pub mod ple;
 pub mod shared_bottom;
 
 pub use mmoe::{Mmoe, MmoeConfig};
+pub use ple::{Ple, PleConfig};
 pub use shared_bottom::{SharedBottom, SharedBottomConfig};
 
 use crate::engine::Dev;
@@ -16,6 +18,7 @@ impl Registry for MultiTask {
         vec![
             Registration::of::<SharedBottom>(),
             Registration::of::<Mmoe>(),
+            Registration::of::<Ple>(),
         ]
     }
 }
