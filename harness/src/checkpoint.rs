@@ -223,6 +223,7 @@ mod tests {
                 mats: vec![],
                 vecs: vec![],
                 tables: vec![],
+                buffers: vec![],
             },
             optim: OptimState {
                 step: 5,

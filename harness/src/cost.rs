@@ -31,8 +31,10 @@ pub fn memory_cost<D: Dev>(store: &ParamStore<D>, cost: &mut Cost) {
         .map(|t| t.state_bytes())
         .sum::<usize>();
     cost.optimizer_state_bytes = 2 * f32_bytes * counts.dense + table_state;
-    cost.train_state_bytes = cost.param_bytes + cost.optimizer_state_bytes;
-    cost.serving_bytes = cost.param_bytes;
+    // Buffers (running statistics) are kept for training and serving alike.
+    let buffers = f32_bytes * store.buffer_values();
+    cost.train_state_bytes = cost.param_bytes + cost.optimizer_state_bytes + buffers;
+    cost.serving_bytes = cost.param_bytes + buffers;
 }
 
 /// What only the model can say about its memory: the embedding values it actually uses

@@ -33,6 +33,7 @@ pub fn train_step<K: Kind, D: Dev>(
     let value = loss.as_vec()[0];
     let mut grads = loss.backward();
     opt.step(store, &mut grads, &ctx.lookups, &mut ctx.flops);
+    ctx.apply_buffer_updates(store);
     StepOutput {
         loss: value,
         flops: ctx.flops,
@@ -67,6 +68,7 @@ pub fn pretrain_step<K: Kind, D: Dev>(
     let value = loss.as_vec()[0];
     let mut grads = loss.backward();
     opt.step(store, &mut grads, &ctx.lookups, &mut ctx.flops);
+    ctx.apply_buffer_updates(store);
     Some(StepOutput {
         loss: value,
         flops: ctx.flops,

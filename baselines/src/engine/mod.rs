@@ -17,7 +17,7 @@ pub use flops::{Flops, FlopsState};
 pub use init::Init;
 pub use optim::{OptimConfig, OptimState, Optimizer};
 pub use params::{
-    param_rng, Col, Mat, MatId, ParamCounts, ParamStore, Scope, Snapshot, SnapshotState,
+    param_rng, BufferId, Col, Mat, MatId, ParamCounts, ParamStore, Scope, Snapshot, SnapshotState,
     StoreState, TableId, VecId,
 };
 pub use sparse::{SparseOptim, SparseTable};

@@ -33,6 +33,11 @@ pub struct MatId(pub(crate) usize);
 pub struct VecId(pub(crate) usize);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableId(pub(crate) usize);
+/// A buffer: model state that is not trained by gradients (batch normalization's
+/// running statistics), updated by the training step from what a forward pass records
+/// (`Ctx::update_buffer`), saved and restored with the parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferId(pub(crate) usize);
 
 pub type Mat<D, T = NoneTape> = Tensor<(usize, usize), f32, D, T>;
 pub type Col<D, T = NoneTape> = Tensor<(usize,), f32, D, T>;
@@ -43,6 +48,7 @@ pub struct ParamStore<D: Dev> {
     pub(crate) mats: Vec<(String, Mat<D>)>,
     pub(crate) vecs: Vec<(String, Col<D>)>,
     pub(crate) tables: Vec<SparseTable>,
+    pub(crate) buffers: Vec<(String, Col<D>)>,
 }
 
 /// Sizes of what a store holds, for cost accounting.
@@ -61,6 +67,7 @@ impl<D: Dev> ParamStore<D> {
             mats: Vec::new(),
             vecs: Vec::new(),
             tables: Vec::new(),
+            buffers: Vec::new(),
         }
     }
     pub fn dev(&self) -> &D {
@@ -77,6 +84,30 @@ impl<D: Dev> ParamStore<D> {
     }
     pub fn vec(&self, id: VecId) -> &Col<D> {
         &self.vecs[id.0].1
+    }
+    pub fn buffer(&self, id: BufferId) -> &Col<D> {
+        &self.buffers[id.0].1
+    }
+    /// Replaces a buffer's value (same length).
+    pub fn set_buffer(&mut self, id: BufferId, value: Col<D>) {
+        assert_eq!(
+            value.shape(),
+            self.buffers[id.0].1.shape(),
+            "buffer `{}`: wrong length",
+            self.buffers[id.0].0
+        );
+        self.buffers[id.0].1 = value;
+    }
+    /// Buffers by name with their values, on the host.
+    pub fn named_buffers(&self) -> Vec<(String, Vec<f32>)> {
+        self.buffers
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_vec()))
+            .collect()
+    }
+    /// Values held in buffers (not parameters: no gradient, no optimizer state).
+    pub fn buffer_values(&self) -> usize {
+        self.buffers.iter().map(|(_, v)| v.shape().0).sum()
     }
     pub fn table(&self, id: TableId) -> &SparseTable {
         &self.tables[id.0]
@@ -164,6 +195,18 @@ impl<D: Dev> ParamStore<D> {
             }
             copied += 1;
         }
+        for (name, values) in other.named_buffers() {
+            let Some(target) = rename(&name) else {
+                continue;
+            };
+            if let Some(i) = self.buffers.iter().position(|(n, _)| *n == target) {
+                let value = self
+                    .dev
+                    .tensor_from_vec(values, (self.buffers[i].1.shape().0,));
+                self.set_buffer(BufferId(i), value);
+                copied += 1;
+            }
+        }
         copied
     }
     pub fn set_vec(&mut self, id: VecId, value: Vec<f32>) {
@@ -190,6 +233,7 @@ pub struct Snapshot<D: Dev> {
     pub(super) mats: Vec<Mat<D>>,
     pub(super) vecs: Vec<Col<D>>,
     pub(super) tables: Vec<Vec<f32>>,
+    pub(super) buffers: Vec<Col<D>>,
 }
 
 impl<D: Dev> ParamStore<D> {
@@ -198,9 +242,13 @@ impl<D: Dev> ParamStore<D> {
             mats: self.mats.iter().map(|(_, t)| t.clone()).collect(),
             vecs: self.vecs.iter().map(|(_, t)| t.clone()).collect(),
             tables: self.tables.iter().map(|t| t.weights()).collect(),
+            buffers: self.buffers.iter().map(|(_, t)| t.clone()).collect(),
         }
     }
     pub fn restore(&mut self, snap: &Snapshot<D>) {
+        for ((_, t), s) in self.buffers.iter_mut().zip(&snap.buffers) {
+            *t = s.clone();
+        }
         for ((_, t), s) in self.mats.iter_mut().zip(&snap.mats) {
             *t = s.clone();
         }
@@ -239,7 +287,8 @@ impl<D: Dev> Scope<'_, D> {
     fn new_param(&self, name: &str) -> (String, ChaCha8Rng) {
         let full = self.full(name);
         assert!(
-            !self.store.names().contains(&full),
+            !self.store.names().contains(&full)
+                && !self.store.buffers.iter().any(|(n, _)| *n == full),
             "parameter `{full}` is created twice"
         );
         let rng = param_rng(self.store.seed, &full);
@@ -258,6 +307,13 @@ impl<D: Dev> Scope<'_, D> {
         let t = self.store.dev.tensor_from_vec(values, (len,));
         self.store.vecs.push((full, t));
         VecId(self.store.vecs.len() - 1)
+    }
+    /// A buffer of `len` values, all `value` (no random draws).
+    pub fn buffer(&mut self, name: &str, len: usize, value: f32) -> BufferId {
+        let (full, _) = self.new_param(name);
+        let t = self.store.dev.tensor_from_vec(vec![value; len], (len,));
+        self.store.buffers.push((full, t));
+        BufferId(self.store.buffers.len() - 1)
     }
     pub fn table(&mut self, name: &str, rows: usize, dim: usize, init: Init) -> TableId {
         let (full, mut rng) = self.new_param(name);
@@ -290,6 +346,8 @@ pub struct StoreState<'a> {
     pub mats: Vec<NamedValues>,
     pub vecs: Vec<NamedValues>,
     pub tables: Vec<TableState<'a>>,
+    #[serde(default)]
+    pub buffers: Vec<NamedValues>,
 }
 
 /// Parameter values of a [`Snapshot`] (the best epoch's), in the store's order; the
@@ -299,6 +357,8 @@ pub struct SnapshotState<'a> {
     pub mats: Vec<Vec<f32>>,
     pub vecs: Vec<Vec<f32>>,
     pub tables: Vec<Cow<'a, [f32]>>,
+    #[serde(default)]
+    pub buffers: Vec<Vec<f32>>,
 }
 
 fn named_values<S: Shape, D: Dev>(params: &[(String, Tensor<S, f32, D>)]) -> Vec<NamedValues> {
@@ -325,6 +385,7 @@ impl<D: Dev> ParamStore<D> {
                     step: t.step(),
                 })
                 .collect(),
+            buffers: named_values(&self.buffers),
         }
     }
 
@@ -334,8 +395,10 @@ impl<D: Dev> ParamStore<D> {
         check("matrices", self.mats.len(), state.mats.len())?;
         check("vectors", self.vecs.len(), state.vecs.len())?;
         check("tables", self.tables.len(), state.tables.len())?;
+        check("buffers", self.buffers.len(), state.buffers.len())?;
         load_named(&self.dev, &mut self.mats, &state.mats)?;
         load_named(&self.dev, &mut self.vecs, &state.vecs)?;
+        load_named(&self.dev, &mut self.buffers, &state.buffers)?;
         for (t, s) in self.tables.iter_mut().zip(&state.tables) {
             if t.name != s.name {
                 return Err(StateMismatch(format!(
@@ -359,6 +422,7 @@ impl<D: Dev> ParamStore<D> {
             mats: tensors_like(&self.dev, &self.mats, &state.mats)?,
             vecs: tensors_like(&self.dev, &self.vecs, &state.vecs)?,
             tables: state.tables.iter().map(|t| t.to_vec()).collect(),
+            buffers: tensors_like(&self.dev, &self.buffers, &state.buffers)?,
         })
     }
 }
@@ -409,6 +473,7 @@ impl<D: Dev> Snapshot<D> {
                 .iter()
                 .map(|t| Cow::Borrowed(t.as_slice()))
                 .collect(),
+            buffers: self.buffers.iter().map(|t| t.as_vec()).collect(),
         }
     }
 }

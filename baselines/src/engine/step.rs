@@ -9,7 +9,7 @@ use dfdx::prelude::*;
 
 use super::device::{Dev, Track};
 use super::flops::Flops;
-use super::params::{Mat, ParamStore, TableId};
+use super::params::{BufferId, Col, Mat, ParamStore, TableId};
 
 /// An embedding lookup made during a forward pass: which rows of which table, and the
 /// leaf tensor holding them (whose gradient goes back to those rows).
@@ -22,6 +22,9 @@ pub struct Lookup<D: Dev> {
 pub struct Ctx<D: Dev> {
     pub flops: Flops,
     pub(crate) lookups: Vec<Lookup<D>>,
+    /// New buffer values a training forward computed (running statistics), applied by
+    /// the training step after the optimizer's update.
+    pub(crate) buffer_updates: Vec<(BufferId, Col<D>)>,
     scratch: Vec<f32>,
 }
 
@@ -30,6 +33,7 @@ impl<D: Dev> Default for Ctx<D> {
         Ctx {
             flops: Flops::default(),
             lookups: Vec::new(),
+            buffer_updates: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -75,6 +79,16 @@ impl<D: Dev> Ctx<D> {
     }
     pub fn lookups(&self) -> &[Lookup<D>] {
         &self.lookups
+    }
+    /// Records buffer `id`'s new value; a training step stores it after its update.
+    pub fn update_buffer(&mut self, id: BufferId, value: Col<D>) {
+        self.buffer_updates.push((id, value));
+    }
+    /// Stores the recorded buffer values (in order, so a later update wins).
+    pub fn apply_buffer_updates(&mut self, store: &mut ParamStore<D>) {
+        for (id, v) in self.buffer_updates.drain(..) {
+            store.set_buffer(id, v);
+        }
     }
 }
 

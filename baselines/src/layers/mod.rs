@@ -4,6 +4,7 @@ pub mod activation;
 pub mod amtl;
 pub mod apg;
 pub mod attention;
+pub mod batch_norm;
 pub mod cross;
 pub mod embedding;
 pub mod embedding_strategy;
@@ -24,6 +25,7 @@ pub use apg::{ApgCondition, ApgDims, ApgLayer, ApgMlp, Proj};
 pub use attention::{
     pointwise_attention, pointwise_attention_with, softmax_attention, AttnMask, ScoreBias,
 };
+pub use batch_norm::BatchNorm;
 pub use cross::CrossNet;
 pub use embedding::{dense_input, embed_and_concat, FieldEmbedding};
 pub use embedding_strategy::{BlockStrategy, Compose, EmbeddingStrategy};
