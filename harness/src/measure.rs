@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::cost::{
     cuda_mem_info, flops_cost, memory_cost, model_memory_cost, peak_rss_bytes, start_peak_window,
 };
-use crate::data::batcher::{epoch_order, feature_spec_for, make_batch};
+use crate::data::batcher::{epoch_order, feature_spec_for, make_train_batch};
 use crate::kinds::ranking::{batch_of, latencies, Prepared};
 use crate::results::Cost;
 use crate::task::TaskSpec;
@@ -86,7 +86,7 @@ pub fn measure_model<D: Dev>(
             if batches.len() == needed {
                 break;
             }
-            batches.push(make_batch(ds, chunk, label));
+            batches.push(make_train_batch(ds, chunk, label));
         }
         epoch += 1;
     }
