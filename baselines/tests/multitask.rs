@@ -27,7 +27,7 @@ fn build(
 #[test]
 fn outputs_are_size_by_tasks_and_labels_never_reach_them() {
     let b = mt_batch(50, 3);
-    for name in ["shared_bottom", "mmoe", "ple"] {
+    for name in ["shared_bottom", "mmoe", "ple", "home"] {
         let (m, store) = build(name, json!({}), 0);
         let (z, _) = predict(m.as_ref(), &store, &b);
         assert_eq!(z.len(), 50 * 3, "{name}");
@@ -97,6 +97,7 @@ fn gates_are_distributions_over_the_experts() {
 #[test]
 fn gradients_reach_every_parameter() {
     let b = mt_batch(64, 6);
+    // HoME: its gates' A matrices get gradients once B moved (tests/home.rs).
     for name in ["shared_bottom", "mmoe", "ple"] {
         let (m, store) = build(name, json!({}), 0);
         let norms = gradient_norms(m.as_ref(), &store, &b);
@@ -160,7 +161,7 @@ fn forward_flops_match_the_hand_formulas() {
 fn each_model_beats_per_task_constants() {
     let train = mt_batch(4000, 10);
     let test = mt_batch(1500, 11);
-    for name in ["shared_bottom", "mmoe", "ple"] {
+    for name in ["shared_bottom", "mmoe", "ple", "home"] {
         let (m, mut store) = build(name, json!({"embedding_dim": 8}), 0);
         let mut opt = Optimizer::new(&OptimConfig::default(), &mut store);
         for _ in 0..8 {

@@ -1,10 +1,12 @@
 //! Multi-task ranking models, one file each, and the kind's registry list. Adding one =
 //! a file here plus a line in `entries`.
 
+pub mod home;
 pub mod mmoe;
 pub mod ple;
 pub mod shared_bottom;
 
+pub use home::{Home, HomeConfig};
 pub use mmoe::{Mmoe, MmoeConfig};
 pub use ple::{Ple, PleConfig};
 pub use shared_bottom::{SharedBottom, SharedBottomConfig};
@@ -19,6 +21,7 @@ impl Registry for MultiTask {
             Registration::of::<SharedBottom>(),
             Registration::of::<Mmoe>(),
             Registration::of::<Ple>(),
+            Registration::of::<Home>(),
         ]
     }
 }
