@@ -58,15 +58,18 @@ fn spec() -> FeatureSpec {
                     positives,
                 })
                 .collect(),
+            out_of_fold: Vec::new(),
         }),
     }
 }
 
 /// Defaults, except the field names that PCF-GNN's and the statistics table's configs
-/// must point at.
+/// must point at, and PCF-GNN with one GNN (`folds: 0`: its training batches here carry
+/// no row keys; the out-of-fold lookup is host-side either way).
 fn config(name: &str) -> serde_json::Value {
     match name {
-        "pcf_dnn" | "stats_dnn" => serde_json::json!({"fields": ["user", "item"]}),
+        "pcf_dnn" => serde_json::json!({"fields": ["user", "item"], "folds": 0}),
+        "stats_dnn" => serde_json::json!({"fields": ["user", "item"]}),
         _ => serde_json::Value::Null,
     }
 }
