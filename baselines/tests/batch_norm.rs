@@ -153,3 +153,15 @@ fn gradients_reach_the_scale_the_shift_and_the_input() {
     assert!(nz(grads.get(store.vec(bn.beta)).as_vec()));
     assert!(nz(grads.get(&x).as_vec()));
 }
+
+#[test]
+fn a_training_batch_of_one_row_uses_the_running_statistics_and_updates_nothing() {
+    let c = 3;
+    let (mut store, bn) = setup(c);
+    run(&mut store, &bn, &input(32, c, 8), 32, true);
+    let before = store.named_buffers();
+    let x = input(1, c, 9);
+    let trained = run(&mut store, &bn, &x, 1, true);
+    assert_eq!(store.named_buffers(), before);
+    assert_eq!(trained, run(&mut store, &bn, &x, 1, false));
+}

@@ -258,3 +258,17 @@ fn cgc_forward_flops_match_the_hand_formula() {
         embed + experts + gates + mix + towers
     );
 }
+
+#[test]
+fn configs_that_would_leave_an_input_unused_are_rejected() {
+    let mut store = ParamStore::new(Cpu::default(), 0);
+    for (name, config) in [
+        ("ple", json!({"shared_experts": 0})),
+        ("ple", json!({"task_experts": 0})),
+        ("home", json!({"task_experts": 0})),
+        ("home", json!({"global_experts": 0})),
+    ] {
+        let err = registry::build::<MultiTask, _>(name, &config, &mt_spec(), &mut store).err();
+        assert!(err.is_some(), "{name} {config}");
+    }
+}

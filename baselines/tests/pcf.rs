@@ -424,6 +424,14 @@ fn building_without_pair_stats_is_a_bad_config() {
     )
     .unwrap_err();
     assert!(matches!(err, ModelError::BadConfig { .. }), "{err}");
+    // One fold's complement would be empty: 0 (one GNN) or at least 2.
+    let err = baselines::registry::validate::<baselines::Ranking>(
+        "pcf_dnn",
+        &json!({"folds": 1}),
+        &other,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("folds"), "{err}");
     assert_eq!(
         baselines::registry::side_inputs::<baselines::Ranking>("pcf_dnn", &json!({}))
             .unwrap()

@@ -6,7 +6,8 @@
 //!   `r <- (1 - m) r + m s_B`, the running variance with the unbiased `var_B n / (n-1)`
 //!   (PyTorch's convention);
 //! - evaluation: the same with the running mean and variance, so an example's output
-//!   does not depend on the rest of its batch.
+//!   does not depend on the rest of its batch (a training batch of one row, whose
+//!   variance is undefined, is normalized so too, without updating them).
 //!
 //! The running statistics are buffers (`engine::BufferId`): the training step stores
 //! them after its update, checkpoints and best-epoch snapshots keep them.
@@ -57,7 +58,9 @@ impl BatchNorm {
             .vec(self.beta)
             .retaped::<T>()
             .broadcast_like::<_, Axis<0>>(&(n, c));
-        if !ctx.is_training() {
+        // Evaluation, and a training batch of one row (its variance is undefined; the
+        // last chunk of an epoch can be that small): the running statistics, no update.
+        if !ctx.is_training() || n == 1 {
             // (x - r_mean) / sqrt(r_var + eps), then scale and shift: 4 ops a value.
             ctx.flops.elementwise(4 * n * c);
             let mean = store
@@ -70,7 +73,6 @@ impl BatchNorm {
             let inv = inv.broadcast_like::<_, Axis<0>>(&(n, c));
             return (x - mean) * inv * g + b;
         }
-        assert!(n > 1, "batch norm needs at least two rows to train");
         ctx.flops.layer_norm(n, c);
         let mean: Tensor<(usize,), f32, D, T> = x.retaped::<T>().mean::<(usize,), Axis<0>>();
         let bm = mean.retaped::<NoneTape>();

@@ -46,7 +46,7 @@ impl Gate {
 
 /// `Σ_e g_e f_e` for each gate: the experts' outputs (each `(n, h)`) weighed by each
 /// gate's `(n, E)` weights, one `(n, h)` mixture per gate. The experts are stacked once;
-/// the first mixture carries their tape, the others read retaped copies, so gradients
+/// the last mixture carries their tape, the others read retaped copies, so gradients
 /// of every mixture reach the experts.
 pub fn mixtures<D: Dev, T: Track<D>>(
     experts: Vec<Mat<D, T>>,

@@ -19,8 +19,9 @@
 //!   - every expert reads a private view of its input, `v ⊙ 2 σ(v B A)` with rank-r
 //!     `B` (zero at initialization, so the gate is exactly 1 then) and `A`;
 //!   - every gated mixture adds a residual over the owner's own experts (category c's
-//!     at level 1, task t's at level 2) weighted by a self-gate: a sigmoid for one own
-//!     expert, a softmax otherwise.
+//!     at level 1, the shared meta experts for level 1's global mixture, task t's at
+//!     level 2) weighted by a self-gate: a sigmoid for one own expert, a softmax
+//!     otherwise.
 //!
 //! The paper's text past its abstract was not available; the equations follow the
 //! spec and third-party reproductions (see `INFO.simplifications`).
@@ -52,8 +53,9 @@ pub struct HomeConfig {
     pub meta_shared_experts: usize,
     #[serde(default = "two")]
     pub meta_category_experts: usize,
-    /// Level 2 (or the one level without the hierarchy): global experts, shared
-    /// experts per category, and experts per task.
+    /// Level 2: global experts, shared experts per category, and experts per task.
+    /// Without the hierarchy the one level has `meta_shared_experts` global experts and
+    /// `task_experts` per task.
     #[serde(default = "one")]
     pub global_experts: usize,
     #[serde(default = "one")]
@@ -272,10 +274,12 @@ impl Level {
         gate_inputs: Vec<Mat<D, T>>,
         ctx: &mut Ctx<D>,
     ) -> Vec<Mat<D, T>> {
+        // Every value must have a use (`fan_out` asserts it): an unused one would drop
+        // the tape it carries. The config checks make every expert and input used.
         let fan = |xs: Vec<Mat<D, T>>, uses: Vec<usize>| -> Vec<Vec<Mat<D, T>>> {
             xs.into_iter()
                 .zip(uses)
-                .map(|(x, u)| fan_out(x, u.max(1)))
+                .map(|(x, u)| fan_out(x, u))
                 .collect()
         };
         let mut input_uses = vec![0; inputs.len()];
@@ -299,7 +303,7 @@ impl Level {
             .zip(&uses)
             .map(|((e, &i), &u)| {
                 let x = ins[i].pop().expect("an input per expert");
-                fan_out(e.forward(store, x, ctx), u.max(1))
+                fan_out(e.forward(store, x, ctx), u)
             })
             .collect();
         self.mixers

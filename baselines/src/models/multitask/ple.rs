@@ -255,9 +255,10 @@ impl Registered<MultiTask> for Ple {
                 "embedding_dim and levels must be >= 1, and some experts are needed".into(),
             );
         }
-        if cfg.task_experts == 0 {
+        if cfg.task_experts == 0 || cfg.shared_experts == 0 {
             return Err(
-                "task_experts must be >= 1 (with none PLE is MMoE over the shared experts)".into(),
+                "task_experts and shared_experts must be >= 1 (without either PLE is another model)"
+                    .into(),
             );
         }
         check_widths("expert_hidden", &cfg.expert_hidden)?;

@@ -1,6 +1,6 @@
-//! PCF-DNN: the DNN (`dnn`) with PCF-GNN's pre-trained cross feature (Li et al., Graph
-//! Intention Network / "Explicit Semantic Cross Feature Learning via Pre-trained Graph
-//! Neural Networks for CTR Prediction", SIGIR 2021, arXiv 2105.07752, Sec. 3):
+//! PCF-DNN: the DNN (`dnn`) with PCF-GNN's pre-trained cross feature (Li et al.,
+//! "Explicit Semantic Cross Feature Learning via Pre-trained Graph Neural Networks for
+//! CTR Prediction", SIGIR 2021, arXiv 2105.07752, Sec. 3):
 //!
 //! 1. Graph: nodes are the ids of two sparse fields (`fields`, e.g. user_id x item_id);
 //!    an edge joins u and v when they co-occur in a TRAINING row, with count c_uv and
@@ -126,6 +126,9 @@ impl PcfDnnConfig {
                 "gnn_layers must be 1 or 2, got {}",
                 self.gnn_layers
             ));
+        }
+        if self.folds == 1 {
+            return Err("folds must be 0 (one GNN) or at least 2 (out of fold)".into());
         }
         if !(self.pretrain_lr > 0.0 && self.pretrain_lr.is_finite()) {
             return Err(format!("pretrain_lr must be > 0, got {}", self.pretrain_lr));
