@@ -31,6 +31,13 @@ pub(crate) mod multitask {
     pub(crate) fn default_expert_hidden() -> Vec<usize> {
         vec![64]
     }
+    /// Tower widths, none of them zero (empty: a tower is its output layer).
+    pub(crate) fn check_tower(widths: &[usize]) -> Result<(), String> {
+        match widths.contains(&0) {
+            true => Err(format!("tower widths must be positive, got {widths:?}")),
+            false => Ok(()),
+        }
+    }
     /// Non-empty widths, none of them zero.
     pub(crate) fn check_widths(name: &str, widths: &[usize]) -> Result<(), String> {
         if widths.is_empty() || widths.contains(&0) {

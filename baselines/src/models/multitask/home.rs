@@ -37,7 +37,7 @@ use crate::layers::activation::silu;
 use crate::layers::experts::{fan_out, mix};
 use crate::layers::{embed_and_concat, BatchNorm, FieldEmbedding, Gate, Linear, Towers};
 use crate::models::defaults::ctr::default_dim;
-use crate::models::defaults::multitask::default_tower;
+use crate::models::defaults::multitask::{check_tower, default_tower};
 use crate::registry::{ModelInfo, Registered};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -559,11 +559,7 @@ impl Registered<MultiTask> for Home {
                 "with the hierarchy, meta_category_experts and global_experts must be >= 1".into(),
             );
         }
-        cfg.tower
-            .iter()
-            .all(|&w| w > 0)
-            .then_some(())
-            .ok_or_else(|| format!("tower widths must be positive, got {:?}", cfg.tower))
+        check_tower(&cfg.tower)
     }
 
     fn build<D: Dev>(

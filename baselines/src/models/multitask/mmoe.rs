@@ -16,7 +16,7 @@ use crate::kinds::ranking::needs_sparse;
 use crate::layers::{embed_and_concat, mixtures, FieldEmbedding, Gate, Mlp, Towers};
 use crate::models::defaults::ctr::default_dim;
 use crate::models::defaults::multitask::{
-    check_widths, default_expert_hidden, default_experts, default_tower,
+    check_tower, check_widths, default_expert_hidden, default_experts, default_tower,
 };
 use crate::registry::{ModelInfo, Registered};
 
@@ -164,11 +164,7 @@ impl Registered<MultiTask> for Mmoe {
             return Err("embedding_dim and experts must be >= 1".into());
         }
         check_widths("expert_hidden", &cfg.expert_hidden)?;
-        cfg.tower
-            .iter()
-            .all(|&w| w > 0)
-            .then_some(())
-            .ok_or_else(|| format!("tower widths must be positive, got {:?}", cfg.tower))
+        check_tower(&cfg.tower)
     }
 
     fn build<D: Dev>(

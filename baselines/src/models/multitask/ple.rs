@@ -21,7 +21,9 @@ use crate::kinds::ranking::needs_sparse;
 use crate::layers::experts::{fan_out, mix};
 use crate::layers::{embed_and_concat, FieldEmbedding, Gate, Mlp, Towers};
 use crate::models::defaults::ctr::default_dim;
-use crate::models::defaults::multitask::{check_widths, default_expert_hidden, default_tower};
+use crate::models::defaults::multitask::{
+    check_tower, check_widths, default_expert_hidden, default_tower,
+};
 use crate::registry::{ModelInfo, Registered};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -262,11 +264,7 @@ impl Registered<MultiTask> for Ple {
             );
         }
         check_widths("expert_hidden", &cfg.expert_hidden)?;
-        cfg.tower
-            .iter()
-            .all(|&w| w > 0)
-            .then_some(())
-            .ok_or_else(|| format!("tower widths must be positive, got {:?}", cfg.tower))
+        check_tower(&cfg.tower)
     }
 
     fn build<D: Dev>(

@@ -11,7 +11,7 @@ use crate::kinds::multitask::{MultiTask, MultiTaskBatch, MultiTaskSpec};
 use crate::kinds::ranking::needs_sparse;
 use crate::layers::{embed_and_concat, FieldEmbedding, Mlp, Towers};
 use crate::models::defaults::ctr::{default_dim, default_hidden};
-use crate::models::defaults::multitask::{check_widths, default_tower};
+use crate::models::defaults::multitask::{check_tower, check_widths, default_tower};
 use crate::registry::{ModelInfo, Registered};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,11 +102,7 @@ impl Registered<MultiTask> for SharedBottom {
             return Err("embedding_dim must be >= 1".into());
         }
         check_widths("bottom", &cfg.bottom)?;
-        cfg.tower
-            .iter()
-            .all(|&w| w > 0)
-            .then_some(())
-            .ok_or_else(|| format!("tower widths must be positive, got {:?}", cfg.tower))
+        check_tower(&cfg.tower)
     }
 
     fn build<D: Dev>(
